@@ -1,0 +1,17 @@
+//! Errors of reading and writing profiles.
+
+/// What can go wrong reading or writing a profile.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    /// Reading or writing failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// An input file is not what its format says.
+    #[error("malformed {format} input: {reason}")]
+    Malformed {
+        /// The format that was expected.
+        format: &'static str,
+        /// What is wrong, and where.
+        reason: String,
+    },
+}

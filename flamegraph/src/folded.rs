@@ -1,0 +1,158 @@
+//! Folded stacks, the pivot format: `thread (tid N);outer (file.py:10);leaf (file.py:20) 42`.
+//! One line per distinct stack, root first, then a space and the sample count. inferno and
+//! flamegraph.pl read it; so does [`parse`], for files of ours and of other tools.
+
+use std::io::{self, BufRead, Write};
+
+use crate::frame::{Frame, FrameId};
+use crate::profile::{Profile, ProfileMeta, StackCounts, ThreadProfile, ALL_THREADS};
+use crate::ProfileError;
+
+/// Whether a thread gets a root frame: every thread does, except the single thread of a
+/// profile whose threads were merged.
+pub fn has_thread_root(thread: &ThreadProfile) -> bool {
+    !(thread.name == ALL_THREADS && thread.tid == 0)
+}
+
+/// The folded lines of a profile, threads in order, stacks sorted; stacks with no whole
+/// sample are left out.
+pub fn lines(profile: &Profile) -> Vec<String> {
+    let mut out = Vec::new();
+    for thread in &profile.threads {
+        let root = has_thread_root(thread).then(|| thread.label());
+        for (stack, counts) in thread.sorted_stacks(&profile.frames) {
+            if counts.samples == 0 {
+                continue;
+            }
+            out.push(line(profile, root.as_deref(), stack, counts.samples));
+        }
+    }
+    out
+}
+
+fn line(profile: &Profile, root: Option<&str>, stack: &[FrameId], count: u64) -> String {
+    let mut text = String::new();
+    if let Some(root) = root {
+        text.push_str(&sanitize(root));
+    }
+    for &id in stack {
+        if !text.is_empty() {
+            text.push(';');
+        }
+        text.push_str(&sanitize(&profile.frames.get(id).label()));
+    }
+    text.push(' ');
+    text.push_str(&count.to_string());
+    text
+}
+
+/// Semicolons separate frames and newlines separate stacks: neither may appear in a label.
+fn sanitize(label: &str) -> String {
+    label.replace([';', '\n', '\r'], "_")
+}
+
+/// Writes the profile as folded stacks.
+pub fn write(profile: &Profile, out: &mut dyn Write) -> io::Result<()> {
+    for line in lines(profile) {
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
+/// Reads folded stacks. A root frame of the form `name (tid N)` names the thread; stacks
+/// without one go to a thread called [`ALL_THREADS`]. Weights are counts times the period
+/// of `meta.rate_hz` (10 ms when unknown).
+pub fn parse(input: impl BufRead, meta: ProfileMeta) -> Result<Profile, ProfileError> {
+    let mut profile = Profile::new(meta);
+    let period = profile.meta.period_ns();
+    for (index, line) in input.lines().enumerate() {
+        let line = line.map_err(ProfileError::Io)?;
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let malformed = |why: &str| ProfileError::Malformed {
+            format: "folded",
+            reason: format!("line {}: {why}", index + 1),
+        };
+        let (stack, count) = line
+            .rsplit_once(' ')
+            .ok_or_else(|| malformed("expected `frame;frame;... count`"))?;
+        let count: u64 = count
+            .parse()
+            .map_err(|_| malformed(&format!("`{count}` is not a sample count")))?;
+        let mut labels = stack.split(';');
+        let first = labels.next().unwrap_or_default();
+        let (thread_name, tid, root_frame) = match thread_root(first) {
+            Some((name, tid)) => (name, tid, None),
+            None => (ALL_THREADS.to_owned(), 0, Some(first)),
+        };
+        let frames: Vec<FrameId> = root_frame
+            .into_iter()
+            .chain(labels)
+            .filter(|label| !label.is_empty())
+            .map(|label| profile.frames.intern(Frame::parse_label(label)))
+            .collect();
+        if frames.is_empty() && root_frame.is_some() {
+            return Err(malformed("empty stack"));
+        }
+        let counts = StackCounts {
+            samples: count,
+            weight_ns: count.saturating_mul(period),
+        };
+        profile.thread_mut(&thread_name, tid).add(&frames, counts);
+    }
+    Ok(profile)
+}
+
+/// `name (tid 123)` -> (`name`, 123).
+fn thread_root(label: &str) -> Option<(String, i32)> {
+    let body = label.strip_suffix(')')?;
+    let open = body.rfind(" (tid ")?;
+    let tid = body[open + 6..].parse().ok()?;
+    Some((body[..open].to_owned(), tid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = "\
+MainThread (tid 7);main (app.py:30);work (app.py:12) 5
+MainThread (tid 7);main (app.py:31) 2
+worker-1 (tid 8);run (app.py:40);[idle] 3
+";
+
+    #[test]
+    fn parses_and_writes_back_identically() {
+        let profile = parse(SAMPLE.as_bytes(), ProfileMeta::default()).unwrap();
+        assert_eq!(profile.threads.len(), 2);
+        assert_eq!(profile.threads[1].name, "worker-1");
+        assert_eq!(profile.threads[1].tid, 8);
+        assert_eq!(profile.total().samples, 10);
+        let mut out = Vec::new();
+        write(&profile, &mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), SAMPLE);
+    }
+
+    #[test]
+    fn foreign_stacks_without_thread_root() {
+        let profile = parse("a;b 3\na;c 1\n".as_bytes(), ProfileMeta::default()).unwrap();
+        assert_eq!(profile.threads.len(), 1);
+        assert_eq!(profile.threads[0].name, ALL_THREADS);
+        assert_eq!(profile.total().weight_ns, 40_000_000);
+        let mut out = Vec::new();
+        write(&profile, &mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "a;b 3\na;c 1\n");
+    }
+
+    #[test]
+    fn malformed_lines_are_reported_with_their_number() {
+        let err = parse("a;b 3\na;b x\n".as_bytes(), ProfileMeta::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "malformed folded input: line 2: `x` is not a sample count"
+        );
+        assert!(parse("nocount\n".as_bytes(), ProfileMeta::default()).is_err());
+    }
+}

@@ -1,0 +1,189 @@
+//! Resolved frames and the table that numbers them.
+
+use std::collections::HashMap;
+
+/// What a frame stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FrameKind {
+    /// A Python function.
+    Python,
+    /// A marker the profiler adds: `[truncated]` at the root of a cut stack, `[idle]` at the
+    /// leaf of a thread that was blocked, `[interpreter]` for time outside Python code.
+    Marker,
+}
+
+/// One resolved frame.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Frame {
+    /// The function's qualified name (`co_qualname`: `Class.method`, `outer.<locals>.inner`),
+    /// or the marker's text.
+    pub function: String,
+    /// The source file as Python names it (`co_filename`); empty for markers.
+    pub file: String,
+    /// The line executing; 0 when lines are folded into functions, or unknown.
+    pub line: u32,
+    /// The function's first line (`co_firstlineno`); 0 when unknown.
+    pub start_line: u32,
+    /// Python function or marker.
+    pub kind: FrameKind,
+}
+
+/// The root marker of a stack deeper than the depth limit.
+pub const TRUNCATED: &str = "[truncated]";
+/// The leaf marker of a sample taken while its thread was blocked.
+pub const IDLE: &str = "[idle]";
+/// The frame of a sample taken while its thread ran no Python code: interpreter start-up,
+/// finalisation, native work between calls.
+pub const INTERPRETER: &str = "[interpreter]";
+
+impl Frame {
+    /// A Python frame.
+    pub fn python(function: &str, file: &str, line: u32, start_line: u32) -> Frame {
+        Frame {
+            function: function.to_owned(),
+            file: file.to_owned(),
+            line,
+            start_line,
+            kind: FrameKind::Python,
+        }
+    }
+
+    /// A marker frame such as [`TRUNCATED`] or [`IDLE`].
+    pub fn marker(text: &str) -> Frame {
+        Frame {
+            function: text.to_owned(),
+            file: String::new(),
+            line: 0,
+            start_line: 0,
+            kind: FrameKind::Marker,
+        }
+    }
+
+    /// True for the [`IDLE`] marker.
+    pub fn is_idle(&self) -> bool {
+        self.kind == FrameKind::Marker && self.function == IDLE
+    }
+
+    /// The same frame with its line folded away (function granularity).
+    pub fn without_line(&self) -> Frame {
+        Frame {
+            line: 0,
+            ..self.clone()
+        }
+    }
+
+    /// The frame as one label: `function (file:line)`, `function (file)` without a line,
+    /// or the marker text.
+    pub fn label(&self) -> String {
+        match (self.kind, self.line) {
+            (FrameKind::Marker, _) => self.function.clone(),
+            (FrameKind::Python, 0) => format!("{} ({})", self.function, self.file),
+            (FrameKind::Python, line) => format!("{} ({}:{})", self.function, self.file, line),
+        }
+    }
+
+    /// Parses a [`Frame::label`] back. Labels that are neither markers nor
+    /// `function (file[:line])` become a Python frame with that name and no file.
+    pub fn parse_label(label: &str) -> Frame {
+        if label.starts_with('[') && label.ends_with(']') {
+            return Frame::marker(label);
+        }
+        if let Some(body) = label.strip_suffix(')') {
+            if let Some(open) = body.rfind(" (") {
+                let function = &body[..open];
+                let location = &body[open + 2..];
+                if let Some((file, line)) = location.rsplit_once(':') {
+                    if let Ok(line) = line.parse() {
+                        return Frame::python(function, file, line, 0);
+                    }
+                }
+                return Frame::python(function, location, 0, 0);
+            }
+        }
+        Frame::python(label, "", 0, 0)
+    }
+}
+
+/// Index of a frame in a [`FrameTable`].
+pub type FrameId = u32;
+
+/// Every distinct frame of a profile, numbered in order of first appearance.
+#[derive(Clone, Debug, Default)]
+pub struct FrameTable {
+    frames: Vec<Frame>,
+    ids: HashMap<Frame, FrameId>,
+}
+
+impl FrameTable {
+    /// An empty table.
+    pub fn new() -> FrameTable {
+        FrameTable::default()
+    }
+
+    /// The id of `frame`, adding it if it is new.
+    pub fn intern(&mut self, frame: Frame) -> FrameId {
+        if let Some(&id) = self.ids.get(&frame) {
+            return id;
+        }
+        let id = self.frames.len() as FrameId;
+        self.frames.push(frame.clone());
+        self.ids.insert(frame, id);
+        id
+    }
+
+    /// The frame with this id.
+    pub fn get(&self, id: FrameId) -> &Frame {
+        &self.frames[id as usize]
+    }
+
+    /// Every frame, by id.
+    pub fn iter(&self) -> impl Iterator<Item = (FrameId, &Frame)> {
+        self.frames
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (i as FrameId, f))
+    }
+
+    /// Number of frames.
+    pub fn len(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_round_trip() {
+        for frame in [
+            Frame::python("Worker.run", "app.py", 12, 0),
+            Frame::python("outer.<locals>.inner", "dir with space/x.py", 3, 0),
+            Frame::python("main", "app.py", 0, 0),
+            Frame::marker(IDLE),
+            Frame::marker(TRUNCATED),
+        ] {
+            assert_eq!(Frame::parse_label(&frame.label()), frame);
+        }
+        assert_eq!(
+            Frame::parse_label("plain_name"),
+            Frame::python("plain_name", "", 0, 0)
+        );
+    }
+
+    #[test]
+    fn interning_numbers_in_order() {
+        let mut table = FrameTable::new();
+        let a = table.intern(Frame::python("a", "f.py", 1, 1));
+        let b = table.intern(Frame::python("b", "f.py", 2, 2));
+        assert_eq!((a, b), (0, 1));
+        assert_eq!(table.intern(Frame::python("a", "f.py", 1, 1)), a);
+        assert_eq!(table.get(b).function, "b");
+        assert_eq!(table.len(), 2);
+    }
+}

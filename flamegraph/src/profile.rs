@@ -1,0 +1,323 @@
+//! The aggregated, thread-aware profile every writer reads: per thread, how much time each
+//! distinct stack got.
+
+use std::collections::HashMap;
+
+use crate::frame::{Frame, FrameId, FrameTable};
+
+/// What the sample weights measure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum TimeKind {
+    /// CPU time of the threads.
+    #[default]
+    Cpu,
+    /// Wall-clock time, running or blocked.
+    Wall,
+}
+
+impl TimeKind {
+    /// `cpu` or `wall`.
+    pub fn label(self) -> &'static str {
+        match self {
+            TimeKind::Cpu => "cpu",
+            TimeKind::Wall => "wall",
+        }
+    }
+}
+
+/// Facts about a recording as a whole.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProfileMeta {
+    /// What was profiled (the script's name), used as a title.
+    pub title: String,
+    /// CPU or wall time.
+    pub time: TimeKind,
+    /// Samples per second per thread; 0 when unknown (a folded file from elsewhere).
+    pub rate_hz: u32,
+    /// When the recording started, in nanoseconds since the Unix epoch (0 when unknown).
+    pub start_unix_ns: u64,
+    /// How long it ran, in nanoseconds.
+    pub duration_ns: u64,
+    /// Samples lost because a buffer was full.
+    pub dropped: u64,
+}
+
+impl ProfileMeta {
+    /// The time one sample stands for, in nanoseconds (10 ms when the rate is unknown).
+    pub fn period_ns(&self) -> u64 {
+        if self.rate_hz == 0 {
+            10_000_000
+        } else {
+            1_000_000_000 / u64::from(self.rate_hz)
+        }
+    }
+}
+
+/// Counts for one stack.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StackCounts {
+    /// Samples: the stack's time in whole sampling periods. This is what folded stacks and
+    /// flamegraphs count.
+    pub samples: u64,
+    /// The stack's time in nanoseconds (CPU or wall, per [`TimeKind`]).
+    pub weight_ns: u64,
+}
+
+impl StackCounts {
+    /// Adds `other` to these counts.
+    pub fn add(&mut self, other: StackCounts) {
+        self.samples += other.samples;
+        self.weight_ns += other.weight_ns;
+    }
+}
+
+/// One thread's stacks. Stacks are root first.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ThreadProfile {
+    /// The thread's name as the program set it (`MainThread`, `worker-1`).
+    pub name: String,
+    /// Its kernel thread id; 0 when unknown or when threads were merged.
+    pub tid: i32,
+    /// CPU time the thread used while it was recorded, from its own CPU clock, if known.
+    pub cpu_time_ns: Option<u64>,
+    /// Counts per distinct stack (root first).
+    pub stacks: HashMap<Vec<FrameId>, StackCounts>,
+}
+
+impl ThreadProfile {
+    /// An empty thread.
+    pub fn new(name: &str, tid: i32) -> ThreadProfile {
+        ThreadProfile {
+            name: name.to_owned(),
+            tid,
+            ..ThreadProfile::default()
+        }
+    }
+
+    /// Adds counts to a stack.
+    pub fn add(&mut self, stack: &[FrameId], counts: StackCounts) {
+        match self.stacks.get_mut(stack) {
+            Some(existing) => existing.add(counts),
+            None => {
+                self.stacks.insert(stack.to_vec(), counts);
+            }
+        }
+    }
+
+    /// The sum over all stacks.
+    pub fn total(&self) -> StackCounts {
+        let mut total = StackCounts::default();
+        for counts in self.stacks.values() {
+            total.add(*counts);
+        }
+        total
+    }
+
+    /// The root frame writers give the thread: `name (tid N)`, or just the name without a tid.
+    pub fn label(&self) -> String {
+        if self.tid == 0 {
+            self.name.clone()
+        } else {
+            format!("{} (tid {})", self.name, self.tid)
+        }
+    }
+
+    /// Stacks in a stable order (by their frames' labels), for writers that must be
+    /// reproducible.
+    pub fn sorted_stacks<'a>(&'a self, frames: &FrameTable) -> Vec<(&'a [FrameId], StackCounts)> {
+        let mut stacks: Vec<(Vec<String>, &[FrameId], StackCounts)> = self
+            .stacks
+            .iter()
+            .map(|(stack, counts)| {
+                let labels = stack.iter().map(|&id| frames.get(id).label()).collect();
+                (labels, stack.as_slice(), *counts)
+            })
+            .collect();
+        stacks.sort_by(|a, b| a.0.cmp(&b.0));
+        stacks.into_iter().map(|(_, s, c)| (s, c)).collect()
+    }
+}
+
+/// A whole profile: shared frames, then one [`ThreadProfile`] per thread.
+#[derive(Clone, Debug, Default)]
+pub struct Profile {
+    /// Facts about the recording.
+    pub meta: ProfileMeta,
+    /// Every frame the stacks refer to.
+    pub frames: FrameTable,
+    /// The threads, in the order they were first seen.
+    pub threads: Vec<ThreadProfile>,
+}
+
+/// The name of the single thread of a profile whose threads were merged.
+pub const ALL_THREADS: &str = "all threads";
+
+impl Profile {
+    /// An empty profile.
+    pub fn new(meta: ProfileMeta) -> Profile {
+        Profile {
+            meta,
+            ..Profile::default()
+        }
+    }
+
+    /// The sum over all threads.
+    pub fn total(&self) -> StackCounts {
+        let mut total = StackCounts::default();
+        for thread in &self.threads {
+            total.add(thread.total());
+        }
+        total
+    }
+
+    /// True when no stack has any time.
+    pub fn is_empty(&self) -> bool {
+        self.threads.iter().all(|t| t.stacks.is_empty())
+    }
+
+    /// The thread with this name and tid, created if missing.
+    pub fn thread_mut(&mut self, name: &str, tid: i32) -> &mut ThreadProfile {
+        let index = match self
+            .threads
+            .iter()
+            .position(|t| t.name == name && t.tid == tid)
+        {
+            Some(index) => index,
+            None => {
+                self.threads.push(ThreadProfile::new(name, tid));
+                self.threads.len() - 1
+            }
+        };
+        &mut self.threads[index]
+    }
+
+    /// Adds another profile's stacks to this one (threads with the same name and tid merge).
+    /// The metadata of `self` is kept, with durations and drops added.
+    pub fn merge(&mut self, other: &Profile) {
+        self.meta.duration_ns += other.meta.duration_ns;
+        self.meta.dropped += other.meta.dropped;
+        if self.meta.rate_hz == 0 {
+            self.meta.rate_hz = other.meta.rate_hz;
+        }
+        let mut remap: HashMap<FrameId, FrameId> = HashMap::new();
+        for (id, frame) in other.frames.iter() {
+            remap.insert(id, self.frames.intern(frame.clone()));
+        }
+        for thread in &other.threads {
+            let cpu = thread.cpu_time_ns;
+            let target = self.thread_mut(&thread.name, thread.tid);
+            target.cpu_time_ns = match (target.cpu_time_ns, cpu) {
+                (Some(a), Some(b)) => Some(a + b),
+                (a, b) => a.or(b),
+            };
+            for (stack, counts) in &thread.stacks {
+                let mapped: Vec<FrameId> = stack.iter().map(|id| remap[id]).collect();
+                target.add(&mapped, *counts);
+            }
+        }
+    }
+
+    /// The same profile with every thread's stacks added into one thread, [`ALL_THREADS`].
+    pub fn merged_threads(&self) -> Profile {
+        let mut merged = Profile::new(self.meta.clone());
+        merged.frames = self.frames.clone();
+        let mut all = ThreadProfile::new(ALL_THREADS, 0);
+        let cpu: Vec<u64> = self.threads.iter().filter_map(|t| t.cpu_time_ns).collect();
+        all.cpu_time_ns = (!cpu.is_empty()).then(|| cpu.iter().sum());
+        for thread in &self.threads {
+            for (stack, counts) in &thread.stacks {
+                all.add(stack, *counts);
+            }
+        }
+        merged.threads.push(all);
+        merged
+    }
+
+    /// The same profile with each function's lines folded into one frame.
+    pub fn by_function(&self) -> Profile {
+        self.map_frames(Frame::without_line)
+    }
+
+    /// The same profile with every frame replaced by `map(frame)`; stacks that become equal
+    /// merge.
+    pub fn map_frames(&self, map: impl Fn(&Frame) -> Frame) -> Profile {
+        let mut mapped = Profile::new(self.meta.clone());
+        let remap: Vec<FrameId> = self
+            .frames
+            .iter()
+            .map(|(_, frame)| mapped.frames.intern(map(frame)))
+            .collect();
+        for thread in &self.threads {
+            let mut target = ThreadProfile::new(&thread.name, thread.tid);
+            target.cpu_time_ns = thread.cpu_time_ns;
+            for (stack, counts) in &thread.stacks {
+                let stack: Vec<FrameId> = stack.iter().map(|&id| remap[id as usize]).collect();
+                target.add(&stack, *counts);
+            }
+            mapped.threads.push(target);
+        }
+        mapped
+    }
+
+    /// Keeps only the threads for which `keep` holds.
+    pub fn retain_threads(&mut self, keep: impl Fn(&ThreadProfile) -> bool) {
+        self.threads.retain(|t| keep(t));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample_profile() -> Profile {
+        let mut profile = Profile::new(ProfileMeta {
+            title: "t".into(),
+            rate_hz: 100,
+            ..ProfileMeta::default()
+        });
+        let main = profile.frames.intern(Frame::python("main", "a.py", 10, 1));
+        let work_a = profile.frames.intern(Frame::python("work", "a.py", 20, 15));
+        let work_b = profile.frames.intern(Frame::python("work", "a.py", 21, 15));
+        let one = StackCounts {
+            samples: 1,
+            weight_ns: 10_000_000,
+        };
+        let t1 = profile.thread_mut("MainThread", 1);
+        t1.add(&[main, work_a], one);
+        t1.add(&[main, work_a], one);
+        let t2 = profile.thread_mut("worker", 2);
+        t2.add(&[main, work_b], one);
+        profile
+    }
+
+    #[test]
+    fn totals_and_transforms() {
+        let profile = sample_profile();
+        assert_eq!(profile.total().samples, 3);
+        assert_eq!(profile.threads[0].label(), "MainThread (tid 1)");
+
+        let merged = profile.merged_threads();
+        assert_eq!(merged.threads.len(), 1);
+        assert_eq!(merged.threads[0].name, ALL_THREADS);
+        assert_eq!(merged.total().samples, 3);
+        assert_eq!(merged.threads[0].stacks.len(), 2);
+
+        let functions = profile.merged_threads().by_function();
+        assert_eq!(
+            functions.threads[0].stacks.len(),
+            1,
+            "lines 20 and 21 fold into work"
+        );
+        assert_eq!(functions.total().weight_ns, 30_000_000);
+    }
+
+    #[test]
+    fn merge_adds_matching_threads() {
+        let mut a = sample_profile();
+        let b = sample_profile();
+        a.merge(&b);
+        assert_eq!(a.threads.len(), 2);
+        assert_eq!(a.total().samples, 6);
+        assert_eq!(a.frames.len(), 3);
+    }
+}

@@ -1,0 +1,51 @@
+//! What the drain thread sends on: one thread's samples since the previous drain.
+
+use std::sync::Arc;
+
+use crate::raw::{RawFrame, RawSample, SampleHeader};
+use crate::registry::ThreadEntry;
+
+/// Samples of one thread, in the order they were taken, with one shared frame table.
+pub struct SampleBatch {
+    /// The thread they were taken on.
+    pub thread: Arc<ThreadEntry>,
+    /// Headers and frame ranges.
+    pub samples: Vec<RawSample>,
+    /// Every sample's frames, innermost first, back to back.
+    pub frames: Vec<RawFrame>,
+}
+
+impl SampleBatch {
+    /// An empty batch for `thread`.
+    pub fn new(thread: Arc<ThreadEntry>) -> SampleBatch {
+        SampleBatch {
+            thread,
+            samples: Vec::new(),
+            frames: Vec::new(),
+        }
+    }
+
+    /// Appends one sample.
+    pub fn push(&mut self, header: SampleHeader, frames: impl Iterator<Item = RawFrame>) {
+        let start = self.frames.len();
+        self.frames.extend(frames);
+        self.samples.push(RawSample {
+            header,
+            frames_start: start as u32,
+            depth: (self.frames.len() - start) as u32,
+        });
+    }
+
+    /// Each sample's header and frames (innermost first).
+    pub fn iter(&self) -> impl Iterator<Item = (SampleHeader, &[RawFrame])> + '_ {
+        self.samples.iter().map(|s| {
+            let start = s.frames_start as usize;
+            (s.header, &self.frames[start..start + s.depth as usize])
+        })
+    }
+
+    /// True when there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.samples.is_empty()
+    }
+}

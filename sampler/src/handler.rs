@@ -1,0 +1,161 @@
+//! The SIGPROF handler.
+//!
+//! # Signal safety
+//! The handler runs on whatever thread the kernel interrupted, at any instruction. So it:
+//! - saves `errno` on entry and restores it on exit;
+//! - allocates nothing and takes no lock (not even a `try_lock` on a futex-backed mutex),
+//!   touches no `RefCell` and no lazily initialised thread-local;
+//! - reads only: its thread's entry (through a `const` thread-local pointer), the
+//!   interpreter's frame chain of its own thread, and clocks (`clock_gettime`);
+//! - writes only: its thread's single-producer ring and relaxed atomic counters;
+//! - when the ring is full, counts a drop and returns.
+//!
+//! SIGPROF stays blocked while the handler runs (no `SA_NODEFER`), so a thread's ring never
+//! has two producers. A test with a counting global allocator checks that sampling allocates
+//! nothing (`tests/handler_allocation.rs`).
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+
+use crate::config::Mode;
+use crate::raw::{SampleHeader, ThreadState};
+use crate::registry::{ThreadEntry, CURRENT};
+use crate::stats::HandlerStats;
+use crate::timer::{monotonic_ns, thread_cpu_ns};
+use crate::walk::walk_current_stack;
+
+/// In CPU mode, an idle thread that used less CPU than this since its last sample was only
+/// woken by the timer itself (signal delivery costs a few microseconds): not a sample.
+pub const IDLE_NOISE_NS: u64 = 100_000;
+
+/// What the running session asks of the handler. Plain atomics: read on every signal.
+pub(crate) struct SessionFlags {
+    pub sampling: AtomicBool,
+    pub mode: AtomicU8,
+    pub max_depth: AtomicUsize,
+}
+
+pub(crate) static SESSION: SessionFlags = SessionFlags {
+    sampling: AtomicBool::new(false),
+    mode: AtomicU8::new(0),
+    max_depth: AtomicUsize::new(128),
+};
+
+/// Counters every handler run updates.
+pub(crate) static STATS: HandlerStats = HandlerStats::new();
+
+pub(crate) fn mode_bits(mode: Mode) -> u8 {
+    match mode {
+        Mode::Cpu => 0,
+        Mode::Wall => 1,
+    }
+}
+
+thread_local! {
+    /// True while this thread runs the handler (a `const` thread-local without destructor:
+    /// safe to touch in a signal handler). Tests use it to prove the handler allocates
+    /// nothing: a counting allocator checks it on every allocation.
+    static IN_HANDLER: Cell<bool> = const { Cell::new(false) };
+}
+
+/// True while the calling thread is inside the SIGPROF handler.
+pub fn in_handler() -> bool {
+    IN_HANDLER.with(Cell::get)
+}
+
+/// The handler installed for SIGPROF (`SA_SIGINFO | SA_RESTART`).
+pub(crate) extern "C" fn on_sigprof(
+    _signal: libc::c_int,
+    _info: *mut libc::siginfo_t,
+    _context: *mut libc::c_void,
+) {
+    let _errno = ErrnoGuard::save();
+    let _inside = InHandler::enter();
+    if !SESSION.sampling.load(Ordering::Acquire) {
+        return;
+    }
+    let entry = CURRENT.with(|current| current.get());
+    if entry.is_null() {
+        STATS.record_unregistered();
+        return;
+    }
+    // SAFETY: CURRENT is non-null only between the thread's registration and its exit guard,
+    // and the registry holds the entry (an Arc) at least that long.
+    sample(unsafe { &*entry });
+}
+
+#[inline]
+fn sample(entry: &ThreadEntry) {
+    let start = monotonic_ns();
+    let state_ptr = entry.interpreter_state.load(Ordering::Relaxed);
+    let state = if state_ptr.is_null() {
+        ThreadState::Unknown
+    } else {
+        // SAFETY: the pointer targets the interpreter's slot for this thread, which the exit
+        // guard keeps alive until after it has cleared CURRENT (checked by the caller).
+        ThreadState::from_interpreter(unsafe { &*state_ptr }.load(Ordering::Relaxed))
+    };
+    let weight_ns = if SESSION.mode.load(Ordering::Relaxed) == mode_bits(Mode::Cpu) {
+        let now = thread_cpu_ns();
+        let delta = now.saturating_sub(entry.last_cpu_ns.swap(now, Ordering::Relaxed));
+        if delta == 0 || (state == ThreadState::Idle && delta < IDLE_NOISE_NS) {
+            STATS.record_skip();
+            return;
+        }
+        delta
+    } else {
+        start.saturating_sub(entry.last_wall_ns.swap(start, Ordering::Relaxed))
+    };
+    let Some(ring) = entry.ring.get() else {
+        return;
+    };
+    let max_depth = SESSION.max_depth.load(Ordering::Relaxed);
+    // SAFETY: this thread's handler is the ring's only producer (SIGPROF is blocked while it
+    // runs, and only this thread's CURRENT points at this entry).
+    let Some(mut record) = (unsafe { ring.reserve(max_depth) }) else {
+        STATS.record_drop();
+        return;
+    };
+    // SAFETY: we are on the interrupted thread, walking its own stack.
+    let truncated = unsafe { walk_current_stack(|frame| record.push(frame)) };
+    record.commit(SampleHeader {
+        time_ns: start,
+        weight_ns,
+        state,
+        truncated,
+    });
+    STATS.record_sample(monotonic_ns().saturating_sub(start));
+}
+
+/// Marks the thread as inside the handler until dropped.
+struct InHandler;
+
+impl InHandler {
+    fn enter() -> InHandler {
+        IN_HANDLER.with(|flag| flag.set(true));
+        InHandler
+    }
+}
+
+impl Drop for InHandler {
+    fn drop(&mut self) {
+        IN_HANDLER.with(|flag| flag.set(false));
+    }
+}
+
+/// Restores `errno` when dropped.
+struct ErrnoGuard(libc::c_int);
+
+impl ErrnoGuard {
+    fn save() -> ErrnoGuard {
+        // SAFETY: __errno_location returns this thread's errno slot, always valid.
+        ErrnoGuard(unsafe { *libc::__errno_location() })
+    }
+}
+
+impl Drop for ErrnoGuard {
+    fn drop(&mut self) {
+        // SAFETY: as in `save`.
+        unsafe { *libc::__errno_location() = self.0 };
+    }
+}

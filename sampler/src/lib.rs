@@ -1,0 +1,43 @@
+//! Signal-driven sampling of every Python thread of an embedded RustPython interpreter.
+//!
+//! Each Python thread registers itself ([`register_current_thread`]); a [`Sampler`] session
+//! gives every registered thread a POSIX timer that sends SIGPROF to that thread alone
+//! ([`timer`] explains which clock, and why). The handler walks the interrupted thread's
+//! own frame chain and copies interned-name addresses and line numbers ([`RawFrame`]) into
+//! that thread's lock-free ring; a drain thread moves the records, as [`SampleBatch`]es, over
+//! a crossbeam channel to whoever aggregates them. Names are resolved later, elsewhere
+//! (the `symbolizer` crate), never in the handler.
+//!
+//! # Signal safety
+//! See [`handler`]: the handler saves `errno`, allocates nothing, takes no lock, writes
+//! only to its own thread's ring and to atomic counters, and counts a drop when the ring is
+//! full. The SIGPROF handler is never reset to its default while a timer could still fire.
+
+#![deny(missing_docs)]
+
+mod batch;
+mod config;
+mod drain;
+mod error;
+pub mod handler;
+mod raw;
+mod registry;
+pub mod ring;
+mod session;
+mod signal;
+mod stats;
+pub mod timer;
+mod walk;
+
+pub use batch::SampleBatch;
+pub use config::{Mode, SamplerConfig, MAX_DEPTH_LIMIT, MAX_RATE_HZ};
+pub use drain::DRAIN_THREAD_NAME;
+pub use error::SamplerError;
+pub use raw::{RawFrame, RawSample, SampleHeader, ThreadState};
+pub use registry::{
+    arm_failures, current_entry, register_current_thread, registered_threads, ThreadEntry,
+};
+pub use session::{Sampler, SessionReport};
+pub use signal::{handler_is_installed, install_handler};
+pub use stats::{HandlerTimes, StatsSnapshot};
+pub use walk::walk_current_stack;

@@ -1,0 +1,290 @@
+//! Which threads are sampled: every Python thread registers itself once, from its own
+//! thread, and the registry arms its timer whenever a session runs.
+//!
+//! Registration happens on the thread because that is where its kernel TID, CPU clock and
+//! interpreter state are at hand, and because the handler finds the thread's entry through a
+//! thread-local pointer that only the thread itself can set. A guard in a second thread-local
+//! unregisters the thread when it exits: it clears the pointer first (so a late signal finds
+//! nothing), then deletes the timer.
+
+use std::cell::{Cell, RefCell};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use rustpython_vm::vm::thread::ThreadSlot;
+
+use crate::ring::SampleRing;
+use crate::timer::{clock_ns, monotonic_ns, thread_cpu_ns, ThreadTimer, TimerClock};
+
+thread_local! {
+    /// The calling thread's entry, or null. Read by the signal handler: a `const`
+    /// thread-local of a type without a destructor needs no lazy initialisation, so reading
+    /// it is async-signal-safe.
+    pub(crate) static CURRENT: Cell<*const ThreadEntry> = const { Cell::new(std::ptr::null()) };
+
+    /// Keeps the entry (and the interpreter's slot it points into) alive while the thread
+    /// lives, and unregisters the thread when it exits.
+    static GUARD: RefCell<Option<ExitGuard>> = const { RefCell::new(None) };
+}
+
+/// One registered thread.
+pub struct ThreadEntry {
+    key: u32,
+    tid: libc::pid_t,
+    ident: u64,
+    cpu_clock: libc::clockid_t,
+    name: Mutex<String>,
+    alive: AtomicBool,
+    final_cpu_ns: AtomicU64,
+    /// The thread's CPU clock when a session last armed it.
+    armed_cpu_ns: AtomicU64,
+    /// Its samples; created the first time a session arms the thread, kept while it lives.
+    pub(crate) ring: OnceLock<SampleRing>,
+    /// The thread's CPU clock at its previous sample (CPU mode weights).
+    pub(crate) last_cpu_ns: AtomicU64,
+    /// `CLOCK_MONOTONIC` at its previous sample (wall mode weights).
+    pub(crate) last_wall_ns: AtomicU64,
+    /// RustPython's `ThreadSlot::state` for this thread, or null.
+    pub(crate) interpreter_state: AtomicPtr<AtomicI32>,
+    timer: Mutex<Option<ThreadTimer>>,
+}
+
+impl ThreadEntry {
+    /// A small number naming this registration, unique within the process.
+    pub fn key(&self) -> u32 {
+        self.key
+    }
+
+    /// The kernel thread id (`gettid()`).
+    pub fn tid(&self) -> i32 {
+        self.tid
+    }
+
+    /// Python's `threading.get_ident()` (`pthread_self()`).
+    pub fn ident(&self) -> u64 {
+        self.ident
+    }
+
+    /// The thread's name as the program last set it.
+    pub fn name(&self) -> String {
+        lock(&self.name).clone()
+    }
+
+    /// Renames the thread.
+    pub fn set_name(&self, name: &str) {
+        *lock(&self.name) = name.to_owned();
+    }
+
+    /// False once the thread has exited.
+    pub fn is_alive(&self) -> bool {
+        self.alive.load(Ordering::Acquire)
+    }
+
+    /// CPU time the thread has used, in nanoseconds (final once it has exited).
+    pub fn cpu_time_ns(&self) -> u64 {
+        if self.is_alive() {
+            if let Some(ns) = clock_ns(self.cpu_clock) {
+                return ns;
+            }
+        }
+        self.final_cpu_ns.load(Ordering::Acquire)
+    }
+
+    /// CPU time the thread has used since a session last armed it.
+    pub fn cpu_time_since_armed_ns(&self) -> u64 {
+        self.cpu_time_ns()
+            .saturating_sub(self.armed_cpu_ns.load(Ordering::Acquire))
+    }
+
+    /// Samples lost because this thread's ring was full.
+    pub fn dropped(&self) -> u64 {
+        self.ring.get().map_or(0, SampleRing::dropped)
+    }
+
+    fn arm(&self, spec: &ArmSpec) -> Result<(), std::io::Error> {
+        self.ring.get_or_init(|| SampleRing::new(spec.ring_words));
+        if let Some(cpu) = clock_ns(self.cpu_clock) {
+            self.last_cpu_ns.store(cpu, Ordering::Relaxed);
+            self.armed_cpu_ns.store(cpu, Ordering::Release);
+        }
+        self.last_wall_ns.store(monotonic_ns(), Ordering::Relaxed);
+        let first = 1 + spread(self.tid as u64 ^ monotonic_ns()) % spec.period_ns;
+        let timer = ThreadTimer::arm(spec.clock, self.cpu_clock, self.tid, first, spec.period_ns)?;
+        *lock(&self.timer) = Some(timer);
+        Ok(())
+    }
+
+    fn disarm(&self) {
+        lock(&self.timer).take();
+    }
+}
+
+/// How a session wants each thread armed.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ArmSpec {
+    pub clock: TimerClock,
+    pub period_ns: u64,
+    pub ring_words: usize,
+}
+
+struct Registry {
+    threads: Vec<Arc<ThreadEntry>>,
+    armed: Option<ArmSpec>,
+}
+
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+    threads: Vec::new(),
+    armed: None,
+});
+static NEXT_KEY: AtomicU32 = AtomicU32::new(1);
+
+fn registry() -> MutexGuard<'static, Registry> {
+    lock(&REGISTRY)
+}
+
+/// Locks a mutex, carrying on if a panicking thread poisoned it: the data it guards stays
+/// consistent at every await point.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Timers that could not be armed for a thread that registered during a session.
+static ARM_FAILURES: AtomicU64 = AtomicU64::new(0);
+
+/// How many threads that started during a session could not get a timer (and so were not
+/// sampled).
+pub fn arm_failures() -> u64 {
+    ARM_FAILURES.load(Ordering::Relaxed)
+}
+
+/// Registers the calling thread under `name`, or renames it if it is registered already.
+/// `interpreter_slot` is RustPython's slot for the thread, whose state tells running from
+/// idle. If a session is running, the thread's timer is armed at once; if that fails the
+/// thread runs unsampled and [`arm_failures`] counts it (a thread start never fails here).
+pub fn register_current_thread(
+    name: &str,
+    interpreter_slot: Option<Arc<ThreadSlot>>,
+) -> Arc<ThreadEntry> {
+    if let Some(entry) = current_entry() {
+        entry.set_name(name);
+        return entry;
+    }
+    // SAFETY: gettid and pthread_self have no preconditions.
+    let (tid, ident) = unsafe { (libc::gettid(), libc::pthread_self() as u64) };
+    let mut cpu_clock: libc::clockid_t = 0;
+    // SAFETY: pthread_self() is a live thread (this one); cpu_clock is valid for writing.
+    if unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut cpu_clock) } != 0 {
+        cpu_clock = libc::CLOCK_THREAD_CPUTIME_ID;
+    }
+    let state_ptr = interpreter_slot
+        .as_ref()
+        .map_or(std::ptr::null_mut(), |slot| {
+            &slot.state as *const AtomicI32 as *mut AtomicI32
+        });
+    let entry = Arc::new(ThreadEntry {
+        key: NEXT_KEY.fetch_add(1, Ordering::Relaxed),
+        tid,
+        ident,
+        cpu_clock,
+        name: Mutex::new(name.to_owned()),
+        alive: AtomicBool::new(true),
+        final_cpu_ns: AtomicU64::new(0),
+        armed_cpu_ns: AtomicU64::new(0),
+        ring: OnceLock::new(),
+        last_cpu_ns: AtomicU64::new(0),
+        last_wall_ns: AtomicU64::new(0),
+        interpreter_state: AtomicPtr::new(state_ptr),
+        timer: Mutex::new(None),
+    });
+    GUARD.with(|guard| {
+        *guard.borrow_mut() = Some(ExitGuard {
+            entry: entry.clone(),
+            _interpreter_slot: interpreter_slot,
+        })
+    });
+    CURRENT.with(|current| current.set(Arc::as_ptr(&entry)));
+    let mut registry = registry();
+    registry.threads.push(entry.clone());
+    if let Some(spec) = registry.armed {
+        if entry.arm(&spec).is_err() {
+            ARM_FAILURES.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    entry
+}
+
+/// The calling thread's entry, if it registered.
+pub fn current_entry() -> Option<Arc<ThreadEntry>> {
+    GUARD.with(|guard| guard.borrow().as_ref().map(|g| g.entry.clone()))
+}
+
+/// Every registered thread that is alive, or dead with samples not yet drained.
+pub fn registered_threads() -> Vec<Arc<ThreadEntry>> {
+    registry().threads.clone()
+}
+
+/// Arms every registered thread, and every thread that registers until [`disarm_all`].
+/// A thread whose timer cannot be armed is reported; the others stay armed.
+pub(crate) fn arm_all(spec: ArmSpec) -> Result<(), crate::SamplerError> {
+    let mut registry = registry();
+    registry.armed = Some(spec);
+    for entry in registry.threads.iter().filter(|e| e.is_alive()) {
+        entry
+            .arm(&spec)
+            .map_err(|source| crate::SamplerError::Timer {
+                tid: entry.tid,
+                source,
+            })?;
+    }
+    Ok(())
+}
+
+/// Deletes every thread's timer; threads that register later are not armed.
+pub(crate) fn disarm_all() {
+    let mut registry = registry();
+    registry.armed = None;
+    for entry in &registry.threads {
+        entry.disarm();
+    }
+}
+
+/// Forgets threads that have exited, once the caller has drained their rings.
+pub(crate) fn forget_dead(drained: &[Arc<ThreadEntry>]) {
+    registry()
+        .threads
+        .retain(|e| e.is_alive() || !drained.iter().any(|d| Arc::ptr_eq(d, e)));
+}
+
+struct ExitGuard {
+    entry: Arc<ThreadEntry>,
+    _interpreter_slot: Option<Arc<ThreadSlot>>,
+}
+
+impl Drop for ExitGuard {
+    fn drop(&mut self) {
+        // Order matters: once CURRENT is null a signal on this thread records nothing, so the
+        // interpreter slot (dropped after this) and the timer can go.
+        CURRENT.with(|current| current.set(std::ptr::null()));
+        self.entry
+            .interpreter_state
+            .store(std::ptr::null_mut(), Ordering::SeqCst);
+        self.entry
+            .final_cpu_ns
+            .store(thread_cpu_ns(), Ordering::Release);
+        // Under the registry lock, so that `arm_all` never arms a thread that is exiting.
+        let _registry = registry();
+        self.entry.alive.store(false, Ordering::Release);
+        self.entry.disarm();
+    }
+}
+
+/// A cheap hash (splitmix64) to spread first expiries over the period, so that threads do
+/// not all fire together and the rate does not lock step with periodic work.
+fn spread(seed: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}

@@ -1,0 +1,53 @@
+//! Reading the interrupted thread's Python stack from inside the signal handler.
+//!
+//! RustPython publishes each thread's innermost frame in a `const` thread-local
+//! (`vm::thread::get_current_frame`, the pointer faulthandler walks); frames link outwards
+//! through `InterpreterFrame::previous`. A frame is linked in only once it is complete and
+//! unlinked before it is torn down, so a walk on the owning thread sees at worst a stack that
+//! is one frame short, never a dangling frame.
+
+use rustpython_vm::frame::InterpreterFrame;
+
+use crate::raw::RawFrame;
+
+/// Copies the calling thread's Python frames, innermost first, into `push` until it refuses
+/// a frame (its depth limit) or the stack ends. Returns true when frames were left over.
+///
+/// # Safety
+/// Must run on the thread whose stack is read (in its signal handler, or in its own code):
+/// the frames are only guaranteed alive while that thread is stopped where it is.
+#[inline]
+pub unsafe fn walk_current_stack(mut push: impl FnMut(RawFrame) -> bool) -> bool {
+    let mut current = rustpython_vm::vm::thread::get_current_frame();
+    while !current.is_null() {
+        // SAFETY: per this function's contract the chain belongs to the calling thread, which
+        // is stopped; every frame reachable from its published top frame is alive.
+        let frame = unsafe { &*current };
+        if !push(raw_frame(frame)) {
+            return true;
+        }
+        current = frame.previous();
+    }
+    false
+}
+
+/// What the symbolizer needs from one frame: interned names and the current line.
+#[inline]
+fn raw_frame(frame: &InterpreterFrame) -> RawFrame {
+    let code = frame.code();
+    let first_line = code.first_line_number.map_or(0, |n| n.get() as u32);
+    let lasti = frame.get_lasti() as usize;
+    let line = if lasti == 0 {
+        first_line
+    } else {
+        code.locations
+            .get(lasti - 1)
+            .map_or(first_line, |(start, _)| start.line.get() as u32)
+    };
+    RawFrame {
+        qualname: code.qualname as *const _ as usize,
+        filename: code.source_path() as *const _ as usize,
+        line,
+        first_line,
+    }
+}

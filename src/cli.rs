@@ -1,0 +1,103 @@
+//! The command line: every subcommand and its flags, as clap parses them.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+use crate::python::Program;
+
+/// A signal-driven, thread-aware sampling profiler for Python.
+#[derive(Debug, Parser)]
+#[command(name = "rpprof", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a Python program on the embedded interpreter, as `python` would.
+    Run(RunArgs),
+    /// Run a Python program and record where each of its threads spends its time.
+    Record(crate::commands::record::RecordArgs),
+}
+
+/// `rpprof run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The program to run.
+    #[command(flatten)]
+    pub program: ProgramArgs,
+}
+
+/// The program part of a command line: `SCRIPT [ARGS...]`, `-m MODULE [ARGS...]` or
+/// `-c CODE [ARGS...]`, exactly as `python` takes it. Everything after the script, module or
+/// code belongs to the program, flags included.
+#[derive(Debug, Args)]
+pub struct ProgramArgs {
+    /// The program: `SCRIPT [ARGS...]`, `-m MODULE [ARGS...]` or `-c CODE [ARGS...]`.
+    #[arg(
+        value_name = "SCRIPT | -m MODULE | -c CODE",
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        required = true
+    )]
+    pub command: Vec<String>,
+}
+
+impl ProgramArgs {
+    /// The [`Program`] these arguments name, or a message saying what is wrong with them.
+    pub fn program(&self) -> Result<Program, String> {
+        let (first, rest) = self
+            .command
+            .split_first()
+            .ok_or_else(|| "a script, -m MODULE or -c CODE is required".to_owned())?;
+        let attached_or_next = |flag: &str| -> Result<(String, Vec<String>), String> {
+            match first.strip_prefix(flag).filter(|v| !v.is_empty()) {
+                Some(value) => Ok((value.to_owned(), rest.to_vec())),
+                None => rest
+                    .split_first()
+                    .map(|(value, args)| (value.clone(), args.to_vec()))
+                    .ok_or_else(|| format!("argument expected for the {flag} option")),
+            }
+        };
+        if first.starts_with("-m") {
+            let (name, args) = attached_or_next("-m")?;
+            Ok(Program::Module { name, args })
+        } else if first.starts_with("-c") {
+            let (source, args) = attached_or_next("-c")?;
+            Ok(Program::Code { source, args })
+        } else if first.starts_with('-') && first != "-" {
+            Err(format!("unknown option {first}"))
+        } else {
+            Ok(Program::Script {
+                path: PathBuf::from(first),
+                args: rest.to_vec(),
+            })
+        }
+    }
+}
+
+/// The program `args` name; a problem with them ends the process with clap's usage error
+/// for `subcommand` (exit status 2), as clap reports its own.
+pub fn program_or_usage_error(args: &ProgramArgs, subcommand: &str) -> Program {
+    args.program().unwrap_or_else(|message| {
+        usage_error(subcommand, clap::error::ErrorKind::ValueValidation, message)
+    })
+}
+
+/// Ends the process with a usage error for `subcommand`, the way clap reports its own.
+pub fn usage_error(
+    subcommand: &str,
+    kind: clap::error::ErrorKind,
+    message: impl std::fmt::Display,
+) -> ! {
+    use clap::CommandFactory;
+    let mut command = Cli::command();
+    command.build();
+    match command.find_subcommand_mut(subcommand) {
+        Some(sub) => sub.error(kind, message).exit(),
+        None => command.error(kind, message).exit(),
+    }
+}

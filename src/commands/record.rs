@@ -1,0 +1,112 @@
+//! `rpprof record`: run a program under the sampler and write its profile.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use sampler::{Mode, SamplerConfig, MAX_DEPTH_LIMIT, MAX_RATE_HZ};
+
+use crate::cli::{program_or_usage_error, ProgramArgs};
+use crate::output::{Format, OutputTarget};
+use crate::python::{hooks, ExitStatus, PythonRun};
+use crate::recording::{RecordSettings, Recorded, Recording};
+use crate::render::{self, RenderOptions, ThreadsView};
+
+/// `rpprof record`.
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// Where to write the profile; repeat for several outputs. The format follows the
+    /// extension (.svg, .folded/.txt) unless --format says otherwise.
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FILE",
+        default_value = "profile.svg"
+    )]
+    pub outputs: Vec<PathBuf>,
+
+    /// Output format, whatever the file extension.
+    #[arg(short = 'f', long, value_enum)]
+    pub format: Option<Format>,
+
+    /// Samples per second per thread.
+    #[arg(short = 'r', long, default_value_t = 99, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_RATE_HZ)))]
+    pub rate: u32,
+
+    /// One flamegraph root per thread (split), or all threads added together (merged).
+    #[arg(long, value_enum, default_value_t = ThreadsView::Split)]
+    pub threads: ThreadsView,
+
+    /// One frame per function instead of one per line.
+    #[arg(long)]
+    pub function: bool,
+
+    /// Frames kept per sample (the innermost); deeper stacks get a `[truncated]` root.
+    #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..=MAX_DEPTH_LIMIT as i64))]
+    pub max_depth: u32,
+
+    /// The program to profile.
+    #[command(flatten)]
+    pub program: ProgramArgs,
+}
+
+/// Runs the program under the sampler, writes the profile, returns how the program ended.
+pub fn record(args: &RecordArgs) -> anyhow::Result<ExitStatus> {
+    let program = program_or_usage_error(&args.program, "record");
+    let targets = args
+        .outputs
+        .iter()
+        .map(|path| OutputTarget::new(path, args.format))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    for target in &targets {
+        target.check_writable()?;
+    }
+    program.check_readable()?;
+
+    let title = program.display_name();
+    let python = PythonRun::new(program, hooks::add_module);
+    python
+        .enter(hooks::install)
+        .map_err(|_| anyhow::anyhow!("cannot install the thread hooks in the interpreter"))?;
+    let settings = RecordSettings {
+        sampler: SamplerConfig {
+            rate_hz: args.rate,
+            mode: Mode::Cpu,
+            max_depth: args.max_depth as usize,
+        },
+        keep_idle: false,
+        title,
+    };
+    let recording = Recording::start(settings)?;
+    let exception = python.run_main();
+    let status = python.finish(exception);
+    let recorded = recording.finish();
+
+    let options = RenderOptions {
+        threads: args.threads,
+        function: args.function,
+        ..RenderOptions::default()
+    };
+    for target in &targets {
+        render::write_target(&recorded.profile, target, &options)?;
+    }
+    eprintln!("rpprof: {}", summary(&recorded, &targets));
+    Ok(status)
+}
+
+/// The closing line: samples, time, threads, drops, where the files went.
+fn summary(recorded: &Recorded, targets: &[OutputTarget]) -> String {
+    let total = recorded.profile.total();
+    let files: Vec<String> = targets
+        .iter()
+        .map(|t| t.path.display().to_string())
+        .collect();
+    format!(
+        "{} samples ({:.2} s {}) from {} threads, {} dropped; wrote {}",
+        total.samples,
+        total.weight_ns as f64 / 1e9,
+        recorded.profile.meta.time.label(),
+        recorded.profile.threads.len(),
+        recorded.report.stats.dropped,
+        files.join(", ")
+    )
+}

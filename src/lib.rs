@@ -1,0 +1,14 @@
+//! `rpprof`: a signal-driven, thread-aware sampling profiler for Python, built around an
+//! embedded RustPython interpreter.
+//!
+//! This package is the command line and the embedding: [`python`] builds and runs the
+//! interpreter the way `python` runs a program, [`recording`] wires the pipeline
+//! (`sampler` -> `symbolizer` -> `flamegraph`), [`render`] and [`output`] write profiles, and
+//! [`commands`] holds one module per subcommand. The binary (`main.rs`) only dispatches.
+
+pub mod cli;
+pub mod commands;
+pub mod output;
+pub mod python;
+pub mod recording;
+pub mod render;

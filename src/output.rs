@@ -1,0 +1,212 @@
+//! Where profiles go: formats, the paths that name them, and atomic writes.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use clap::ValueEnum;
+
+/// An output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Flamegraph SVG (open it in a browser).
+    Svg,
+    /// Folded stacks, one `frame;frame;... count` line per stack.
+    Folded,
+}
+
+impl Format {
+    /// The format a file name implies: `.svg`; `.folded` or `.txt`.
+    pub fn from_path(path: &Path) -> Option<Format> {
+        let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
+        if name.ends_with(".svg") {
+            Some(Format::Svg)
+        } else if name.ends_with(".folded") || name.ends_with(".txt") {
+            Some(Format::Folded)
+        } else {
+            None
+        }
+    }
+}
+
+/// One file to write, and its format.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputTarget {
+    /// Where.
+    pub path: PathBuf,
+    /// As what.
+    pub format: Format,
+}
+
+impl OutputTarget {
+    /// The target for `path`: `format` when given, else the one its extension implies.
+    pub fn new(path: &Path, format: Option<Format>) -> anyhow::Result<OutputTarget> {
+        let format = match format.or_else(|| Format::from_path(path)) {
+            Some(format) => format,
+            None => bail!(
+                "cannot tell the output format of '{}' from its extension (use .svg or \
+                 .folded/.txt, or --format)",
+                path.display()
+            ),
+        };
+        Ok(OutputTarget {
+            path: path.to_path_buf(),
+            format,
+        })
+    }
+
+    /// Fails early, before any work, if the file could not be written: its directory is
+    /// missing or not writable, or the path is a directory.
+    pub fn check_writable(&self) -> anyhow::Result<()> {
+        let dir = parent_dir(&self.path);
+        let meta = std::fs::metadata(dir).with_context(|| {
+            format!(
+                "cannot write '{}': directory '{}'",
+                self.path.display(),
+                dir.display()
+            )
+        })?;
+        if !meta.is_dir() {
+            bail!(
+                "cannot write '{}': '{}' is not a directory",
+                self.path.display(),
+                dir.display()
+            );
+        }
+        if self.path.is_dir() {
+            bail!("cannot write '{}': it is a directory", self.path.display());
+        }
+        let probe = tempfile_in(dir).with_context(|| {
+            format!(
+                "cannot write '{}': directory '{}'",
+                self.path.display(),
+                dir.display()
+            )
+        })?;
+        drop(probe);
+        Ok(())
+    }
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
+/// A temporary file next to its destination, removed on drop unless persisted.
+struct TempFile {
+    path: PathBuf,
+    file: Option<std::fs::File>,
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+fn tempfile_in(dir: &Path) -> std::io::Result<TempFile> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    loop {
+        let name = format!(
+            ".rpprof-{}-{}.tmp",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let path = dir.join(name);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(file) => {
+                return Ok(TempFile {
+                    path,
+                    file: Some(file),
+                })
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(err) => return Err(err),
+        }
+    }
+}
+
+/// Writes a file atomically: `fill` writes a temporary file in the same directory, which is
+/// then renamed over `path`. Readers see the old file or the whole new one, never a part.
+pub fn write_atomically(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut temp = tempfile_in(parent_dir(path))
+        .with_context(|| format!("cannot write '{}'", path.display()))?;
+    {
+        let file = temp.file.as_mut().expect("a fresh temp file is open");
+        let mut buffered = std::io::BufWriter::new(file);
+        fill(&mut buffered).with_context(|| format!("cannot write '{}'", path.display()))?;
+        buffered
+            .flush()
+            .with_context(|| format!("cannot write '{}'", path.display()))?;
+    }
+    let file = temp.file.take().expect("still open");
+    file.sync_all().ok();
+    drop(file);
+    std::fs::rename(&temp.path, path)
+        .with_context(|| format!("cannot write '{}'", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_follows_the_extension() {
+        assert_eq!(
+            Format::from_path(Path::new("a/profile.SVG")),
+            Some(Format::Svg)
+        );
+        assert_eq!(
+            Format::from_path(Path::new("p.folded")),
+            Some(Format::Folded)
+        );
+        assert_eq!(Format::from_path(Path::new("p.txt")), Some(Format::Folded));
+        assert_eq!(Format::from_path(Path::new("p.dat")), None);
+        assert!(OutputTarget::new(Path::new("p.dat"), None).is_err());
+        assert_eq!(
+            OutputTarget::new(Path::new("p.dat"), Some(Format::Folded))
+                .unwrap()
+                .format,
+            Format::Folded
+        );
+    }
+
+    #[test]
+    fn atomic_write_replaces_whole_files_and_leaves_no_temp() {
+        let dir = std::env::temp_dir().join(format!("rpprof-out-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("x.txt");
+        write_atomically(&path, |w| Ok(w.write_all(b"one")?)).unwrap();
+        assert!(write_atomically(&path, |w| {
+            w.write_all(b"partial")?;
+            anyhow::bail!("failed half way")
+        })
+        .is_err());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "one");
+        let leftovers = std::fs::read_dir(&dir).unwrap().count();
+        assert_eq!(leftovers, 1, "the failed write's temp file is gone");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn unwritable_destinations_fail_early() {
+        let missing = OutputTarget::new(Path::new("/nonexistent-dir/p.svg"), None).unwrap();
+        assert!(missing.check_writable().is_err());
+        let dir = OutputTarget::new(Path::new("/tmp"), Some(Format::Svg)).unwrap();
+        assert!(dir.check_writable().is_err());
+    }
+}

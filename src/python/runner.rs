@@ -1,0 +1,145 @@
+//! Running a [`Program`] on an embedded interpreter the way `python` runs it: `__main__`,
+//! `sys.path[0]`, `site`, `SystemExit`, tracebacks and finalisation.
+
+use rustpython::InterpreterBuilderExt;
+use rustpython_vm::builtins::PyBaseExceptionRef;
+use rustpython_vm::{AsObject, Interpreter, InterpreterBuilder, PyResult, VirtualMachine};
+
+use super::program::absolute_path;
+use super::{settings, Program};
+
+/// How a Python program ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// It exited with this status (`SystemExit(n)`, 1 for an uncaught exception, 0 otherwise).
+    Code(u8),
+    /// It ended with an uncaught `KeyboardInterrupt` (Ctrl-C). Python then kills itself
+    /// with SIGINT; [`ExitStatus::exit`] does the same once the caller has saved its work.
+    Interrupted,
+}
+
+impl ExitStatus {
+    /// Ends the process with this status, as `python` would.
+    pub fn exit(self) -> ! {
+        match self {
+            ExitStatus::Code(code) => std::process::exit(i32::from(code)),
+            ExitStatus::Interrupted => {
+                // SAFETY: restoring the default disposition and raising a signal are plain
+                // libc calls; no Rust state depends on SIGINT's handler any more.
+                unsafe {
+                    libc::signal(libc::SIGINT, libc::SIG_DFL);
+                    libc::raise(libc::SIGINT);
+                }
+                std::process::exit(130)
+            }
+        }
+    }
+}
+
+/// An interpreter built for one [`Program`].
+pub struct PythonRun {
+    interpreter: Interpreter,
+    program: Program,
+}
+
+impl PythonRun {
+    /// Builds the interpreter (frozen standard library, threading) for `program`;
+    /// `customize` may add native modules.
+    pub fn new(
+        program: Program,
+        customize: impl FnOnce(InterpreterBuilder) -> InterpreterBuilder,
+    ) -> Self {
+        let builder = Interpreter::builder(settings::for_program(&program)).init_stdlib();
+        let interpreter = customize(builder).build();
+        PythonRun {
+            interpreter,
+            program,
+        }
+    }
+
+    /// Runs `f` on this thread with the interpreter entered.
+    pub fn enter<R>(&self, f: impl FnOnce(&VirtualMachine) -> R) -> R {
+        self.interpreter.enter(f)
+    }
+
+    /// Runs the program's main code on this thread and returns the exception it ended with,
+    /// if any (including `SystemExit`).
+    pub fn run_main(&self) -> Option<PyBaseExceptionRef> {
+        self.interpreter
+            .enter(|vm| run_program(vm, &self.program))
+            .err()
+    }
+
+    /// Finalises the interpreter as `python` does on exit: prints an uncaught exception,
+    /// waits for non-daemon threads, runs `atexit` handlers, flushes stdio.
+    pub fn finish(self, exception: Option<PyBaseExceptionRef>) -> ExitStatus {
+        let interrupted = exception.as_ref().is_some_and(|exc| {
+            self.interpreter.enter(|vm| {
+                let is_interrupt = exc.fast_isinstance(vm.ctx.exceptions.keyboard_interrupt);
+                if is_interrupt {
+                    // RustPython would kill the process with SIGINT right here, before the
+                    // caller could save anything; print the traceback and finish normally.
+                    vm.print_exception(exc);
+                }
+                is_interrupt
+            })
+        });
+        let exception = if interrupted { None } else { exception };
+        let code = self.interpreter.finalize(exception);
+        if interrupted {
+            ExitStatus::Interrupted
+        } else {
+            ExitStatus::Code(code as u8)
+        }
+    }
+}
+
+/// `pymain_run_python`: set up `__main__` and `sys.path[0]`, import `site`, run.
+fn run_program(vm: &VirtualMachine, program: &Program) -> PyResult<()> {
+    let scope = vm.new_scope_with_main()?;
+    // Like CPython, a broken `warnings` or `site` does not stop the program.
+    let _ = vm.import("warnings", 0);
+    let _ = vm.import("site", 0);
+    let safe_path = vm.state.config.settings.safe_path;
+    match program {
+        Program::Code { source, .. } => {
+            if !safe_path {
+                vm.insert_sys_path(vm.new_pyobj(""))?;
+            }
+            vm.run_string(scope, source, "<string>").map(drop)
+        }
+        Program::Module { name, .. } => {
+            if !safe_path {
+                let cwd = std::env::current_dir()
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                vm.insert_sys_path(vm.new_pyobj(cwd))?;
+            }
+            vm.run_module(name)
+        }
+        Program::Script { path, .. } => {
+            let absolute = absolute_path(path).to_string_lossy().into_owned();
+            if std::path::Path::new(&absolute).is_dir() {
+                // A directory with __main__.py runs as `python dir` does.
+                vm.insert_sys_path(vm.new_pyobj(absolute))?;
+                let runpy = vm.import("runpy", 0)?;
+                let run_as_main = runpy.get_attr("_run_module_as_main", vm)?;
+                run_as_main.call(("__main__", false), vm)?;
+                return Ok(());
+            }
+            if !safe_path {
+                vm.insert_sys_path(vm.new_pyobj(script_directory(path)))?;
+            }
+            vm.run_any_file(scope, &absolute)
+        }
+    }
+}
+
+/// `sys.path[0]` for a script: the directory holding it, symlinks resolved.
+fn script_directory(path: &std::path::Path) -> String {
+    let resolved = std::fs::canonicalize(path).unwrap_or_else(|_| absolute_path(path));
+    resolved
+        .parent()
+        .map(|dir| dir.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}

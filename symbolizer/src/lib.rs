@@ -1,0 +1,14 @@
+//! From raw samples to a named, thread-aware profile.
+//!
+//! The sampler's handler copies only addresses of interned strings and line numbers; this
+//! crate reads the names behind them ([`Symbolizer`], cached per address, on any thread but
+//! never in a signal handler), and adds samples up per thread and stack ([`Aggregator`]),
+//! with each thread named as the program named it (`MainThread`, `worker-1`).
+
+#![deny(missing_docs)]
+
+mod aggregate;
+mod names;
+
+pub use aggregate::{AggregateOptions, Aggregator, ThreadActivity};
+pub use names::Symbolizer;

@@ -1,0 +1,165 @@
+//! Helpers shared by the integration tests: run the built `rpprof` binary on real Python
+//! scripts and look at what it printed and wrote.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The `rpprof` binary cargo built for these tests.
+pub fn rpprof() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_rpprof"));
+    command.env_remove("PYTHONPATH");
+    command
+}
+
+/// The repository root (where `examples/` lives).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A bundled example script.
+pub fn example(name: &str) -> PathBuf {
+    root().join("examples").join(name)
+}
+
+/// Runs a command and returns its output, with stdout and stderr as text.
+pub fn run(command: &mut Command) -> Ran {
+    let output = command.output().expect("rpprof starts");
+    Ran::from(output)
+}
+
+/// A finished process.
+pub struct Ran {
+    /// Exit status code (None when killed by a signal).
+    pub code: Option<i32>,
+    /// The signal that killed it, if any.
+    pub signal: Option<i32>,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl From<Output> for Ran {
+    fn from(output: Output) -> Ran {
+        use std::os::unix::process::ExitStatusExt;
+        Ran {
+            code: output.status.code(),
+            signal: output.status.signal(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+impl Ran {
+    /// Panics with both streams when the exit code is not `code`.
+    pub fn expect_code(&self, code: i32) -> &Ran {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "exit status\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+}
+
+/// A fresh temporary directory, removed when dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// Creates one under the system temp dir.
+    pub fn new(tag: &str) -> TempDir {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "rpprof-test-{tag}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// A path inside it.
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    /// Writes a file inside it and returns its path.
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// True when this machine has CPython 3.11 as `python3`.
+pub fn cpython_311() -> bool {
+    Command::new("python3")
+        .arg("-c")
+        .arg("import sys; assert sys.version_info[:2] == (3, 11)")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+/// A test script under `tests/scripts`.
+pub fn script(name: &str) -> PathBuf {
+    root().join("tests/scripts").join(name)
+}
+
+/// Reads a folded file written by `rpprof record`.
+pub fn read_folded(path: &Path) -> flamegraph::Profile {
+    let file =
+        std::fs::File::open(path).unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
+    flamegraph::folded::parse(std::io::BufReader::new(file), Default::default())
+        .expect("folded output parses")
+}
+
+/// Samples of stacks (over all threads) that hold a frame whose function is `function`.
+pub fn samples_in(profile: &flamegraph::Profile, function: &str) -> u64 {
+    profile
+        .threads
+        .iter()
+        .flat_map(|t| t.stacks.iter())
+        .filter(|(stack, _)| {
+            stack
+                .iter()
+                .any(|&id| profile.frames.get(id).function == function)
+        })
+        .map(|(_, counts)| counts.samples)
+        .sum()
+}
+
+/// Samples of one thread, found by name.
+pub fn thread_samples(profile: &flamegraph::Profile, name: &str) -> u64 {
+    profile
+        .threads
+        .iter()
+        .filter(|t| t.name == name)
+        .map(|t| t.total().samples)
+        .sum()
+}
+
+/// `part` as a percentage of `whole`.
+pub fn percent(part: u64, whole: u64) -> f64 {
+    100.0 * part as f64 / whole.max(1) as f64
+}
