@@ -44,6 +44,11 @@ pub struct RecordArgs {
     #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..=MAX_DEPTH_LIMIT as i64))]
     pub max_depth: u32,
 
+    /// Also print the sampler's own telemetry: handler time, skipped and stray signals,
+    /// which timers ran.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+
     /// The program to profile.
     #[command(flatten)]
     pub program: ProgramArgs,
@@ -90,7 +95,31 @@ pub fn record(args: &RecordArgs) -> anyhow::Result<ExitStatus> {
         render::write_target(&recorded.profile, target, &options)?;
     }
     eprintln!("rpprof: {}", summary(&recorded, &targets));
+    if args.verbose {
+        eprintln!("rpprof: {}", telemetry(&recorded));
+    }
     Ok(status)
+}
+
+/// The sampler's account of itself, for `--verbose`.
+pub fn telemetry(recorded: &Recorded) -> String {
+    let report = &recorded.report;
+    let stats = &report.stats;
+    let handler = match stats.handler_ns {
+        Some(t) => format!(
+            "handler time min {} / median {} / p99 {} / max {} ns",
+            t.min, t.median, t.p99, t.max
+        ),
+        None => "handler never ran".to_owned(),
+    };
+    let timers = match report.clock {
+        sampler::timer::TimerClock::ThreadCpu => "per-thread CPU-clock timers",
+        sampler::timer::TimerClock::Monotonic => "per-thread monotonic timers",
+    };
+    format!(
+        "{handler} over {} samples; {} skipped (thread idle), {} on unregistered threads; {timers}",
+        stats.samples, stats.skipped_idle, stats.unregistered
+    )
 }
 
 /// The closing line: samples, time, threads, drops, where the files went.
