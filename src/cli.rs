@@ -4,6 +4,8 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 use crate::python::Program;
+use crate::render::{RenderOptions, ThreadsView};
+use flamegraph::SvgOptions;
 
 /// A signal-driven, thread-aware sampling profiler for Python.
 #[derive(Debug, Parser)]
@@ -21,6 +23,12 @@ pub enum Command {
     Run(RunArgs),
     /// Run a Python program and record where each of its threads spends its time.
     Record(crate::commands::record::RecordArgs),
+    /// Read profiles (pprof or folded), merge them, pick threads, print the heaviest
+    /// functions or write any format.
+    Report(crate::commands::report::ReportArgs),
+    /// Draw a differential flamegraph: AFTER's shape, red where it grew since BEFORE, blue
+    /// where it shrank.
+    Diff(crate::commands::diff::DiffArgs),
 }
 
 /// `rpprof run`.
@@ -29,6 +37,57 @@ pub struct RunArgs {
     /// The program to run.
     #[command(flatten)]
     pub program: ProgramArgs,
+}
+
+/// How a profile is viewed and drawn; shared by `record`, `report` and `diff`.
+#[derive(Debug, Args)]
+pub struct ViewArgs {
+    /// One flamegraph root per thread (split), or all threads added together (merged).
+    #[arg(long, value_enum, default_value_t = ThreadsView::Split)]
+    pub threads: ThreadsView,
+
+    /// One frame per function instead of one per line.
+    #[arg(long)]
+    pub function: bool,
+
+    /// SVG title (default: "rpprof: " and the program's name).
+    #[arg(long)]
+    pub title: Option<String>,
+
+    /// SVG: draw an icicle graph (roots at the top) instead of a flame graph.
+    #[arg(long)]
+    pub icicle: bool,
+
+    /// SVG: image width in pixels.
+    #[arg(long, value_name = "PIXELS", value_parser = clap::value_parser!(u32).range(100..=100_000))]
+    pub width: Option<u32>,
+
+    /// SVG: leave out frames narrower than this many pixels.
+    #[arg(long, value_name = "PIXELS", default_value_t = 0.1, value_parser = parse_min_width)]
+    pub min_width: f64,
+}
+
+impl ViewArgs {
+    /// The render options these flags ask for.
+    pub fn render_options(&self) -> RenderOptions {
+        RenderOptions {
+            threads: self.threads,
+            function: self.function,
+            svg: SvgOptions {
+                title: self.title.clone(),
+                icicle: self.icicle,
+                width: self.width.map(|w| w as usize),
+                min_width: self.min_width,
+            },
+        }
+    }
+}
+
+fn parse_min_width(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(value) if value.is_finite() && (0.0..=1000.0).contains(&value) => Ok(value),
+        _ => Err(format!("`{text}` is not a width between 0 and 1000 pixels")),
+    }
 }
 
 /// The program part of a command line: `SCRIPT [ARGS...]`, `-m MODULE [ARGS...]` or

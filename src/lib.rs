@@ -6,8 +6,10 @@
 //! (`sampler` -> `symbolizer` -> `flamegraph`), [`render`] and [`output`] write profiles, and
 //! [`commands`] holds one module per subcommand. The binary (`main.rs`) only dispatches.
 
+pub mod api;
 pub mod cli;
 pub mod commands;
+pub mod input;
 pub mod output;
 pub mod python;
 pub mod recording;

@@ -11,6 +11,8 @@ fn main() {
     let result = match &cli.command {
         Command::Run(args) => commands::run::run(args),
         Command::Record(args) => commands::record::record(args),
+        Command::Report(args) => commands::report::report(args),
+        Command::Diff(args) => commands::diff::diff(args),
     };
     match result {
         Ok(status) => status.exit(),

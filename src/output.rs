@@ -13,16 +13,26 @@ pub enum Format {
     Svg,
     /// Folded stacks, one `frame;frame;... count` line per stack.
     Folded,
+    /// gzipped pprof protobuf (`go tool pprof`, Grafana, Pyroscope).
+    Pprof,
+    /// speedscope JSON, one profile per thread.
+    Speedscope,
 }
 
 impl Format {
-    /// The format a file name implies: `.svg`; `.folded` or `.txt`.
+    /// The format a file name implies: `.svg`; `.folded` or `.txt`; `.pb.gz`, `.pb` or
+    /// `.pprof`; `.speedscope.json` or `.json`.
     pub fn from_path(path: &Path) -> Option<Format> {
         let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
-        if name.ends_with(".svg") {
+        let has = |suffixes: &[&str]| suffixes.iter().any(|s| name.ends_with(s));
+        if has(&[".svg"]) {
             Some(Format::Svg)
-        } else if name.ends_with(".folded") || name.ends_with(".txt") {
+        } else if has(&[".folded", ".txt"]) {
             Some(Format::Folded)
+        } else if has(&[".pb.gz", ".pb", ".pprof"]) {
+            Some(Format::Pprof)
+        } else if has(&[".json"]) {
+            Some(Format::Speedscope)
         } else {
             None
         }
@@ -44,8 +54,8 @@ impl OutputTarget {
         let format = match format.or_else(|| Format::from_path(path)) {
             Some(format) => format,
             None => bail!(
-                "cannot tell the output format of '{}' from its extension (use .svg or \
-                 .folded/.txt, or --format)",
+                "cannot tell the output format of '{}' from its extension (use .svg, \
+                 .folded, .pb.gz or .speedscope.json, or --format)",
                 path.display()
             ),
         };
@@ -53,6 +63,18 @@ impl OutputTarget {
             path: path.to_path_buf(),
             format,
         })
+    }
+
+    /// Targets for every path, each checked writable: a mistake fails before any work.
+    pub fn all(paths: &[PathBuf], format: Option<Format>) -> anyhow::Result<Vec<OutputTarget>> {
+        let targets = paths
+            .iter()
+            .map(|path| OutputTarget::new(path, format))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        for target in &targets {
+            target.check_writable()?;
+        }
+        Ok(targets)
     }
 
     /// Fails early, before any work, if the file could not be written: its directory is
@@ -175,6 +197,12 @@ mod tests {
             Some(Format::Folded)
         );
         assert_eq!(Format::from_path(Path::new("p.txt")), Some(Format::Folded));
+        assert_eq!(Format::from_path(Path::new("p.pb.gz")), Some(Format::Pprof));
+        assert_eq!(Format::from_path(Path::new("p.pprof")), Some(Format::Pprof));
+        assert_eq!(
+            Format::from_path(Path::new("p.speedscope.json")),
+            Some(Format::Speedscope)
+        );
         assert_eq!(Format::from_path(Path::new("p.dat")), None);
         assert!(OutputTarget::new(Path::new("p.dat"), None).is_err());
         assert_eq!(

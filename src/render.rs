@@ -2,7 +2,7 @@
 //! merged, lines or functions), then the format's writer.
 
 use clap::ValueEnum;
-use flamegraph::{folded, svg, Profile, SvgOptions};
+use flamegraph::{folded, pprof, speedscope, svg, Profile, SvgOptions};
 
 use crate::output::{write_atomically, Format, OutputTarget};
 
@@ -50,6 +50,8 @@ pub fn write_target(
         match target.format {
             Format::Svg => svg::write(&viewed, &options.svg, out)?,
             Format::Folded => folded::write(&viewed, out)?,
+            Format::Pprof => pprof::write(&viewed, out)?,
+            Format::Speedscope => speedscope::write(&viewed, out)?,
         }
         Ok(())
     })

@@ -7,7 +7,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use rpprof::python::{hooks, Program, PythonRun};
+use rpprof::python::{native, Program, PythonRun};
 use rpprof::recording::{RecordSettings, Recording};
 use sampler::{Mode, SamplerConfig};
 
@@ -85,8 +85,10 @@ fn the_signal_handler_allocates_nothing() {
         source: WORKLOAD.to_owned(),
         args: Vec::new(),
     };
-    let python = PythonRun::new(program, hooks::add_module);
-    python.enter(hooks::install).expect("hooks install");
+    let python = PythonRun::new(program, native::add_modules);
+    python
+        .enter(native::install)
+        .expect("rpprof module installs");
     let recording = Recording::start(RecordSettings {
         sampler: SamplerConfig {
             rate_hz: 2000,

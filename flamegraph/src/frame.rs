@@ -73,10 +73,11 @@ impl Frame {
     }
 
     /// The frame as one label: `function (file:line)`, `function (file)` without a line,
-    /// or the marker text.
+    /// the bare name without a file, or the marker text.
     pub fn label(&self) -> String {
         match (self.kind, self.line) {
             (FrameKind::Marker, _) => self.function.clone(),
+            (FrameKind::Python, _) if self.file.is_empty() => self.function.clone(),
             (FrameKind::Python, 0) => format!("{} ({})", self.function, self.file),
             (FrameKind::Python, line) => format!("{} ({}:{})", self.function, self.file, line),
         }

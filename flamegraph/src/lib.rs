@@ -1,5 +1,6 @@
 //! The aggregated, thread-aware [`Profile`] and every way to write it out: folded stacks,
-//! flamegraph SVG (through inferno), and the readers that bring folded files back in.
+//! flamegraph SVG (through inferno), pprof, speedscope, top tables and differential
+//! flamegraphs; and the readers that bring folded and pprof files back in.
 //!
 //! A profile holds one frame table and, per thread, the time of each distinct stack. It
 //! knows nothing of the interpreter: frames arrive resolved (the `symbolizer` crate does
@@ -7,11 +8,15 @@
 
 #![deny(missing_docs)]
 
+pub mod diff;
 mod error;
 pub mod folded;
 mod frame;
+pub mod pprof;
 mod profile;
+pub mod speedscope;
 pub mod svg;
+pub mod top;
 
 pub use error::ProfileError;
 pub use frame::{Frame, FrameId, FrameKind, FrameTable, IDLE, INTERPRETER, TRUNCATED};

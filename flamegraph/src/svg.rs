@@ -9,7 +9,7 @@ use inferno::flamegraph::color::{Color, MultiPalette, PaletteMap};
 use inferno::flamegraph::{self, Direction, Options, Palette};
 
 use crate::folded;
-use crate::frame::{IDLE, TRUNCATED};
+use crate::frame::{IDLE, INTERPRETER, TRUNCATED};
 use crate::profile::{Profile, TimeKind};
 use crate::ProfileError;
 
@@ -84,12 +84,34 @@ pub fn write(
         .clone()
         .unwrap_or_else(|| default_title(profile));
     let lines = folded::lines(profile);
+    write_lines(
+        lines.iter().map(String::as_str),
+        &title,
+        &subtitle(profile),
+        profile,
+        options,
+        out,
+    )
+}
+
+/// Draws folded `lines` (one count, or two for a differential graph); `profile` supplies
+/// the thread roots to colour.
+pub(crate) fn write_lines<'a>(
+    lines: impl IntoIterator<Item = &'a str>,
+    title: &str,
+    subtitle: &str,
+    profile: &Profile,
+    options: &SvgOptions,
+    out: &mut dyn Write,
+) -> Result<(), ProfileError> {
+    let lines: Vec<&str> = lines.into_iter().collect();
     if lines.is_empty() {
-        return write_empty(&title, &subtitle(profile), out);
+        return write_empty(title, subtitle, out);
     }
     let mut palette = PaletteMap::default();
     palette.insert(IDLE, IDLE_COLOR);
     palette.insert(TRUNCATED, TRUNCATED_COLOR);
+    palette.insert(INTERPRETER, TRUNCATED_COLOR);
     for thread in profile
         .threads
         .iter()
@@ -98,8 +120,8 @@ pub fn write(
         palette.insert(thread.label(), THREAD_COLOR);
     }
     let mut inferno = Options::default();
-    inferno.title = title;
-    inferno.subtitle = Some(subtitle(profile));
+    inferno.title = title.to_owned();
+    inferno.subtitle = Some(subtitle.to_owned());
     inferno.colors = Palette::Multi(MultiPalette::Python);
     inferno.hash = true;
     inferno.deterministic = true;
@@ -111,7 +133,7 @@ pub fn write(
     if options.icicle {
         inferno.direction = Direction::Inverted;
     }
-    flamegraph::from_lines(&mut inferno, lines.iter().map(String::as_str), out)?;
+    flamegraph::from_lines(&mut inferno, lines, out)?;
     Ok(())
 }
 

@@ -193,7 +193,7 @@ mod tests {
             time_ns: t,
             weight_ns: t * 10,
             state: ThreadState::Idle,
-            truncated: t % 2 == 0,
+            truncated: t.is_multiple_of(2),
         }
     }
 

@@ -1,4 +1,6 @@
 //! One module per subcommand; each turns parsed arguments into work and an exit status.
 
+pub mod diff;
 pub mod record;
+pub mod report;
 pub mod run;

@@ -5,17 +5,18 @@ use std::path::PathBuf;
 use clap::Args;
 use sampler::{Mode, SamplerConfig, MAX_DEPTH_LIMIT, MAX_RATE_HZ};
 
-use crate::cli::{program_or_usage_error, ProgramArgs};
+use crate::cli::{program_or_usage_error, ProgramArgs, ViewArgs};
 use crate::output::{Format, OutputTarget};
-use crate::python::{hooks, ExitStatus, PythonRun};
+use crate::python::{native, ExitStatus, PythonRun};
 use crate::recording::{RecordSettings, Recorded, Recording};
-use crate::render::{self, RenderOptions, ThreadsView};
+use crate::render;
 
 /// `rpprof record`.
 #[derive(Debug, Args)]
 pub struct RecordArgs {
     /// Where to write the profile; repeat for several outputs. The format follows the
-    /// extension (.svg, .folded/.txt) unless --format says otherwise.
+    /// extension (.svg, .folded/.txt, .pb.gz/.pprof, .speedscope.json) unless --format
+    /// says otherwise.
     #[arg(
         short = 'o',
         long = "output",
@@ -32,14 +33,6 @@ pub struct RecordArgs {
     #[arg(short = 'r', long, default_value_t = 99, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_RATE_HZ)))]
     pub rate: u32,
 
-    /// One flamegraph root per thread (split), or all threads added together (merged).
-    #[arg(long, value_enum, default_value_t = ThreadsView::Split)]
-    pub threads: ThreadsView,
-
-    /// One frame per function instead of one per line.
-    #[arg(long)]
-    pub function: bool,
-
     /// Frames kept per sample (the innermost); deeper stacks get a `[truncated]` root.
     #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..=MAX_DEPTH_LIMIT as i64))]
     pub max_depth: u32,
@@ -49,6 +42,10 @@ pub struct RecordArgs {
     #[arg(short = 'v', long)]
     pub verbose: bool,
 
+    /// How to view and draw the profile.
+    #[command(flatten)]
+    pub view: ViewArgs,
+
     /// The program to profile.
     #[command(flatten)]
     pub program: ProgramArgs,
@@ -57,21 +54,14 @@ pub struct RecordArgs {
 /// Runs the program under the sampler, writes the profile, returns how the program ended.
 pub fn record(args: &RecordArgs) -> anyhow::Result<ExitStatus> {
     let program = program_or_usage_error(&args.program, "record");
-    let targets = args
-        .outputs
-        .iter()
-        .map(|path| OutputTarget::new(path, args.format))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    for target in &targets {
-        target.check_writable()?;
-    }
+    let targets = OutputTarget::all(&args.outputs, args.format)?;
     program.check_readable()?;
 
     let title = program.display_name();
-    let python = PythonRun::new(program, hooks::add_module);
+    let python = PythonRun::new(program, native::add_modules);
     python
-        .enter(hooks::install)
-        .map_err(|_| anyhow::anyhow!("cannot install the thread hooks in the interpreter"))?;
+        .enter(native::install)
+        .map_err(|_| anyhow::anyhow!("cannot install rpprof's module in the interpreter"))?;
     let settings = RecordSettings {
         sampler: SamplerConfig {
             rate_hz: args.rate,
@@ -86,11 +76,7 @@ pub fn record(args: &RecordArgs) -> anyhow::Result<ExitStatus> {
     let status = python.finish(exception);
     let recorded = recording.finish();
 
-    let options = RenderOptions {
-        threads: args.threads,
-        function: args.function,
-        ..RenderOptions::default()
-    };
+    let options = args.view.render_options();
     for target in &targets {
         render::write_target(&recorded.profile, target, &options)?;
     }

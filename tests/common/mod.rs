@@ -163,3 +163,39 @@ pub fn thread_samples(profile: &flamegraph::Profile, name: &str) -> u64 {
 pub fn percent(part: u64, whole: u64) -> f64 {
     100.0 * part as f64 / whole.max(1) as f64
 }
+
+/// A fixture under `tests/data`.
+pub fn data(name: &str) -> PathBuf {
+    root().join("tests/data").join(name)
+}
+
+/// Compares `actual` with the golden file `tests/golden/NAME`; with `RPPROF_BLESS=1` in the
+/// environment, (re)writes the golden file instead.
+pub fn assert_golden(name: &str, actual: &str) {
+    let path = root().join("tests/golden").join(name);
+    if std::env::var_os("RPPROF_BLESS").is_some_and(|v| v == "1") {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "no golden file {}; run with RPPROF_BLESS=1 to create it",
+            path.display()
+        )
+    });
+    assert_eq!(
+        actual,
+        expected,
+        "output differs from {} (RPPROF_BLESS=1 to accept the new output)",
+        path.display()
+    );
+}
+
+/// True when `go` is installed (for `go tool pprof`).
+pub fn have_go() -> bool {
+    Command::new("go")
+        .arg("version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}

@@ -1,0 +1,438 @@
+//! pprof: the gzipped protobuf that `go tool pprof`, Grafana and Pyroscope read.
+//!
+//! One `Function` per (qualified name, file), one `Location` per (function, line), samples
+//! leaf first, two values per sample (`samples/count` and `cpu|wall/nanoseconds`), and
+//! labels `thread_name`, `thread_id` and `thread_state` (`idle` for a sample that ended in
+//! the `[idle]` marker, which is then left off the stack; `running` otherwise).
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+
+use flate2::read::GzDecoder;
+use flate2::write::GzEncoder;
+use pprof::protos;
+pub use pprof::protos::{Label, Location, Message, Profile as Proto};
+
+use crate::frame::{Frame, FrameId, IDLE};
+use crate::profile::{Profile, ProfileMeta, StackCounts, TimeKind, ALL_THREADS};
+use crate::ProfileError;
+
+/// Builds the string table: index 0 is always "".
+struct Strings {
+    table: Vec<String>,
+    index: HashMap<String, i64>,
+}
+
+impl Strings {
+    fn new() -> Strings {
+        let mut strings = Strings {
+            table: Vec::new(),
+            index: HashMap::new(),
+        };
+        strings.id("");
+        strings
+    }
+
+    fn id(&mut self, text: &str) -> i64 {
+        if let Some(&id) = self.index.get(text) {
+            return id;
+        }
+        let id = self.table.len() as i64;
+        self.table.push(text.to_owned());
+        self.index.insert(text.to_owned(), id);
+        id
+    }
+}
+
+/// The protobuf message for a profile.
+pub fn to_proto(profile: &Profile) -> protos::Profile {
+    let mut strings = Strings::new();
+    let time_name = profile.meta.time.label();
+    let sample_type = vec![
+        protos::ValueType {
+            ty: strings.id("samples"),
+            unit: strings.id("count"),
+        },
+        protos::ValueType {
+            ty: strings.id(time_name),
+            unit: strings.id("nanoseconds"),
+        },
+    ];
+    let mut functions: Vec<protos::Function> = Vec::new();
+    let mut function_ids: HashMap<(&str, &str), u64> = HashMap::new();
+    let mut locations: Vec<protos::Location> = Vec::new();
+    let mut location_ids: HashMap<(u64, u32), u64> = HashMap::new();
+    let mut location_of_frame: HashMap<FrameId, u64> = HashMap::new();
+    for (frame_id, frame) in profile.frames.iter() {
+        if frame.is_idle() {
+            continue;
+        }
+        let key = (frame.function.as_str(), frame.file.as_str());
+        let function_id = match function_ids.get(&key) {
+            Some(&id) => id,
+            None => {
+                let id = functions.len() as u64 + 1;
+                functions.push(protos::Function {
+                    id,
+                    name: strings.id(&frame.function),
+                    system_name: strings.id(&frame.function),
+                    filename: strings.id(&frame.file),
+                    start_line: i64::from(frame.start_line),
+                });
+                function_ids.insert(key, id);
+                id
+            }
+        };
+        let location_id = *location_ids
+            .entry((function_id, frame.line))
+            .or_insert_with(|| {
+                let id = locations.len() as u64 + 1;
+                locations.push(protos::Location {
+                    id,
+                    line: vec![protos::Line {
+                        function_id,
+                        line: i64::from(frame.line),
+                    }],
+                    ..Default::default()
+                });
+                id
+            });
+        location_of_frame.insert(frame_id, location_id);
+    }
+
+    let mut samples = Vec::new();
+    let (name_key, id_key, state_key) = (
+        strings.id("thread_name"),
+        strings.id("thread_id"),
+        strings.id("thread_state"),
+    );
+    for thread in &profile.threads {
+        let thread_name = strings.id(&thread.name);
+        let mut stacks: Vec<_> = thread.stacks.iter().collect();
+        stacks.sort_by(|a, b| a.0.cmp(b.0));
+        for (stack, counts) in stacks {
+            let idle = stack
+                .last()
+                .is_some_and(|&id| profile.frames.get(id).is_idle());
+            let location_id: Vec<u64> = stack
+                .iter()
+                .rev()
+                .filter_map(|id| location_of_frame.get(id).copied())
+                .collect();
+            let mut label = vec![protos::Label {
+                key: name_key,
+                str: thread_name,
+                ..Default::default()
+            }];
+            if thread.tid != 0 {
+                label.push(protos::Label {
+                    key: id_key,
+                    num: i64::from(thread.tid),
+                    ..Default::default()
+                });
+            }
+            label.push(protos::Label {
+                key: state_key,
+                str: strings.id(if idle { "idle" } else { "running" }),
+                ..Default::default()
+            });
+            samples.push(protos::Sample {
+                location_id,
+                value: vec![counts.samples as i64, counts.weight_ns as i64],
+                label,
+            });
+        }
+    }
+    let period_type = protos::ValueType {
+        ty: strings.id(time_name),
+        unit: strings.id("nanoseconds"),
+    };
+    let default_sample_type = strings.id(time_name);
+    protos::Profile {
+        sample_type,
+        sample: samples,
+        location: locations,
+        function: functions,
+        time_nanos: profile.meta.start_unix_ns as i64,
+        duration_nanos: profile.meta.duration_ns as i64,
+        period_type: Some(period_type),
+        period: profile.meta.period_ns() as i64,
+        default_sample_type,
+        string_table: strings.table,
+        ..Default::default()
+    }
+}
+
+/// Writes the profile as gzipped pprof protobuf.
+pub fn write(profile: &Profile, out: &mut dyn Write) -> Result<(), ProfileError> {
+    let bytes = to_proto(profile).encode_to_vec();
+    let mut gz = GzEncoder::new(out, flate2::Compression::default());
+    gz.write_all(&bytes)?;
+    gz.finish()?;
+    Ok(())
+}
+
+/// Reads a pprof profile, gzipped or not: ours or any other (Go's, py-spy's, pprof-rs's).
+/// The thread comes from a `thread_name` label (and `thread_id`, `thread_state`), else all
+/// samples go to one thread.
+pub fn parse(bytes: &[u8]) -> Result<Profile, ProfileError> {
+    let raw;
+    let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut decoded = Vec::new();
+        GzDecoder::new(bytes)
+            .read_to_end(&mut decoded)
+            .map_err(|e| malformed(format!("gzip: {e}")))?;
+        raw = decoded;
+        &raw[..]
+    } else {
+        bytes
+    };
+    let proto = protos::Profile::decode(bytes).map_err(|e| malformed(format!("protobuf: {e}")))?;
+    from_proto(&proto)
+}
+
+fn malformed(reason: String) -> ProfileError {
+    ProfileError::Malformed {
+        format: "pprof",
+        reason,
+    }
+}
+
+/// Converts a decoded pprof message into a [`Profile`].
+pub fn from_proto(proto: &protos::Profile) -> Result<Profile, ProfileError> {
+    let text = |id: i64| -> Result<&str, ProfileError> {
+        usize::try_from(id)
+            .ok()
+            .and_then(|i| proto.string_table.get(i))
+            .map(String::as_str)
+            .ok_or_else(|| malformed(format!("string index {id} out of range")))
+    };
+    if proto.string_table.first().is_some_and(|s| !s.is_empty()) {
+        return Err(malformed("string_table[0] must be empty".to_owned()));
+    }
+    let mut count_index = None;
+    let mut time_index = None;
+    let mut time = TimeKind::Cpu;
+    for (i, vt) in proto.sample_type.iter().enumerate() {
+        let (ty, unit) = (text(vt.ty)?, text(vt.unit)?);
+        if unit == "count" && count_index.is_none() {
+            count_index = Some(i);
+        } else if unit == "nanoseconds" && time_index.is_none() {
+            time_index = Some(i);
+            if ty == "wall" {
+                time = TimeKind::Wall;
+            }
+        }
+    }
+    if count_index.is_none() && time_index.is_none() {
+        return Err(malformed(
+            "no sample type counts samples or nanoseconds".to_owned(),
+        ));
+    }
+    let period_ns = match proto.period_type.as_ref() {
+        Some(pt) if text(pt.unit)? == "nanoseconds" && proto.period > 0 => proto.period as u64,
+        _ => 0,
+    };
+    let meta = ProfileMeta {
+        title: String::new(),
+        time,
+        rate_hz: 1_000_000_000u64.checked_div(period_ns).unwrap_or(0) as u32,
+        start_unix_ns: proto.time_nanos.max(0) as u64,
+        duration_ns: proto.duration_nanos.max(0) as u64,
+        dropped: 0,
+    };
+    let mut profile = Profile::new(meta);
+    let period = profile.meta.period_ns();
+
+    let mut functions: HashMap<u64, (String, String, u32)> = HashMap::new();
+    for f in &proto.function {
+        functions.insert(
+            f.id,
+            (
+                text(f.name)?.to_owned(),
+                text(f.filename)?.to_owned(),
+                u32::try_from(f.start_line).unwrap_or(0),
+            ),
+        );
+    }
+    // Each location's frames, innermost first (inlined lines come before their caller).
+    let mut location_frames: HashMap<u64, Vec<FrameId>> = HashMap::new();
+    for location in &proto.location {
+        let mut ids = Vec::new();
+        for line in &location.line {
+            let (name, file, start) = functions
+                .get(&line.function_id)
+                .ok_or_else(|| malformed(format!("unknown function id {}", line.function_id)))?;
+            let frame = if file.is_empty() && name.starts_with('[') {
+                Frame::marker(name)
+            } else {
+                Frame::python(name, file, u32::try_from(line.line).unwrap_or(0), *start)
+            };
+            ids.push(profile.frames.intern(frame));
+        }
+        if ids.is_empty() {
+            ids.push(profile.frames.intern(Frame::python(
+                &format!("0x{:x}", location.address),
+                "",
+                0,
+                0,
+            )));
+        }
+        location_frames.insert(location.id, ids);
+    }
+    let idle_frame = profile.frames.intern(Frame::marker(IDLE));
+
+    for sample in &proto.sample {
+        let mut thread_name = ALL_THREADS.to_owned();
+        let mut tid = 0i32;
+        let mut idle = false;
+        for label in &sample.label {
+            match text(label.key)? {
+                "thread_name" => thread_name = text(label.str)?.to_owned(),
+                "thread_id" => tid = i32::try_from(label.num).unwrap_or(0),
+                "thread_state" => idle = text(label.str)? == "idle",
+                _ => {}
+            }
+        }
+        let mut stack: Vec<FrameId> = Vec::new();
+        for location_id in sample.location_id.iter().rev() {
+            let frames = location_frames
+                .get(location_id)
+                .ok_or_else(|| malformed(format!("unknown location id {location_id}")))?;
+            stack.extend(frames.iter().rev());
+        }
+        if idle {
+            stack.push(idle_frame);
+        }
+        let value = |index: Option<usize>| -> Option<u64> {
+            index
+                .and_then(|i| sample.value.get(i))
+                .map(|&v| v.max(0) as u64)
+        };
+        let weight_ns =
+            value(time_index).unwrap_or_else(|| value(count_index).unwrap_or(0) * period);
+        let samples = value(count_index).unwrap_or(weight_ns / period.max(1));
+        profile
+            .thread_mut(&thread_name, tid)
+            .add(&stack, StackCounts { samples, weight_ns });
+    }
+    Ok(profile)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::folded;
+
+    fn sample() -> Profile {
+        folded::parse(
+            "MainThread (tid 5);main (a.py:3);work (a.py:9) 4\n\
+             worker-1 (tid 6);run (a.py:20);[idle] 2\n\
+             worker-1 (tid 6);run (a.py:21) 1\n"
+                .as_bytes(),
+            ProfileMeta {
+                title: "a.py".into(),
+                rate_hz: 100,
+                duration_ns: 3_000_000_000,
+                start_unix_ns: 1_700_000_000_000_000_000,
+                ..ProfileMeta::default()
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn proto_fields_follow_the_pprof_conventions() {
+        let proto = to_proto(&sample());
+        assert_eq!(proto.string_table[0], "");
+        let s = |i: i64| proto.string_table[i as usize].as_str();
+        let types: Vec<(&str, &str)> = proto
+            .sample_type
+            .iter()
+            .map(|t| (s(t.ty), s(t.unit)))
+            .collect();
+        assert_eq!(types, [("samples", "count"), ("cpu", "nanoseconds")]);
+        assert_eq!(proto.period, 10_000_000);
+        assert_eq!(proto.duration_nanos, 3_000_000_000);
+        assert_eq!(s(proto.default_sample_type), "cpu");
+        // `work` is the leaf: it comes first.
+        let main_sample = proto.sample.iter().find(|smp| smp.value[0] == 4).unwrap();
+        let leaf = proto
+            .location
+            .iter()
+            .find(|l| l.id == main_sample.location_id[0])
+            .unwrap();
+        let leaf_fn = proto
+            .function
+            .iter()
+            .find(|f| f.id == leaf.line[0].function_id)
+            .unwrap();
+        assert_eq!(s(leaf_fn.name), "work");
+        assert_eq!(s(leaf_fn.filename), "a.py");
+        assert_eq!(leaf.line[0].line, 9);
+        assert_eq!(main_sample.value, vec![4, 40_000_000]);
+        let labels: Vec<(&str, String)> = main_sample
+            .label
+            .iter()
+            .map(|l| {
+                (
+                    s(l.key),
+                    if l.str != 0 {
+                        s(l.str).to_owned()
+                    } else {
+                        l.num.to_string()
+                    },
+                )
+            })
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                ("thread_name", "MainThread".to_owned()),
+                ("thread_id", "5".to_owned()),
+                ("thread_state", "running".to_owned())
+            ]
+        );
+        // The idle sample carries its state as a label, not as a frame.
+        let idle_sample = proto.sample.iter().find(|smp| smp.value[0] == 2).unwrap();
+        assert_eq!(idle_sample.location_id.len(), 1);
+        assert!(idle_sample
+            .label
+            .iter()
+            .any(|l| s(l.key) == "thread_state" && s(l.str) == "idle"));
+        assert!(proto.function.iter().all(|f| s(f.name) != "[idle]"));
+        // One function per (name, file), one location per (function, line).
+        assert_eq!(proto.function.len(), 3);
+        assert_eq!(proto.location.len(), 4);
+    }
+
+    #[test]
+    fn round_trips_through_gzip() {
+        let original = sample();
+        let mut bytes = Vec::new();
+        write(&original, &mut bytes).unwrap();
+        assert_eq!(&bytes[..2], &[0x1f, 0x8b], "gzipped");
+        let back = parse(&bytes).unwrap();
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        folded::write(&original, &mut a).unwrap();
+        folded::write(&back, &mut b).unwrap();
+        assert_eq!(String::from_utf8(a).unwrap(), String::from_utf8(b).unwrap());
+        assert_eq!(back.total(), original.total());
+        assert_eq!(back.meta.rate_hz, 100);
+        assert_eq!(back.meta.duration_ns, 3_000_000_000);
+    }
+
+    #[test]
+    fn garbage_is_a_clear_error() {
+        let err = parse(b"\x1f\x8bnot really gzip").unwrap_err();
+        assert!(
+            err.to_string().starts_with("malformed pprof input: gzip"),
+            "{err}"
+        );
+        let err = parse(b"\xff\xff\xff\xff").unwrap_err();
+        assert!(
+            err.to_string().starts_with("malformed pprof input"),
+            "{err}"
+        );
+    }
+}

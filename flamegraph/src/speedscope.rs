@@ -1,0 +1,145 @@
+//! speedscope JSON (<https://www.speedscope.app>): one sampled profile per thread, named
+//! after the thread, all sharing one frame table. speedscope shows threads side by side.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use crate::frame::FrameKind;
+use crate::profile::Profile;
+use crate::ProfileError;
+
+/// The schema URL every speedscope file names.
+pub const SCHEMA: &str = "https://www.speedscope.app/file-format-schema.json";
+
+#[derive(Serialize)]
+struct File<'a> {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    shared: Shared<'a>,
+    profiles: Vec<SampledProfile>,
+    name: String,
+    #[serde(rename = "activeProfileIndex")]
+    active_profile_index: usize,
+    exporter: String,
+}
+
+#[derive(Serialize)]
+struct Shared<'a> {
+    frames: Vec<FrameOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct FrameOut<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct SampledProfile {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    name: String,
+    unit: &'static str,
+    #[serde(rename = "startValue")]
+    start_value: u64,
+    #[serde(rename = "endValue")]
+    end_value: u64,
+    samples: Vec<Vec<u32>>,
+    weights: Vec<u64>,
+}
+
+/// Writes the profile as speedscope JSON; weights are nanoseconds of CPU (or wall) time.
+pub fn write(profile: &Profile, out: &mut dyn Write) -> Result<(), ProfileError> {
+    let frames = profile
+        .frames
+        .iter()
+        .map(|(_, frame)| match frame.kind {
+            FrameKind::Marker => FrameOut {
+                name: &frame.function,
+                file: None,
+                line: None,
+            },
+            FrameKind::Python => FrameOut {
+                name: &frame.function,
+                file: Some(&frame.file),
+                line: (frame.line > 0).then_some(frame.line),
+            },
+        })
+        .collect();
+    let profiles = profile
+        .threads
+        .iter()
+        .map(|thread| {
+            let mut stacks: Vec<_> = thread.stacks.iter().collect();
+            stacks.sort_by(|a, b| a.0.cmp(b.0));
+            let weights: Vec<u64> = stacks.iter().map(|(_, c)| c.weight_ns).collect();
+            SampledProfile {
+                kind: "sampled",
+                name: thread.label(),
+                unit: "nanoseconds",
+                start_value: 0,
+                end_value: weights.iter().sum(),
+                samples: stacks.iter().map(|(stack, _)| stack.to_vec()).collect(),
+                weights,
+            }
+        })
+        .collect();
+    let file = File {
+        schema: SCHEMA,
+        shared: Shared { frames },
+        profiles,
+        name: if profile.meta.title.is_empty() {
+            "rpprof".to_owned()
+        } else {
+            format!("rpprof: {}", profile.meta.title)
+        },
+        active_profile_index: 0,
+        exporter: format!("rpprof {}", env!("CARGO_PKG_VERSION")),
+    };
+    serde_json::to_writer(&mut *out, &file).map_err(std::io::Error::from)?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{folded, ProfileMeta};
+
+    #[test]
+    fn one_sampled_profile_per_thread_sharing_frames() {
+        let profile = folded::parse(
+            "MainThread (tid 1);main (a.py:3);work (a.py:9) 4\nworker (tid 2);main (a.py:3);[idle] 1\n"
+                .as_bytes(),
+            ProfileMeta {
+                rate_hz: 100,
+                ..ProfileMeta::default()
+            },
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        write(&profile, &mut out).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(json["$schema"], SCHEMA);
+        let frames = json["shared"]["frames"].as_array().unwrap();
+        assert_eq!(frames.len(), 3);
+        assert_eq!(frames[0]["name"], "main");
+        assert_eq!(frames[0]["file"], "a.py");
+        assert_eq!(frames[0]["line"], 3);
+        assert_eq!(frames[2]["name"], "[idle]");
+        assert!(frames[2].get("file").is_none());
+        let profiles = json["profiles"].as_array().unwrap();
+        assert_eq!(profiles.len(), 2);
+        assert_eq!(profiles[0]["name"], "MainThread (tid 1)");
+        assert_eq!(profiles[0]["type"], "sampled");
+        assert_eq!(profiles[0]["unit"], "nanoseconds");
+        assert_eq!(profiles[0]["samples"], serde_json::json!([[0, 1]]));
+        assert_eq!(profiles[0]["weights"], serde_json::json!([40_000_000]));
+        assert_eq!(profiles[0]["endValue"], 40_000_000);
+        assert_eq!(profiles[1]["samples"], serde_json::json!([[0, 2]]));
+    }
+}

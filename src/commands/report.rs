@@ -1,0 +1,72 @@
+//! `rpprof report`: read profiles, merge them, pick threads, and print the heaviest
+//! functions or write any output format.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use flamegraph::top;
+
+use crate::cli::ViewArgs;
+use crate::input::{keep_threads, read_merged};
+use crate::output::{Format, OutputTarget};
+use crate::python::ExitStatus;
+use crate::render;
+
+/// Functions shown by `--top` when neither `--top` nor `-o` is given.
+const DEFAULT_TOP: usize = 20;
+
+/// `rpprof report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Profiles to read: pprof (gzipped or not) or folded stacks, ours or other tools'.
+    /// Several are merged (threads with the same name and id add up).
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+
+    /// Write the (merged, filtered) profile here; repeat for several outputs.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub outputs: Vec<PathBuf>,
+
+    /// Output format, whatever the file extension.
+    #[arg(short = 'f', long, value_enum)]
+    pub format: Option<Format>,
+
+    /// Keep only this thread (by name); repeat for several.
+    #[arg(long = "thread", value_name = "NAME")]
+    pub thread_names: Vec<String>,
+
+    /// Print the N heaviest functions (self %, total %, samples), over all threads and per
+    /// thread. The default when no -o is given (20).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub top: Option<u32>,
+
+    /// How to view and draw the profile.
+    #[command(flatten)]
+    pub view: ViewArgs,
+}
+
+/// Runs the report.
+pub fn report(args: &ReportArgs) -> anyhow::Result<ExitStatus> {
+    let targets = OutputTarget::all(&args.outputs, args.format)?;
+    let mut profile = read_merged(&args.inputs)?;
+    keep_threads(&mut profile, &args.thread_names)?;
+    let options = args.view.render_options();
+    for target in &targets {
+        render::write_target(&profile, target, &options)?;
+        eprintln!("rpprof: wrote {}", target.path.display());
+    }
+    let top = args
+        .top
+        .map(|n| n as usize)
+        .or_else(|| targets.is_empty().then_some(DEFAULT_TOP));
+    if let Some(limit) = top {
+        let viewed = render::view(&profile, &options);
+        let time = profile.meta.time.label();
+        let text: Vec<String> = top::tables(&viewed, limit)
+            .iter()
+            .map(|table| table.render(time))
+            .collect();
+        print!("{}", text.join("\n"));
+    }
+    Ok(ExitStatus::Code(0))
+}

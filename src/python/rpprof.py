@@ -1,0 +1,73 @@
+"""Profile part of a program from inside it, with rpprof's sampler.
+
+Available to programs run by `rpprof run` (and `rpprof agent`):
+
+    import rpprof
+
+    rpprof.start(rate=99)           # sample every Python thread, 99 times a second
+    do_the_work()
+    rpprof.stop()
+    rpprof.write("work.svg")        # .svg, .folded, .pb.gz or .speedscope.json
+
+    with rpprof.profile("work.svg", rate=199):
+        do_the_work()
+
+Under `rpprof record` the whole program is already being recorded, so `start` raises
+RuntimeError.
+"""
+
+import sys as _sys
+
+import _rpprof
+
+__all__ = ["start", "stop", "write", "is_running", "profile"]
+
+
+def _title():
+    argv0 = _sys.argv[0] if _sys.argv else ""
+    return argv0.rsplit("/", 1)[-1] or "python"
+
+
+def start(rate=99, mode="cpu", max_depth=128):
+    """Starts sampling every Python thread: `rate` samples per second per thread, `mode`
+    "cpu" (threads in proportion to the CPU they use) or "wall" (every thread, running or
+    blocked), keeping the innermost `max_depth` frames of each stack."""
+    _rpprof.start(int(rate), str(mode), int(max_depth), _title())
+
+
+def stop():
+    """Stops sampling; returns the number of samples recorded. `write` saves them."""
+    return _rpprof.stop()
+
+
+def is_running():
+    """True between `start` and `stop`."""
+    return _rpprof.is_running()
+
+
+def write(path, format=None):
+    """Writes the last stopped profile to `path`, in the format its extension implies
+    (.svg, .folded/.txt, .pb.gz/.pprof, .speedscope.json) or the one `format` names
+    ("svg", "folded", "pprof", "speedscope")."""
+    _rpprof.write(str(path), format)
+
+
+class profile:
+    """Context manager: profiles the body of a `with` block and writes the result to
+    `path` when the block ends (also when it raises)."""
+
+    def __init__(self, path, rate=99, mode="cpu", max_depth=128, format=None):
+        self.path = path
+        self.rate = rate
+        self.mode = mode
+        self.max_depth = max_depth
+        self.format = format
+
+    def __enter__(self):
+        start(self.rate, self.mode, self.max_depth)
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        stop()
+        write(self.path, self.format)
+        return False
