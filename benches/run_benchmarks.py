@@ -3,6 +3,7 @@
 
     python3 benches/run_benchmarks.py            # all sections
     python3 benches/run_benchmarks.py startup    # only some sections (others are kept)
+    python3 benches/run_benchmarks.py --render   # rewrite BENCHMARKS.md from results.json
 
 It builds the release binary first. Comparisons are measured pair by pair in one run
 (the profiled and the unprofiled command alternate), and reported as ratios of medians,
@@ -136,6 +137,38 @@ def render_overhead(r):
     return "\n".join(rows)
 
 
+def bench_wall_idle():
+    """Wall mode at 99 Hz with 8 and 64 threads, all but one mostly idle, vs `run`."""
+    results = {}
+    for threads in (8, 64):
+        script = [str(WORKLOADS / "idle_threads.py"), "15000000", str(threads)]
+        results[str(threads)] = overhead_pair(script, 99, rounds=9, extra=("--mode", "wall"))
+    return results
+
+
+def render_wall_idle(r):
+    rows = [
+        "## Wall mode with mostly idle threads",
+        "",
+        "`benches/workloads/idle_threads.py 15000000 N`: the main thread computes while N-1",
+        "threads sleep in 50 ms naps. `record --mode wall -r 99` vs `run`, nine alternating",
+        "pairs, median (min-max) of the per-pair ratios. Every thread is sampled 99 times a",
+        "second; the ticker signals only threads that ran since their last sample and",
+        "repeats the last stack of the others without waking them.",
+        "",
+        "| threads | `run` wall (s) | wall ratio | CPU ratio |",
+        "|---|---|---|---|",
+    ]
+    for threads, v in r.items():
+        if threads.startswith("_"):
+            continue
+        rows.append(
+            f"| {threads} | {v['run_wall_s']:.2f} | {v['wall_ratio']:.3f} "
+            f"({v['wall_ratio_min']:.3f}-{v['wall_ratio_max']:.3f}) | {v['cpu_ratio']:.3f} |"
+        )
+    return "\n".join(rows)
+
+
 HANDLER_LINE = re.compile(
     r"handler time min (\d+) / median (\d+) / p99 (\d+) / max (\d+) ns over (\d+) samples"
 )
@@ -186,6 +219,7 @@ SECTIONS = {
     "startup": (bench_startup, render_startup),
     "overhead": (bench_overhead, render_overhead),
     "handler": (bench_handler, render_handler),
+    "wall_idle": (bench_wall_idle, render_wall_idle),
 }
 
 
@@ -202,11 +236,14 @@ def machine():
 
 
 def main():
-    wanted = sys.argv[1:] or list(SECTIONS)
+    args = sys.argv[1:]
+    render_only = "--render" in args
+    wanted = [a for a in args if a != "--render"] or ([] if render_only else list(SECTIONS))
     unknown = [w for w in wanted if w not in SECTIONS]
     if unknown:
         sys.exit(f"unknown section(s): {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
-    build()
+    if wanted:
+        build()
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for name in wanted:
         print(f"running {name} ...", file=sys.stderr)

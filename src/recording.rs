@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use flamegraph::{Profile, ProfileMeta, TimeKind};
 use sampler::{Mode, Sampler, SamplerConfig, SessionReport};
-use symbolizer::{AggregateOptions, Aggregator, Symbolizer, ThreadActivity};
+use symbolizer::{AggregateOptions, Aggregator, Symbolizer};
 
 /// How to record.
 #[derive(Clone, Debug)]
@@ -26,7 +26,7 @@ pub struct RecordSettings {
 pub struct Recording {
     settings: RecordSettings,
     sampler: Sampler,
-    aggregator: JoinHandle<Aggregator>,
+    aggregator: JoinHandle<(Aggregator, u64)>,
     start_unix_ns: u64,
 }
 
@@ -36,8 +36,8 @@ pub struct Recorded {
     pub profile: Profile,
     /// The sampler's account: samples, drops, handler time.
     pub report: SessionReport,
-    /// Per-thread running/idle counts and CPU time.
-    pub activity: Vec<ThreadActivity>,
+    /// CPU time of the aggregator thread.
+    pub aggregate_cpu_ns: u64,
 }
 
 fn warn(message: &str) {
@@ -61,7 +61,7 @@ impl Recording {
                 for batch in batches {
                     aggregator.add(&batch);
                 }
-                aggregator
+                (aggregator, sampler::timer::thread_cpu_ns())
             })
             .context("cannot start the aggregator thread")?;
         let start_unix_ns = SystemTime::now()
@@ -78,7 +78,7 @@ impl Recording {
     /// Stops sampling and returns the profile.
     pub fn finish(self) -> Recorded {
         let report = self.sampler.stop();
-        let aggregator = self
+        let (aggregator, aggregate_cpu_ns) = self
             .aggregator
             .join()
             .unwrap_or_else(|_| panic!("the aggregator thread panicked"));
@@ -95,8 +95,8 @@ impl Recording {
         };
         Recorded {
             profile: aggregator.profile(meta),
-            activity: aggregator.activity(),
             report,
+            aggregate_cpu_ns,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Proof that the SIGPROF handler allocates nothing: a counting global allocator counts
 //! every allocation and free made while a thread is inside the handler, during a real
-//! multithreaded Python program sampled at 2 kHz, in this process.
+//! multithreaded Python program sampled at 2 kHz in CPU mode and 1 kHz in wall mode, in
+//! this process.
 //!
 //! One test in this file: signals are process-wide, so it runs alone in its own process.
 
@@ -55,7 +56,7 @@ unsafe impl GlobalAlloc for CountingAllocator {
 static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 const WORKLOAD: &str = r#"
-import threading
+import threading, time
 
 def leaf(n):
     total = 0
@@ -71,7 +72,12 @@ def worker():
         middle(25, 150_000)
         [str(i) for i in range(20_000)]   # allocation-heavy Python, for contrast
 
+def napper():
+    for _ in range(20):
+        time.sleep(0.01)                  # idle: parked (CPU mode) or repeated (wall mode)
+
 threads = [threading.Thread(target=worker, name=f"w{i}") for i in range(3)]
+threads.append(threading.Thread(target=napper, name="napper"))
 for t in threads:
     t.start()
 worker()
@@ -79,8 +85,8 @@ for t in threads:
     t.join()
 "#;
 
-#[test]
-fn the_signal_handler_allocates_nothing() {
+/// Runs the workload once under a recording with `mode` at `rate_hz`; returns the samples.
+fn record_workload(mode: Mode, rate_hz: u32) -> u64 {
     let program = Program::Code {
         source: WORKLOAD.to_owned(),
         args: Vec::new(),
@@ -91,8 +97,8 @@ fn the_signal_handler_allocates_nothing() {
         .expect("rpprof module installs");
     let recording = Recording::start(RecordSettings {
         sampler: SamplerConfig {
-            rate_hz: 2000,
-            mode: Mode::Cpu,
+            rate_hz,
+            mode,
             max_depth: 128,
         },
         keep_idle: true,
@@ -103,23 +109,31 @@ fn the_signal_handler_allocates_nothing() {
     assert!(exception.is_none(), "the workload ran cleanly");
     python.finish(None);
     let recorded = recording.finish();
-
-    let stats = &recorded.report.stats;
-    assert!(stats.samples > 500, "the handler ran often: {stats:?}");
+    let names: Vec<&str> = recorded
+        .profile
+        .threads
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect();
     assert!(
-        recorded.profile.threads.len() >= 4,
-        "all threads sampled: {:?}",
-        recorded
-            .profile
-            .threads
-            .iter()
-            .map(|t| &t.name)
-            .collect::<Vec<_>>()
+        names.contains(&"w2") && names.contains(&"MainThread"),
+        "{names:?}"
     );
+    recorded.report.stats.samples
+}
+
+#[test]
+fn the_signal_handler_allocates_nothing() {
+    // CPU mode above the tick: per-thread wall-clock timers, parked while idle.
+    let cpu_samples = record_workload(Mode::Cpu, 2000);
+    // Wall mode: the ticker signals running threads and repeats idle ones.
+    let wall_samples = record_workload(Mode::Wall, 1000);
+    assert!(cpu_samples > 500, "the handler ran often: {cpu_samples}");
+    assert!(wall_samples > 300, "the handler ran often: {wall_samples}");
     assert_eq!(
         IN_HANDLER_CALLS.load(Ordering::Relaxed),
         0,
         "allocator calls made inside the SIGPROF handler over {} samples",
-        stats.samples
+        cpu_samples + wall_samples
     );
 }

@@ -15,6 +15,7 @@ mod frame;
 pub mod pprof;
 mod profile;
 pub mod speedscope;
+pub mod summary;
 pub mod svg;
 pub mod top;
 

@@ -17,6 +17,10 @@ use crate::frame::{Frame, FrameId, IDLE};
 use crate::profile::{Profile, ProfileMeta, StackCounts, TimeKind, ALL_THREADS};
 use crate::ProfileError;
 
+/// Comments carry each thread's CPU time (pprof has no field for it):
+/// `rpprof thread cpu: NAME (tid N) NANOSECONDS`.
+const CPU_COMMENT: &str = "rpprof thread cpu: ";
+
 /// Builds the string table: index 0 is always "".
 struct Strings {
     table: Vec<String>,
@@ -148,6 +152,14 @@ pub fn to_proto(profile: &Profile) -> protos::Profile {
         unit: strings.id("nanoseconds"),
     };
     let default_sample_type = strings.id(time_name);
+    let comment = profile
+        .threads
+        .iter()
+        .filter_map(|t| {
+            t.cpu_time_ns
+                .map(|ns| strings.id(&format!("{CPU_COMMENT}{} {ns}", t.label())))
+        })
+        .collect();
     protos::Profile {
         sample_type,
         sample: samples,
@@ -158,6 +170,7 @@ pub fn to_proto(profile: &Profile) -> protos::Profile {
         period_type: Some(period_type),
         period: profile.meta.period_ns() as i64,
         default_sample_type,
+        comment,
         string_table: strings.table,
         ..Default::default()
     }
@@ -316,6 +329,18 @@ pub fn from_proto(proto: &protos::Profile) -> Result<Profile, ProfileError> {
             .thread_mut(&thread_name, tid)
             .add(&stack, StackCounts { samples, weight_ns });
     }
+    for &id in &proto.comment {
+        let Some(rest) = text(id)?.strip_prefix(CPU_COMMENT) else {
+            continue;
+        };
+        let Some((label, ns)) = rest.rsplit_once(' ') else {
+            continue;
+        };
+        let Ok(ns) = ns.parse::<u64>() else { continue };
+        if let Some(thread) = profile.threads.iter_mut().find(|t| t.label() == label) {
+            thread.cpu_time_ns = Some(ns);
+        }
+    }
     Ok(profile)
 }
 
@@ -408,7 +433,8 @@ mod tests {
 
     #[test]
     fn round_trips_through_gzip() {
-        let original = sample();
+        let mut original = sample();
+        original.threads[1].cpu_time_ns = Some(123_456_789);
         let mut bytes = Vec::new();
         write(&original, &mut bytes).unwrap();
         assert_eq!(&bytes[..2], &[0x1f, 0x8b], "gzipped");
@@ -420,6 +446,12 @@ mod tests {
         assert_eq!(back.total(), original.total());
         assert_eq!(back.meta.rate_hz, 100);
         assert_eq!(back.meta.duration_ns, 3_000_000_000);
+        assert_eq!(
+            back.threads[1].cpu_time_ns,
+            Some(123_456_789),
+            "CPU time in a comment"
+        );
+        assert_eq!(back.threads[0].cpu_time_ns, None);
     }
 
     #[test]

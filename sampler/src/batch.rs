@@ -36,6 +36,23 @@ impl SampleBatch {
         });
     }
 
+    /// Appends a sample whose frames are already in the batch (a repeat of an earlier one).
+    pub fn push_repeat(&mut self, header: SampleHeader, frames_start: u32, depth: u32) {
+        self.samples.push(RawSample {
+            header,
+            frames_start,
+            depth,
+        });
+    }
+
+    /// Appends frames without a sample (for repeats of a sample from an earlier batch);
+    /// returns where they start.
+    pub fn push_frames(&mut self, frames: &[RawFrame]) -> u32 {
+        let start = self.frames.len() as u32;
+        self.frames.extend_from_slice(frames);
+        start
+    }
+
     /// Each sample's header and frames (innermost first).
     pub fn iter(&self) -> impl Iterator<Item = (SampleHeader, &[RawFrame])> + '_ {
         self.samples.iter().map(|s| {

@@ -15,30 +15,32 @@
 //! nothing (`tests/handler_allocation.rs`).
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 use crate::config::Mode;
 use crate::raw::{SampleHeader, ThreadState};
 use crate::registry::{ThreadEntry, CURRENT};
 use crate::stats::HandlerStats;
-use crate::timer::{monotonic_ns, thread_cpu_ns};
+use crate::timer::{monotonic_ns, thread_cpu_ns, Driver, PARK_CPU_NS};
 use crate::walk::walk_current_stack;
-
-/// In CPU mode, an idle thread that used less CPU than this since its last sample was only
-/// woken by the timer itself (signal delivery costs a few microseconds): not a sample.
-pub const IDLE_NOISE_NS: u64 = 100_000;
 
 /// What the running session asks of the handler. Plain atomics: read on every signal.
 pub(crate) struct SessionFlags {
     pub sampling: AtomicBool,
     pub mode: AtomicU8,
     pub max_depth: AtomicUsize,
+    /// [`Driver::bits`] of the session's driver.
+    pub driver: AtomicU8,
+    /// The sampling period, for re-arming parked timers.
+    pub period_ns: AtomicU64,
 }
 
 pub(crate) static SESSION: SessionFlags = SessionFlags {
     sampling: AtomicBool::new(false),
     mode: AtomicU8::new(0),
     max_depth: AtomicUsize::new(128),
+    driver: AtomicU8::new(0),
+    period_ns: AtomicU64::new(10_000_000),
 };
 
 /// Counters every handler run updates.
@@ -87,18 +89,18 @@ pub(crate) extern "C" fn on_sigprof(
 #[inline]
 fn sample(entry: &ThreadEntry) {
     let start = monotonic_ns();
-    let state_ptr = entry.interpreter_state.load(Ordering::Relaxed);
-    let state = if state_ptr.is_null() {
-        ThreadState::Unknown
-    } else {
-        // SAFETY: the pointer targets the interpreter's slot for this thread, which the exit
-        // guard keeps alive until after it has cleared CURRENT (checked by the caller).
-        ThreadState::from_interpreter(unsafe { &*state_ptr }.load(Ordering::Relaxed))
-    };
-    let weight_ns = if SESSION.mode.load(Ordering::Relaxed) == mode_bits(Mode::Cpu) {
+    let state = entry.state();
+    let cpu_mode = SESSION.mode.load(Ordering::Relaxed) == mode_bits(Mode::Cpu);
+    let driver = SESSION.driver.load(Ordering::Relaxed);
+    let ticker = driver == Driver::Ticker.bits();
+    let weight_ns = if cpu_mode {
         let now = thread_cpu_ns();
         let delta = now.saturating_sub(entry.last_cpu_ns.swap(now, Ordering::Relaxed));
-        if delta == 0 || (state == ThreadState::Idle && delta < IDLE_NOISE_NS) {
+        if driver == Driver::WallClockTimers.bits() && !keep_timers_running(entry, delta) {
+            STATS.record_skip();
+            return;
+        }
+        if delta == 0 {
             STATS.record_skip();
             return;
         }
@@ -124,7 +126,52 @@ fn sample(entry: &ThreadEntry) {
         state,
         truncated,
     });
+    entry.sample_seq.fetch_add(1, Ordering::AcqRel);
+    if ticker {
+        // The ticker compares the thread's CPU clock with this to tell whether the thread
+        // ran since; in CPU mode the next weight starts here too, leaving out the handler.
+        let after = thread_cpu_ns();
+        if cpu_mode {
+            entry.last_cpu_ns.store(after, Ordering::Relaxed);
+        }
+        entry
+            .last_sample_idle
+            .store(state == ThreadState::Idle, Ordering::Release);
+        entry.cpu_after_sample.store(after, Ordering::Release);
+    }
     STATS.record_sample(monotonic_ns().saturating_sub(start));
+}
+
+/// For [`Driver::WallClockTimers`]: parks or unparks the thread's timers; false when the
+/// signal should not be sampled (the session ended, or the thread was just parked).
+#[inline]
+fn keep_timers_running(entry: &ThreadEntry, cpu_delta: u64) -> bool {
+    let Some(timers) = entry.timers.get() else {
+        return false;
+    };
+    if !entry.armed.load(Ordering::Acquire) {
+        // The session stopped this thread's timers, but this handler (or one it
+        // interrupted) may have restarted one: stop them for good.
+        timers.stop();
+        return false;
+    }
+    let period = SESSION.period_ns.load(Ordering::Relaxed);
+    if entry.parked.load(Ordering::Relaxed) {
+        // The CPU-clock one-shot fired: the thread has run for a period. Back to the rate.
+        timers.set_cpu(0, 0);
+        timers.set_wall(period, period);
+        entry.parked.store(false, Ordering::Relaxed);
+        true
+    } else if cpu_delta < PARK_CPU_NS {
+        // The thread barely ran since its last signal: stop waking it at the wall-clock
+        // rate and let its CPU clock wake it once it has run for a period.
+        timers.set_wall(0, 0);
+        timers.set_cpu(period, 0);
+        entry.parked.store(true, Ordering::Relaxed);
+        false
+    } else {
+        true
+    }
 }
 
 /// Marks the thread as inside the handler until dropped.

@@ -1,9 +1,9 @@
 //! Signal-driven sampling of every Python thread of an embedded RustPython interpreter.
 //!
 //! Each Python thread registers itself ([`register_current_thread`]); a [`Sampler`] session
-//! gives every registered thread a POSIX timer that sends SIGPROF to that thread alone
-//! ([`timer`] explains which clock, and why). The handler walks the interrupted thread's
-//! own frame chain and copies interned-name addresses and line numbers ([`RawFrame`]) into
+//! has SIGPROF sent to each registered thread alone, by a per-thread CPU-clock timer or by
+//! the [`ticker`] thread ([`timer`] explains which, and why). The handler walks the
+//! interrupted thread's own frame chain and copies interned-name addresses and line numbers ([`RawFrame`]) into
 //! that thread's lock-free ring; a drain thread moves the records, as [`SampleBatch`]es, over
 //! a crossbeam channel to whoever aggregates them. Names are resolved later, elsewhere
 //! (the `symbolizer` crate), never in the handler.
@@ -26,6 +26,8 @@ pub mod ring;
 mod session;
 mod signal;
 mod stats;
+mod stopper;
+pub mod ticker;
 pub mod timer;
 mod walk;
 

@@ -5,16 +5,17 @@
 //! interpreter state are at hand, and because the handler finds the thread's entry through a
 //! thread-local pointer that only the thread itself can set. A guard in a second thread-local
 //! unregisters the thread when it exits: it clears the pointer first (so a late signal finds
-//! nothing), then deletes the timer.
+//! nothing), then stops the thread's timers.
 
 use std::cell::{Cell, RefCell};
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use rustpython_vm::vm::thread::ThreadSlot;
 
-use crate::ring::SampleRing;
-use crate::timer::{clock_ns, monotonic_ns, thread_cpu_ns, ThreadTimer, TimerClock};
+use crate::raw::ThreadState;
+use crate::ring::{RepeatRing, SampleRing};
+use crate::timer::{clock_ns, monotonic_ns, thread_cpu_ns, Driver, ThreadTimers};
 
 thread_local! {
     /// The calling thread's entry, or null. Read by the signal handler: a `const`
@@ -22,8 +23,8 @@ thread_local! {
     /// it is async-signal-safe.
     pub(crate) static CURRENT: Cell<*const ThreadEntry> = const { Cell::new(std::ptr::null()) };
 
-    /// Keeps the entry (and the interpreter's slot it points into) alive while the thread
-    /// lives, and unregisters the thread when it exits.
+    /// Keeps the entry alive while the thread lives, and unregisters the thread when it
+    /// exits.
     static GUARD: RefCell<Option<ExitGuard>> = const { RefCell::new(None) };
 }
 
@@ -40,13 +41,29 @@ pub struct ThreadEntry {
     armed_cpu_ns: AtomicU64,
     /// Its samples; created the first time a session arms the thread, kept while it lives.
     pub(crate) ring: OnceLock<SampleRing>,
+    /// The ticker's "stack unchanged" records for it (wall mode), created with `ring`.
+    pub(crate) repeats: OnceLock<RepeatRing>,
+    /// How many samples its handler has written (the last one's number).
+    pub(crate) sample_seq: AtomicU64,
+    /// The thread's CPU clock when its handler last finished (ticker-driven sessions): if
+    /// the clock has not moved since, neither has the thread's stack.
+    pub(crate) cpu_after_sample: AtomicU64,
+    /// Its last sample found it blocked (idle).
+    pub(crate) last_sample_idle: AtomicBool,
     /// The thread's CPU clock at its previous sample (CPU mode weights).
     pub(crate) last_cpu_ns: AtomicU64,
     /// `CLOCK_MONOTONIC` at its previous sample (wall mode weights).
     pub(crate) last_wall_ns: AtomicU64,
-    /// RustPython's `ThreadSlot::state` for this thread, or null.
-    pub(crate) interpreter_state: AtomicPtr<AtomicI32>,
-    timer: Mutex<Option<ThreadTimer>>,
+    /// RustPython's slot for this thread, whose `state` says whether it runs bytecode. Held
+    /// here, not borrowed, so that the handler and the ticker can read the state for as long
+    /// as they can reach the entry.
+    interpreter_slot: Option<Arc<ThreadSlot>>,
+    /// Its timers, created the first time a timer-driven session arms it.
+    pub(crate) timers: OnceLock<ThreadTimers>,
+    /// A session wants it sampled (its handler stops its timers when this is false).
+    pub(crate) armed: AtomicBool,
+    /// Its wall-clock timer is parked on its CPU clock ([`Driver::WallClockTimers`]).
+    pub(crate) parked: AtomicBool,
 }
 
 impl ThreadEntry {
@@ -96,35 +113,69 @@ impl ThreadEntry {
             .saturating_sub(self.armed_cpu_ns.load(Ordering::Acquire))
     }
 
-    /// Samples lost because this thread's ring was full.
+    /// Samples (and repeats) lost because this thread's rings were full.
     pub fn dropped(&self) -> u64 {
         self.ring.get().map_or(0, SampleRing::dropped)
+            + self.repeats.get().map_or(0, RepeatRing::dropped)
+    }
+
+    /// What the interpreter says the thread is doing now (async-signal-safe: one atomic load).
+    #[inline]
+    pub(crate) fn state(&self) -> ThreadState {
+        match &self.interpreter_slot {
+            Some(slot) => ThreadState::from_interpreter(slot.state.load(Ordering::Relaxed)),
+            None => ThreadState::Unknown,
+        }
+    }
+
+    /// The thread's CPU clock, in nanoseconds, while it lives.
+    pub(crate) fn cpu_now_ns(&self) -> Option<u64> {
+        clock_ns(self.cpu_clock)
     }
 
     fn arm(&self, spec: &ArmSpec) -> Result<(), std::io::Error> {
         self.ring.get_or_init(|| SampleRing::new(spec.ring_words));
+        self.repeats
+            .get_or_init(|| RepeatRing::new(spec.repeat_records));
         if let Some(cpu) = clock_ns(self.cpu_clock) {
             self.last_cpu_ns.store(cpu, Ordering::Relaxed);
             self.armed_cpu_ns.store(cpu, Ordering::Release);
         }
         self.last_wall_ns.store(monotonic_ns(), Ordering::Relaxed);
+        self.parked.store(false, Ordering::Relaxed);
+        self.armed.store(true, Ordering::Release);
         let first = 1 + spread(self.tid as u64 ^ monotonic_ns()) % spec.period_ns;
-        let timer = ThreadTimer::arm(spec.clock, self.cpu_clock, self.tid, first, spec.period_ns)?;
-        *lock(&self.timer) = Some(timer);
+        match spec.driver {
+            Driver::CpuClockTimers => self.timers()?.set_cpu(first, spec.period_ns),
+            Driver::WallClockTimers => self.timers()?.set_wall(first, spec.period_ns),
+            Driver::Ticker => {}
+        }
         Ok(())
     }
 
+    fn timers(&self) -> Result<&ThreadTimers, std::io::Error> {
+        if let Some(timers) = self.timers.get() {
+            return Ok(timers);
+        }
+        let created = ThreadTimers::create(self.cpu_clock, self.tid)?;
+        Ok(self.timers.get_or_init(|| created))
+    }
+
     fn disarm(&self) {
-        lock(&self.timer).take();
+        self.armed.store(false, Ordering::Release);
+        if let Some(timers) = self.timers.get() {
+            timers.stop();
+        }
     }
 }
 
 /// How a session wants each thread armed.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ArmSpec {
-    pub clock: TimerClock,
+    pub driver: Driver,
     pub period_ns: u64,
     pub ring_words: usize,
+    pub repeat_records: usize,
 }
 
 struct Registry {
@@ -137,6 +188,13 @@ static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
     armed: None,
 });
 static NEXT_KEY: AtomicU32 = AtomicU32::new(1);
+/// Bumped whenever the set of threads changes, so the ticker re-reads it only then.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// A number that changes whenever a thread registers, exits or is forgotten.
+pub(crate) fn generation() -> u64 {
+    GENERATION.load(Ordering::Acquire)
+}
 
 fn registry() -> MutexGuard<'static, Registry> {
     lock(&REGISTRY)
@@ -178,11 +236,6 @@ pub fn register_current_thread(
     if unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut cpu_clock) } != 0 {
         cpu_clock = libc::CLOCK_THREAD_CPUTIME_ID;
     }
-    let state_ptr = interpreter_slot
-        .as_ref()
-        .map_or(std::ptr::null_mut(), |slot| {
-            &slot.state as *const AtomicI32 as *mut AtomicI32
-        });
     let entry = Arc::new(ThreadEntry {
         key: NEXT_KEY.fetch_add(1, Ordering::Relaxed),
         tid,
@@ -193,20 +246,26 @@ pub fn register_current_thread(
         final_cpu_ns: AtomicU64::new(0),
         armed_cpu_ns: AtomicU64::new(0),
         ring: OnceLock::new(),
+        repeats: OnceLock::new(),
+        sample_seq: AtomicU64::new(0),
+        cpu_after_sample: AtomicU64::new(0),
+        last_sample_idle: AtomicBool::new(false),
         last_cpu_ns: AtomicU64::new(0),
         last_wall_ns: AtomicU64::new(0),
-        interpreter_state: AtomicPtr::new(state_ptr),
-        timer: Mutex::new(None),
+        interpreter_slot,
+        timers: OnceLock::new(),
+        armed: AtomicBool::new(false),
+        parked: AtomicBool::new(false),
     });
     GUARD.with(|guard| {
         *guard.borrow_mut() = Some(ExitGuard {
             entry: entry.clone(),
-            _interpreter_slot: interpreter_slot,
         })
     });
     CURRENT.with(|current| current.set(Arc::as_ptr(&entry)));
     let mut registry = registry();
     registry.threads.push(entry.clone());
+    GENERATION.fetch_add(1, Ordering::AcqRel);
     if let Some(spec) = registry.armed {
         if entry.arm(&spec).is_err() {
             ARM_FAILURES.fetch_add(1, Ordering::Relaxed);
@@ -252,24 +311,24 @@ pub(crate) fn disarm_all() {
 
 /// Forgets threads that have exited, once the caller has drained their rings.
 pub(crate) fn forget_dead(drained: &[Arc<ThreadEntry>]) {
+    if drained.is_empty() {
+        return;
+    }
     registry()
         .threads
         .retain(|e| e.is_alive() || !drained.iter().any(|d| Arc::ptr_eq(d, e)));
+    GENERATION.fetch_add(1, Ordering::AcqRel);
 }
 
 struct ExitGuard {
     entry: Arc<ThreadEntry>,
-    _interpreter_slot: Option<Arc<ThreadSlot>>,
 }
 
 impl Drop for ExitGuard {
     fn drop(&mut self) {
         // Order matters: once CURRENT is null a signal on this thread records nothing, so the
-        // interpreter slot (dropped after this) and the timer can go.
+        // timers can stop.
         CURRENT.with(|current| current.set(std::ptr::null()));
-        self.entry
-            .interpreter_state
-            .store(std::ptr::null_mut(), Ordering::SeqCst);
         self.entry
             .final_cpu_ns
             .store(thread_cpu_ns(), Ordering::Release);
@@ -277,6 +336,7 @@ impl Drop for ExitGuard {
         let _registry = registry();
         self.entry.alive.store(false, Ordering::Release);
         self.entry.disarm();
+        GENERATION.fetch_add(1, Ordering::AcqRel);
     }
 }
 

@@ -1,30 +1,20 @@
-//! A single-producer, single-consumer ring of variable-length sample records.
+//! Single-producer, single-consumer rings of `u64` words holding variable-length records.
 //!
-//! Every registered thread owns one ring. Its producer is that thread's SIGPROF handler
-//! (SIGPROF is blocked while its handler runs, so there is never more than one); its
-//! consumer is the drain thread. Both sides only load and store atomics: no locks, no
-//! allocation, nothing that can block, so the producer side is async-signal-safe.
+//! [`WordRing`] is the mechanism; [`SampleRing`] (the handler's samples) and [`RepeatRing`]
+//! (the ticker's "same stack again" records) are the two record layouts on top of it.
 //!
-//! A record is a run of `u64` words: three header words, then three words per frame.
-//! Records may wrap around the end of the buffer.
+//! A producer reserves room, writes words, and commits; the consumer drains published
+//! records. Both sides only load and store atomics: no locks, no allocation, nothing that
+//! can block, so the producer side is async-signal-safe. Records may wrap around the end of
+//! the buffer.
 
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crate::raw::{RawFrame, SampleHeader, ThreadState};
 
-/// Words before the frames in a record.
-pub const HEADER_WORDS: usize = 3;
-/// Words per frame.
-pub const FRAME_WORDS: usize = 3;
-
-const DEPTH_MASK: u64 = 0xffff_ffff;
-const STATE_SHIFT: u32 = 32;
-const TRUNCATED_BIT: u64 = 1 << 40;
-
-/// The ring. Create it with [`SampleRing::new`]; write with [`SampleRing::reserve`]
-/// (producer) and read with [`SampleRing::drain`] (consumer).
-pub struct SampleRing {
+/// The shared mechanism: a power-of-two buffer of words with a head and a tail.
+pub struct WordRing {
     words: Box<[UnsafeCell<u64>]>,
     mask: usize,
     /// Total words ever published by the producer.
@@ -39,17 +29,16 @@ pub struct SampleRing {
 // `head`; the consumer only reads words in [tail, head) after an Acquire load of `head`, and
 // gives them back with a Release store of `tail`, which the producer loads with Acquire
 // before reusing them. No word is ever accessed by both sides at once.
-unsafe impl Sync for SampleRing {}
+unsafe impl Sync for WordRing {}
 // SAFETY: the ring owns its buffer; moving it between threads moves plain memory.
-unsafe impl Send for SampleRing {}
+unsafe impl Send for WordRing {}
 
-impl SampleRing {
-    /// A ring of at least `min_words` words (rounded up to a power of two).
-    pub fn new(min_words: usize) -> SampleRing {
+impl WordRing {
+    /// A ring of at least `min_words` words (rounded up to a power of two, at least 64).
+    pub fn new(min_words: usize) -> WordRing {
         let capacity = min_words.max(64).next_power_of_two();
-        let words = (0..capacity).map(|_| UnsafeCell::new(0)).collect();
-        SampleRing {
-            words,
+        WordRing {
+            words: (0..capacity).map(|_| UnsafeCell::new(0)).collect(),
             mask: capacity - 1,
             head: AtomicUsize::new(0),
             tail: AtomicUsize::new(0),
@@ -67,111 +56,271 @@ impl SampleRing {
         self.dropped.load(Ordering::Relaxed)
     }
 
-    /// Reserves room for a record of up to `max_frames` frames, or counts a drop and
-    /// returns `None` when the ring lacks the room.
+    /// True when no record waits to be drained (a cheap check for the consumer).
+    pub fn is_empty(&self) -> bool {
+        self.head.load(Ordering::Acquire) == self.tail.load(Ordering::Relaxed)
+    }
+
+    /// Reserves `max_words` words, or counts a drop and returns `None` when they are not free.
     ///
     /// # Safety
-    /// Only one producer may hold a [`RecordWriter`] of this ring at a time.
-    pub unsafe fn reserve(&self, max_frames: usize) -> Option<RecordWriter<'_>> {
+    /// Only one producer may hold a [`Reservation`] of this ring at a time.
+    #[inline]
+    pub unsafe fn reserve(&self, max_words: usize) -> Option<Reservation<'_>> {
         let head = self.head.load(Ordering::Relaxed);
         let tail = self.tail.load(Ordering::Acquire);
-        let needed = HEADER_WORDS + max_frames * FRAME_WORDS;
-        if head - tail + needed > self.capacity_words() {
+        if head - tail + max_words > self.capacity_words() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             return None;
         }
-        Some(RecordWriter {
+        Some(Reservation {
             ring: self,
             start: head,
-            frames: 0,
-            max_frames,
+            max_words,
         })
     }
 
+    #[inline]
     fn word(&self, index: usize) -> *mut u64 {
         self.words[index & self.mask].get()
     }
 
-    /// Reads every published record, oldest first, then releases their space.
-    /// `visit` gets each record's header and frames (innermost first).
+    /// Reads every published record, oldest first, then releases their space. `visit` reads
+    /// one record through the [`RecordReader`] and returns its length in words.
     ///
     /// Must only be called from one consumer thread at a time.
-    pub fn drain(&self, mut visit: impl FnMut(SampleHeader, &mut dyn Iterator<Item = RawFrame>)) {
+    pub fn drain(&self, mut visit: impl FnMut(&RecordReader<'_>) -> usize) {
         let head = self.head.load(Ordering::Acquire);
         let mut at = self.tail.load(Ordering::Relaxed);
         while at < head {
-            // SAFETY: words in [tail, head) were published by the producer's Release store of
-            // `head` (read above with Acquire) and are not written again until `tail` moves
-            // past them.
-            let read = |i: usize| unsafe { *self.word(i) };
-            let packed = read(at + 2);
-            let depth = (packed & DEPTH_MASK) as usize;
-            let header = SampleHeader {
-                time_ns: read(at),
-                weight_ns: read(at + 1),
-                state: ThreadState::from_bits((packed >> STATE_SHIFT) & 0xff),
-                truncated: packed & TRUNCATED_BIT != 0,
-            };
-            let first = at + HEADER_WORDS;
-            let mut frames = (0..depth).map(|k| {
-                let base = first + k * FRAME_WORDS;
-                let lines = read(base + 2);
-                RawFrame {
-                    qualname: read(base) as usize,
-                    filename: read(base + 1) as usize,
-                    line: (lines >> 32) as u32,
-                    first_line: lines as u32,
-                }
+            let length = visit(&RecordReader {
+                ring: self,
+                start: at,
             });
-            visit(header, &mut frames);
-            at = first + depth * FRAME_WORDS;
+            at += length.max(1);
         }
         self.tail.store(head, Ordering::Release);
     }
 }
 
-/// Room reserved in a ring for one record; frames are pushed, then the record committed.
-/// Dropping it without [`RecordWriter::commit`] abandons the record.
-pub struct RecordWriter<'a> {
-    ring: &'a SampleRing,
+/// Room reserved in a [`WordRing`]; dropping it without [`Reservation::commit`] abandons it.
+pub struct Reservation<'a> {
+    ring: &'a WordRing,
     start: usize,
+    max_words: usize,
+}
+
+impl Reservation<'_> {
+    /// Writes word `index` of the record (`index < max_words`).
+    #[inline]
+    pub fn set(&mut self, index: usize, value: u64) {
+        debug_assert!(index < self.max_words);
+        // SAFETY: `reserve` checked that the `max_words` words from `start` are free: the
+        // consumer does not read them until `commit` publishes them.
+        unsafe { *self.ring.word(self.start + index) = value };
+    }
+
+    /// Publishes the first `length` words as one record.
+    #[inline]
+    pub fn commit(self, length: usize) {
+        self.ring
+            .head
+            .store(self.start + length.min(self.max_words), Ordering::Release);
+    }
+}
+
+/// One published record, read by the consumer.
+pub struct RecordReader<'a> {
+    ring: &'a WordRing,
+    start: usize,
+}
+
+impl RecordReader<'_> {
+    /// Word `index` of the record.
+    #[inline]
+    pub fn get(&self, index: usize) -> u64 {
+        // SAFETY: words in [tail, head) were published by the producer's Release store of
+        // `head` (read with Acquire in `drain`) and are not written again until `tail` moves
+        // past them.
+        unsafe { *self.ring.word(self.start + index) }
+    }
+}
+
+/// Words before the frames in a sample record: time, weight, packed depth/state/flags.
+pub const HEADER_WORDS: usize = 3;
+/// Words per frame: qualname, filename, lines.
+pub const FRAME_WORDS: usize = 3;
+
+const DEPTH_MASK: u64 = 0xffff_ffff;
+const STATE_SHIFT: u32 = 32;
+const TRUNCATED_BIT: u64 = 1 << 40;
+
+/// The handler's samples: a header and the frames, innermost first.
+pub struct SampleRing {
+    ring: WordRing,
+}
+
+impl SampleRing {
+    /// A ring of at least `min_words` words.
+    pub fn new(min_words: usize) -> SampleRing {
+        SampleRing {
+            ring: WordRing::new(min_words),
+        }
+    }
+
+    /// Records lost because the ring was full.
+    pub fn dropped(&self) -> u64 {
+        self.ring.dropped()
+    }
+
+    /// True when no sample waits to be drained.
+    pub fn is_empty(&self) -> bool {
+        self.ring.is_empty()
+    }
+
+    /// Reserves room for a record of up to `max_frames` frames (counting a drop when full).
+    ///
+    /// # Safety
+    /// Only one producer may hold a [`SampleWriter`] of this ring at a time.
+    #[inline]
+    pub unsafe fn reserve(&self, max_frames: usize) -> Option<SampleWriter<'_>> {
+        // SAFETY: forwarded: the caller is the only producer.
+        let reservation = unsafe { self.ring.reserve(HEADER_WORDS + max_frames * FRAME_WORDS) }?;
+        Some(SampleWriter {
+            reservation,
+            frames: 0,
+            max_frames,
+        })
+    }
+
+    /// Reads every published sample, oldest first: `visit` gets its header and its frames
+    /// (innermost first). Only one consumer thread at a time.
+    pub fn drain(&self, mut visit: impl FnMut(SampleHeader, &mut dyn Iterator<Item = RawFrame>)) {
+        self.ring.drain(|record| {
+            let packed = record.get(2);
+            let depth = (packed & DEPTH_MASK) as usize;
+            let header = SampleHeader {
+                time_ns: record.get(0),
+                weight_ns: record.get(1),
+                state: ThreadState::from_bits((packed >> STATE_SHIFT) & 0xff),
+                truncated: packed & TRUNCATED_BIT != 0,
+            };
+            let mut frames = (0..depth).map(|k| {
+                let base = HEADER_WORDS + k * FRAME_WORDS;
+                let lines = record.get(base + 2);
+                RawFrame {
+                    qualname: record.get(base) as usize,
+                    filename: record.get(base + 1) as usize,
+                    line: (lines >> 32) as u32,
+                    first_line: lines as u32,
+                }
+            });
+            visit(header, &mut frames);
+            HEADER_WORDS + depth * FRAME_WORDS
+        });
+    }
+}
+
+/// A sample being written: push frames, then commit with the header.
+pub struct SampleWriter<'a> {
+    reservation: Reservation<'a>,
     frames: usize,
     max_frames: usize,
 }
 
-impl RecordWriter<'_> {
+impl SampleWriter<'_> {
     /// Appends a frame; returns false (and stores nothing) once `max_frames` are stored.
     #[inline]
     pub fn push(&mut self, frame: RawFrame) -> bool {
         if self.frames == self.max_frames {
             return false;
         }
-        let base = self.start + HEADER_WORDS + self.frames * FRAME_WORDS;
-        // SAFETY: `reserve` checked that [start, start + HEADER + max_frames * FRAME) is free:
-        // the consumer does not read it until `commit` publishes it.
-        unsafe {
-            *self.ring.word(base) = frame.qualname as u64;
-            *self.ring.word(base + 1) = frame.filename as u64;
-            *self.ring.word(base + 2) = (u64::from(frame.line) << 32) | u64::from(frame.first_line);
-        }
+        let base = HEADER_WORDS + self.frames * FRAME_WORDS;
+        self.reservation.set(base, frame.qualname as u64);
+        self.reservation.set(base + 1, frame.filename as u64);
+        self.reservation.set(
+            base + 2,
+            (u64::from(frame.line) << 32) | u64::from(frame.first_line),
+        );
         self.frames += 1;
         true
     }
 
-    /// Writes the header and publishes the record to the consumer.
+    /// Writes the header and publishes the sample.
     #[inline]
-    pub fn commit(self, header: SampleHeader) {
+    pub fn commit(mut self, header: SampleHeader) {
         let packed = self.frames as u64
             | ((header.state as u64) << STATE_SHIFT)
             | if header.truncated { TRUNCATED_BIT } else { 0 };
-        // SAFETY: as in `push`, the header words lie inside the reserved, unpublished span.
-        unsafe {
-            *self.ring.word(self.start) = header.time_ns;
-            *self.ring.word(self.start + 1) = header.weight_ns;
-            *self.ring.word(self.start + 2) = packed;
+        self.reservation.set(0, header.time_ns);
+        self.reservation.set(1, header.weight_ns);
+        self.reservation.set(2, packed);
+        self.reservation
+            .commit(HEADER_WORDS + self.frames * FRAME_WORDS);
+    }
+}
+
+/// A "the thread's stack is unchanged" record from the ticker: the thread had not run since
+/// its sample number `seq`, so that sample's stack stands for another `weight_ns`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Repeat {
+    /// The sample (numbered 1, 2, ... per thread, in the order its handler wrote them).
+    pub seq: u64,
+    /// When the ticker looked.
+    pub time_ns: u64,
+    /// The time it stands for.
+    pub weight_ns: u64,
+}
+
+/// The ticker's repeat records for one thread.
+pub struct RepeatRing {
+    ring: WordRing,
+}
+
+impl RepeatRing {
+    /// A ring for at least `records` repeats.
+    pub fn new(records: usize) -> RepeatRing {
+        RepeatRing {
+            ring: WordRing::new(records * 3),
         }
-        let end = self.start + HEADER_WORDS + self.frames * FRAME_WORDS;
-        self.ring.head.store(end, Ordering::Release);
+    }
+
+    /// Adds a repeat; false (and a drop counted) when full.
+    ///
+    /// # Safety
+    /// Only one producer (the ticker) at a time.
+    pub unsafe fn push(&self, repeat: Repeat) -> bool {
+        // SAFETY: forwarded: the caller is the only producer.
+        let Some(mut reservation) = (unsafe { self.ring.reserve(3) }) else {
+            return false;
+        };
+        reservation.set(0, repeat.seq);
+        reservation.set(1, repeat.time_ns);
+        reservation.set(2, repeat.weight_ns);
+        reservation.commit(3);
+        true
+    }
+
+    /// Reads every published repeat, oldest first. Only one consumer at a time.
+    pub fn drain(&self, mut visit: impl FnMut(Repeat)) {
+        self.ring.drain(|record| {
+            visit(Repeat {
+                seq: record.get(0),
+                time_ns: record.get(1),
+                weight_ns: record.get(2),
+            });
+            3
+        });
+    }
+
+    /// Repeats lost because the ring was full.
+    pub fn dropped(&self) -> u64 {
+        self.ring.dropped()
+    }
+
+    /// True when no repeat waits to be drained.
+    pub fn is_empty(&self) -> bool {
+        self.ring.is_empty()
     }
 }
 
@@ -219,7 +368,6 @@ mod tests {
     #[test]
     fn records_round_trip_across_wraparound() {
         let ring = SampleRing::new(64);
-        let mut expected_t = 0;
         for round in 0..50u64 {
             let depth = (round % 5) as usize;
             assert!(write(&ring, round, depth));
@@ -227,9 +375,7 @@ mod tests {
             assert_eq!(got.len(), 1);
             assert_eq!(got[0].0, header(round));
             assert_eq!(got[0].1, (0..depth).map(frame).collect::<Vec<_>>());
-            expected_t += 1;
         }
-        assert_eq!(expected_t, 50);
         assert_eq!(ring.dropped(), 0);
     }
 
@@ -277,5 +423,33 @@ mod tests {
         for (h, frames) in &received {
             assert_eq!(frames.len() as u64, h.time_ns % 7);
         }
+    }
+
+    #[test]
+    fn repeats_round_trip_and_overflow_is_counted() {
+        let ring = RepeatRing::new(4);
+        let mut pushed = 0;
+        // SAFETY: the test is the only producer.
+        while unsafe {
+            ring.push(Repeat {
+                seq: pushed,
+                time_ns: pushed * 2,
+                weight_ns: 5,
+            })
+        } {
+            pushed += 1;
+        }
+        assert_eq!(ring.dropped(), 1);
+        let mut seen = Vec::new();
+        ring.drain(|r| seen.push(r));
+        assert_eq!(seen.len() as u64, pushed);
+        assert_eq!(
+            seen[3],
+            Repeat {
+                seq: 3,
+                time_ns: 6,
+                weight_ns: 5
+            }
+        );
     }
 }

@@ -14,7 +14,8 @@ use crate::registry::{self, ArmSpec};
 use crate::ring::{FRAME_WORDS, HEADER_WORDS};
 use crate::signal::install_handler;
 use crate::stats::StatsSnapshot;
-use crate::timer::TimerClock;
+use crate::ticker::Ticker;
+use crate::timer::Driver;
 use crate::SamplerError;
 
 /// Batches waiting between the drain thread and the consumer before the drain thread waits.
@@ -26,9 +27,10 @@ static RUNNING: AtomicBool = AtomicBool::new(false);
 /// [`Sampler::stop`] (dropping it stops it too).
 pub struct Sampler {
     config: SamplerConfig,
-    clock: TimerClock,
+    driver: Driver,
     started: Instant,
     drainer: Option<Drainer>,
+    ticker: Option<Ticker>,
     handler_lost: Arc<AtomicBool>,
 }
 
@@ -39,12 +41,16 @@ pub struct SessionReport {
     pub stats: StatsSnapshot,
     /// How long the session ran.
     pub duration: Duration,
-    /// The clock that drove the timers.
-    pub clock: TimerClock,
+    /// What drove the sampling.
+    pub driver: Driver,
     /// True when the program replaced the SIGPROF handler and sampling stopped early.
     pub handler_replaced: bool,
     /// Threads that started during the session but could not get a timer.
     pub unarmed_threads: u64,
+    /// CPU time of the drain thread.
+    pub drain_cpu_ns: u64,
+    /// CPU time of the ticker thread (0 without one).
+    pub ticker_cpu_ns: u64,
 }
 
 impl Sampler {
@@ -77,31 +83,41 @@ impl Sampler {
         warn: fn(&str),
     ) -> Result<(Sampler, Receiver<SampleBatch>), SamplerError> {
         install_handler().map_err(SamplerError::Signal)?;
+        let driver = Driver::for_rate(config.mode, config.rate_hz);
         STATS.reset();
         SESSION
             .mode
             .store(mode_bits(config.mode), Ordering::Relaxed);
         SESSION.max_depth.store(config.max_depth, Ordering::Relaxed);
+        SESSION.driver.store(driver.bits(), Ordering::Relaxed);
+        SESSION
+            .period_ns
+            .store(config.period_ns(), Ordering::Relaxed);
         SESSION.sampling.store(true, Ordering::Release);
         let interval = drain_interval(config.rate_hz);
         let (sender, receiver) = crossbeam_channel::bounded(CHANNEL_BATCHES);
         let handler_lost = Arc::new(AtomicBool::new(false));
         let drainer = Drainer::start(interval, sender, handler_lost.clone(), warn)
             .map_err(SamplerError::Thread)?;
-        let clock = TimerClock::for_rate(config.mode, config.rate_hz);
         let spec = ArmSpec {
-            clock,
+            driver,
             period_ns: config.period_ns(),
             ring_words: ring_words(&config, interval),
+            repeat_records: 4 * samples_per_interval(&config, interval) + 16,
         };
-        let sampler = Sampler {
+        let mut sampler = Sampler {
             config,
-            clock,
+            driver,
             started: Instant::now(),
             drainer: Some(drainer),
+            ticker: None,
             handler_lost,
         };
         registry::arm_all(spec)?;
+        if driver == Driver::Ticker {
+            let period = Duration::from_nanos(config.period_ns());
+            sampler.ticker = Some(Ticker::start(period).map_err(SamplerError::Thread)?);
+        }
         Ok((sampler, receiver))
     }
 
@@ -118,24 +134,32 @@ impl Sampler {
     /// Stops every timer, drains what is left and ends the session. The sample channel
     /// closes once the consumer has read everything.
     pub fn stop(mut self) -> SessionReport {
-        self.shutdown();
+        let ticker_cpu_ns = self.ticker.take().map_or(0, Ticker::finish);
+        let drain_cpu_ns = self.shutdown();
         SessionReport {
+            drain_cpu_ns,
+            ticker_cpu_ns,
             stats: STATS.snapshot(),
             duration: self.started.elapsed(),
-            clock: self.clock,
+            driver: self.driver,
             handler_replaced: self.handler_lost.load(Ordering::Relaxed),
             unarmed_threads: registry::arm_failures(),
         }
     }
 
-    fn shutdown(&mut self) {
+    /// Stops everything; returns the drain thread's CPU time (0 if already stopped).
+    fn shutdown(&mut self) -> u64 {
+        if let Some(ticker) = self.ticker.take() {
+            ticker.finish();
+        }
         let Some(drainer) = self.drainer.take() else {
-            return;
+            return 0;
         };
         registry::disarm_all();
-        drainer.finish();
+        let drain_cpu_ns = drainer.finish();
         SESSION.sampling.store(false, Ordering::Release);
         RUNNING.store(false, Ordering::Release);
+        drain_cpu_ns
     }
 }
 
@@ -161,10 +185,12 @@ fn validate(config: &SamplerConfig) -> Result<(), SamplerError> {
     Ok(())
 }
 
-/// Drain often enough that a ring holds a few intervals' worth of samples: every 10 ms, down
-/// to every 2 ms at the highest rates.
+/// About 20 samples per thread per drain: every 100 ms at 99 Hz, 20 ms at 999 Hz, down to
+/// every 2 ms at the highest rates. Each wake-up of the drain thread costs tens of
+/// microseconds, so waking less often is most of what keeps its cost low; the rings are
+/// sized for it (`ring_words`).
 fn drain_interval(rate_hz: u32) -> Duration {
-    Duration::from_millis(u64::from(20_000 / rate_hz.max(1)).clamp(2, 10))
+    Duration::from_millis(u64::from(20_000 / rate_hz.max(1)).clamp(2, 100))
 }
 
 /// Ring size per thread: room for 8 records of the deepest kind, and for 4 drain intervals
@@ -172,6 +198,10 @@ fn drain_interval(rate_hz: u32) -> Duration {
 fn ring_words(config: &SamplerConfig, interval: Duration) -> usize {
     let deepest = HEADER_WORDS + FRAME_WORDS * config.max_depth;
     let typical = HEADER_WORDS + FRAME_WORDS * config.max_depth.min(64);
-    let per_interval = (u128::from(config.rate_hz) * interval.as_millis() / 1000) as usize + 1;
-    (8 * deepest).max(4 * per_interval * typical)
+    (8 * deepest).max(4 * samples_per_interval(config, interval) * typical)
+}
+
+/// Samples one thread takes between two drains.
+fn samples_per_interval(config: &SamplerConfig, interval: Duration) -> usize {
+    (u128::from(config.rate_hz) * interval.as_millis() / 1000) as usize + 1
 }

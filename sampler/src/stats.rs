@@ -17,6 +17,7 @@ pub struct HandlerStats {
     unregistered: AtomicU64,
     min_ns: AtomicU64,
     max_ns: AtomicU64,
+    total_ns: AtomicU64,
     histogram: [AtomicU64; BUCKETS],
 }
 
@@ -46,6 +47,8 @@ pub struct HandlerTimes {
     pub p99: u64,
     /// Slowest run.
     pub max: u64,
+    /// All runs together.
+    pub total: u64,
 }
 
 impl HandlerStats {
@@ -58,6 +61,7 @@ impl HandlerStats {
             unregistered: AtomicU64::new(0),
             min_ns: AtomicU64::new(u64::MAX),
             max_ns: AtomicU64::new(0),
+            total_ns: AtomicU64::new(0),
             histogram: [const { AtomicU64::new(0) }; BUCKETS],
         }
     }
@@ -68,6 +72,7 @@ impl HandlerStats {
         self.samples.fetch_add(1, Ordering::Relaxed);
         self.min_ns.fetch_min(elapsed_ns, Ordering::Relaxed);
         self.max_ns.fetch_max(elapsed_ns, Ordering::Relaxed);
+        self.total_ns.fetch_add(elapsed_ns, Ordering::Relaxed);
         self.histogram[bucket_of(elapsed_ns)].fetch_add(1, Ordering::Relaxed);
     }
 
@@ -119,6 +124,7 @@ impl HandlerStats {
             median: percentile(&counts, total, 0.5),
             p99: percentile(&counts, total, 0.99),
             max: self.max_ns.load(Ordering::Relaxed),
+            total: self.total_ns.load(Ordering::Relaxed),
         });
         StatsSnapshot {
             samples: self.samples.load(Ordering::Relaxed),

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use flamegraph::summary;
 use sampler::{Mode, SamplerConfig, MAX_DEPTH_LIMIT, MAX_RATE_HZ};
 
 use crate::cli::{program_or_usage_error, ProgramArgs, ViewArgs};
@@ -33,6 +34,20 @@ pub struct RecordArgs {
     #[arg(short = 'r', long, default_value_t = 99, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_RATE_HZ)))]
     pub rate: u32,
 
+    /// What to measure: `cpu` samples threads in proportion to the CPU they use; `wall`
+    /// samples every thread at the rate, running or blocked.
+    #[arg(short = 'm', long, value_enum, default_value_t = ModeArg::Cpu)]
+    pub mode: ModeArg,
+
+    /// Keep samples of blocked threads (sleeping, waiting on a lock, IO), ending in an
+    /// `[idle]` frame. The default in wall mode.
+    #[arg(long, overrides_with = "no_idle")]
+    pub idle: bool,
+
+    /// Drop samples of blocked threads. The default in CPU mode.
+    #[arg(long, overrides_with = "idle")]
+    pub no_idle: bool,
+
     /// Frames kept per sample (the innermost); deeper stacks get a `[truncated]` root.
     #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..=MAX_DEPTH_LIMIT as i64))]
     pub max_depth: u32,
@@ -62,13 +77,14 @@ pub fn record(args: &RecordArgs) -> anyhow::Result<ExitStatus> {
     python
         .enter(native::install)
         .map_err(|_| anyhow::anyhow!("cannot install rpprof's module in the interpreter"))?;
+    let mode = args.mode.into();
     let settings = RecordSettings {
         sampler: SamplerConfig {
             rate_hz: args.rate,
-            mode: Mode::Cpu,
+            mode,
             max_depth: args.max_depth as usize,
         },
-        keep_idle: false,
+        keep_idle: keep_idle(mode, args.idle, args.no_idle),
         title,
     };
     let recording = Recording::start(settings)?;
@@ -81,6 +97,7 @@ pub fn record(args: &RecordArgs) -> anyhow::Result<ExitStatus> {
         render::write_target(&recorded.profile, target, &options)?;
     }
     eprintln!("rpprof: {}", summary(&recorded, &targets));
+    eprint!("{}", thread_table(&recorded.profile));
     if args.verbose {
         eprintln!("rpprof: {}", telemetry(&recorded));
     }
@@ -98,14 +115,66 @@ pub fn telemetry(recorded: &Recorded) -> String {
         ),
         None => "handler never ran".to_owned(),
     };
-    let timers = match report.clock {
-        sampler::timer::TimerClock::ThreadCpu => "per-thread CPU-clock timers",
-        sampler::timer::TimerClock::Monotonic => "per-thread monotonic timers",
-    };
+    let timers = report.driver.describe();
+    let program_cpu: u64 = recorded
+        .profile
+        .threads
+        .iter()
+        .filter_map(|t| t.cpu_time_ns)
+        .sum();
+    let handler_total = stats.handler_ns.map_or(0, |t| t.total);
+    let profiler_cpu =
+        handler_total + report.drain_cpu_ns + report.ticker_cpu_ns + recorded.aggregate_cpu_ns;
     format!(
-        "{handler} over {} samples; {} skipped (thread idle), {} on unregistered threads; {timers}",
-        stats.samples, stats.skipped_idle, stats.unregistered
+        "{handler} over {} samples; {} skipped (thread idle), {} on unregistered threads; \
+         {timers}; profiler CPU {:.1} ms (handlers {:.1}, ticker {:.1}, drain {:.1}, \
+         aggregation {:.1}) = {:.2}% of the program's {:.2} s",
+        stats.samples,
+        stats.skipped_idle,
+        stats.unregistered,
+        profiler_cpu as f64 / 1e6,
+        handler_total as f64 / 1e6,
+        report.ticker_cpu_ns as f64 / 1e6,
+        report.drain_cpu_ns as f64 / 1e6,
+        recorded.aggregate_cpu_ns as f64 / 1e6,
+        100.0 * profiler_cpu as f64 / program_cpu.max(1) as f64,
+        program_cpu as f64 / 1e9
     )
+}
+
+/// Whether samples of blocked threads are kept: `--idle`/`--no-idle`, else yes in wall
+/// mode and no in CPU mode.
+fn keep_idle(mode: Mode, idle: bool, no_idle: bool) -> bool {
+    if idle {
+        true
+    } else if no_idle {
+        false
+    } else {
+        mode == Mode::Wall
+    }
+}
+
+/// The per-thread table printed after a recording (at most 20 threads).
+pub fn thread_table(profile: &flamegraph::Profile) -> String {
+    summary::render(&summary::summaries(profile), 20)
+}
+
+/// `--mode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModeArg {
+    /// CPU time.
+    Cpu,
+    /// Wall-clock time.
+    Wall,
+}
+
+impl From<ModeArg> for Mode {
+    fn from(mode: ModeArg) -> Mode {
+        match mode {
+            ModeArg::Cpu => Mode::Cpu,
+            ModeArg::Wall => Mode::Wall,
+        }
+    }
 }
 
 /// The closing line: samples, time, threads, drops, where the files went.

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use flamegraph::top;
+use flamegraph::{summary, top};
 
 use crate::cli::ViewArgs;
 use crate::input::{keep_threads, read_merged};
@@ -67,6 +67,8 @@ pub fn report(args: &ReportArgs) -> anyhow::Result<ExitStatus> {
             .map(|table| table.render(time))
             .collect();
         print!("{}", text.join("\n"));
+        println!();
+        print!("{}", summary::render(&summary::summaries(&profile), limit));
     }
     Ok(ExitStatus::Code(0))
 }

@@ -26,23 +26,6 @@ struct ThreadTotals {
     /// Weight not yet turned into whole samples.
     carry_ns: u64,
     profile: ThreadProfile,
-    running: u64,
-    idle: u64,
-}
-
-/// Per-thread sample counts by state, for summaries.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ThreadActivity {
-    /// The thread's name.
-    pub name: String,
-    /// Its kernel thread id.
-    pub tid: i32,
-    /// Samples taken while it ran bytecode.
-    pub running: u64,
-    /// Samples taken while it was blocked (counted even when idle samples are not kept).
-    pub idle: u64,
-    /// CPU time it used while recorded (from its CPU clock).
-    pub cpu_time_ns: u64,
 }
 
 /// Accumulates batches into a profile.
@@ -93,14 +76,6 @@ impl Aggregator {
         for (header, raw_frames) in batch.iter() {
             self.raw_samples += 1;
             let idle = header.state == ThreadState::Idle;
-            {
-                let thread = &mut self.threads[index];
-                if idle {
-                    thread.idle += 1;
-                } else {
-                    thread.running += 1;
-                }
-            }
             if idle && !self.options.keep_idle {
                 continue;
             }
@@ -147,26 +122,10 @@ impl Aggregator {
             entry: entry.clone(),
             carry_ns: 0,
             profile: ThreadProfile::new(&entry.name(), entry.tid()),
-            running: 0,
-            idle: 0,
         });
         self.thread_index
             .insert(entry.key(), self.threads.len() - 1);
         self.threads.len() - 1
-    }
-
-    /// Running and idle sample counts and CPU time of every thread seen.
-    pub fn activity(&self) -> Vec<ThreadActivity> {
-        self.threads
-            .iter()
-            .map(|t| ThreadActivity {
-                name: t.entry.name(),
-                tid: t.entry.tid(),
-                running: t.running,
-                idle: t.idle,
-                cpu_time_ns: t.entry.cpu_time_since_armed_ns(),
-            })
-            .collect()
     }
 
     /// The profile so far, with each thread's current name and CPU time.
@@ -186,8 +145,6 @@ impl Aggregator {
     pub fn clear_stacks(&mut self) {
         for thread in &mut self.threads {
             thread.profile.stacks.clear();
-            thread.running = 0;
-            thread.idle = 0;
         }
     }
 }

@@ -10,5 +10,5 @@
 mod aggregate;
 mod names;
 
-pub use aggregate::{AggregateOptions, Aggregator, ThreadActivity};
+pub use aggregate::{AggregateOptions, Aggregator};
 pub use names::Symbolizer;
