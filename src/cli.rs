@@ -63,7 +63,7 @@ pub struct ViewArgs {
     pub width: Option<u32>,
 
     /// SVG: leave out frames narrower than this many pixels.
-    #[arg(long, value_name = "PIXELS", default_value_t = 0.1, value_parser = parse_min_width)]
+    #[arg(long, value_name = "PIXELS", default_value_t = 1.2, value_parser = parse_min_width)]
     pub min_width: f64,
 }
 

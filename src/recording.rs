@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use flamegraph::{Profile, ProfileMeta, TimeKind};
 use sampler::{Mode, Sampler, SamplerConfig, SessionReport};
-use symbolizer::{AggregateOptions, Aggregator, Symbolizer};
+use symbolizer::{AggregateOptions, Aggregator, Symbolizer, DEFAULT_MAX_STACKS};
 
 /// How to record.
 #[derive(Clone, Debug)]
@@ -52,6 +52,7 @@ impl Recording {
         let options = AggregateOptions {
             period_ns: settings.sampler.period_ns(),
             keep_idle: settings.keep_idle,
+            max_stacks: DEFAULT_MAX_STACKS,
         };
         let symbolizer = Symbolizer::new(std::env::current_dir().ok());
         let aggregator = std::thread::Builder::new()
@@ -92,6 +93,7 @@ impl Recording {
             start_unix_ns: self.start_unix_ns,
             duration_ns: report.duration.as_nanos() as u64,
             dropped: report.stats.dropped,
+            overflowed: aggregator.overflowed_samples(),
         };
         Recorded {
             profile: aggregator.profile(meta),

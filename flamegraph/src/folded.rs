@@ -14,35 +14,68 @@ pub fn has_thread_root(thread: &ThreadProfile) -> bool {
     !(thread.name == ALL_THREADS && thread.tid == 0)
 }
 
-/// The folded lines of a profile, threads in order, stacks sorted; stacks with no whole
-/// sample are left out.
+/// The folded lines of a profile: threads in the order of their labels, each thread's
+/// stacks in the order of their frames' labels (frame by frame, as flamegraphs order
+/// siblings); stacks with no whole sample are left out.
 pub fn lines(profile: &Profile) -> Vec<String> {
+    // Each frame's label once, not once per stack it appears in; and each label's rank in
+    // sorted order, so that stacks sort by comparing small numbers, not long strings.
+    let labels: Vec<String> = profile
+        .frames
+        .iter()
+        .map(|(_, frame)| sanitize(&frame.label()))
+        .collect();
+    let mut by_label: Vec<FrameId> = (0..labels.len() as FrameId).collect();
+    by_label.sort_unstable_by(|&a, &b| labels[a as usize].cmp(&labels[b as usize]));
+    let mut rank = vec![0u32; labels.len()];
+    for (position, &id) in by_label.iter().enumerate() {
+        rank[id as usize] = position as u32;
+    }
+    let mut threads: Vec<&ThreadProfile> = profile.threads.iter().collect();
+    threads.sort_by_cached_key(|t| t.label());
     let mut out = Vec::new();
-    for thread in &profile.threads {
-        let root = has_thread_root(thread).then(|| thread.label());
-        for (stack, counts) in thread.sorted_stacks(&profile.frames) {
-            if counts.samples == 0 {
-                continue;
-            }
-            out.push(line(profile, root.as_deref(), stack, counts.samples));
-        }
+    for thread in threads {
+        let root = has_thread_root(thread).then(|| sanitize(&thread.label()));
+        let mut stacks: Vec<(&[FrameId], u64)> = thread
+            .stacks
+            .iter()
+            .filter(|(_, counts)| counts.samples > 0)
+            .map(|(stack, counts)| (stack.as_slice(), counts.samples))
+            .collect();
+        // Lexicographic on ranks: a stack that is a prefix of another comes first.
+        stacks.sort_unstable_by(|a, b| {
+            a.0.iter()
+                .map(|&id| rank[id as usize])
+                .cmp(b.0.iter().map(|&id| rank[id as usize]))
+        });
+        out.extend(
+            stacks
+                .into_iter()
+                .map(|(stack, samples)| line(&labels, root.as_deref(), stack, samples)),
+        );
     }
     out
 }
 
-fn line(profile: &Profile, root: Option<&str>, stack: &[FrameId], count: u64) -> String {
-    let mut text = String::new();
+fn line(labels: &[String], root: Option<&str>, stack: &[FrameId], count: u64) -> String {
+    use std::fmt::Write as _;
+    let length = root.map_or(0, str::len)
+        + stack
+            .iter()
+            .map(|&id| labels[id as usize].len() + 1)
+            .sum::<usize>()
+        + 21;
+    let mut text = String::with_capacity(length);
     if let Some(root) = root {
-        text.push_str(&sanitize(root));
+        text.push_str(root);
     }
     for &id in stack {
         if !text.is_empty() {
             text.push(';');
         }
-        text.push_str(&sanitize(&profile.frames.get(id).label()));
+        text.push_str(&labels[id as usize]);
     }
-    text.push(' ');
-    text.push_str(&count.to_string());
+    let _ = write!(text, " {count}");
     text
 }
 

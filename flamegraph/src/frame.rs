@@ -1,6 +1,10 @@
 //! Resolved frames and the table that numbers them.
 
-use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+
+use hashbrown::HashTable;
+
+use crate::hash::FastHasher;
 
 /// What a frame stands for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -32,6 +36,8 @@ pub struct Frame {
 pub const TRUNCATED: &str = "[truncated]";
 /// The leaf marker of a sample taken while its thread was blocked.
 pub const IDLE: &str = "[idle]";
+/// The one frame of the stack that holds samples past the bound on distinct stacks.
+pub const OVERFLOW: &str = "[overflow]";
 /// The frame of a sample taken while its thread ran no Python code: interpreter start-up,
 /// finalisation, native work between calls.
 pub const INTERPRETER: &str = "[interpreter]";
@@ -108,11 +114,12 @@ impl Frame {
 /// Index of a frame in a [`FrameTable`].
 pub type FrameId = u32;
 
-/// Every distinct frame of a profile, numbered in order of first appearance.
+/// Every distinct frame of a profile, numbered in order of first appearance. Each frame is
+/// stored once; the index holds only ids.
 #[derive(Clone, Debug, Default)]
 pub struct FrameTable {
     frames: Vec<Frame>,
-    ids: HashMap<Frame, FrameId>,
+    index: HashTable<FrameId>,
 }
 
 impl FrameTable {
@@ -121,14 +128,24 @@ impl FrameTable {
         FrameTable::default()
     }
 
+    fn hash(frame: &Frame) -> u64 {
+        let mut hasher = FastHasher::default();
+        frame.hash(&mut hasher);
+        hasher.finish()
+    }
+
     /// The id of `frame`, adding it if it is new.
     pub fn intern(&mut self, frame: Frame) -> FrameId {
-        if let Some(&id) = self.ids.get(&frame) {
+        let hash = Self::hash(&frame);
+        let frames = &self.frames;
+        if let Some(&id) = self.index.find(hash, |&id| frames[id as usize] == frame) {
             return id;
         }
         let id = self.frames.len() as FrameId;
-        self.frames.push(frame.clone());
-        self.ids.insert(frame, id);
+        self.frames.push(frame);
+        let frames = &self.frames;
+        self.index
+            .insert_unique(hash, id, |&other| Self::hash(&frames[other as usize]));
         id
     }
 

@@ -12,6 +12,7 @@ pub mod diff;
 mod error;
 pub mod folded;
 mod frame;
+pub mod hash;
 pub mod pprof;
 mod profile;
 pub mod speedscope;
@@ -20,6 +21,6 @@ pub mod svg;
 pub mod top;
 
 pub use error::ProfileError;
-pub use frame::{Frame, FrameId, FrameKind, FrameTable, IDLE, INTERPRETER, TRUNCATED};
+pub use frame::{Frame, FrameId, FrameKind, FrameTable, IDLE, INTERPRETER, OVERFLOW, TRUNCATED};
 pub use profile::{Profile, ProfileMeta, StackCounts, ThreadProfile, TimeKind, ALL_THREADS};
 pub use svg::SvgOptions;

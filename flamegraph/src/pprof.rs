@@ -179,7 +179,8 @@ pub fn to_proto(profile: &Profile) -> protos::Profile {
 /// Writes the profile as gzipped pprof protobuf.
 pub fn write(profile: &Profile, out: &mut dyn Write) -> Result<(), ProfileError> {
     let bytes = to_proto(profile).encode_to_vec();
-    let mut gz = GzEncoder::new(out, flate2::Compression::default());
+    // Fast compression: a few percent larger than the default level, several times faster.
+    let mut gz = GzEncoder::new(out, flate2::Compression::fast());
     gz.write_all(&bytes)?;
     gz.finish()?;
     Ok(())
@@ -252,7 +253,7 @@ pub fn from_proto(proto: &protos::Profile) -> Result<Profile, ProfileError> {
         rate_hz: 1_000_000_000u64.checked_div(period_ns).unwrap_or(0) as u32,
         start_unix_ns: proto.time_nanos.max(0) as u64,
         duration_ns: proto.duration_nanos.max(0) as u64,
-        dropped: 0,
+        ..ProfileMeta::default()
     };
     let mut profile = Profile::new(meta);
     let period = profile.meta.period_ns();

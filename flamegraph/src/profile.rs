@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use crate::frame::{Frame, FrameId, FrameTable};
+use crate::hash::FastMap;
 
 /// What the sample weights measure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -40,6 +41,8 @@ pub struct ProfileMeta {
     pub duration_ns: u64,
     /// Samples lost because a buffer was full.
     pub dropped: u64,
+    /// Samples whose stacks were past the bound on distinct stacks, kept in `[overflow]`.
+    pub overflowed: u64,
 }
 
 impl ProfileMeta {
@@ -81,7 +84,7 @@ pub struct ThreadProfile {
     /// CPU time the thread used while it was recorded, from its own CPU clock, if known.
     pub cpu_time_ns: Option<u64>,
     /// Counts per distinct stack (root first).
-    pub stacks: HashMap<Vec<FrameId>, StackCounts>,
+    pub stacks: FastMap<Vec<FrameId>, StackCounts>,
 }
 
 impl ThreadProfile {
@@ -120,21 +123,6 @@ impl ThreadProfile {
         } else {
             format!("{} (tid {})", self.name, self.tid)
         }
-    }
-
-    /// Stacks in a stable order (by their frames' labels), for writers that must be
-    /// reproducible.
-    pub fn sorted_stacks<'a>(&'a self, frames: &FrameTable) -> Vec<(&'a [FrameId], StackCounts)> {
-        let mut stacks: Vec<(Vec<String>, &[FrameId], StackCounts)> = self
-            .stacks
-            .iter()
-            .map(|(stack, counts)| {
-                let labels = stack.iter().map(|&id| frames.get(id).label()).collect();
-                (labels, stack.as_slice(), *counts)
-            })
-            .collect();
-        stacks.sort_by(|a, b| a.0.cmp(&b.0));
-        stacks.into_iter().map(|(_, s, c)| (s, c)).collect()
     }
 }
 
@@ -196,6 +184,7 @@ impl Profile {
     pub fn merge(&mut self, other: &Profile) {
         self.meta.duration_ns += other.meta.duration_ns;
         self.meta.dropped += other.meta.dropped;
+        self.meta.overflowed += other.meta.overflowed;
         if self.meta.rate_hz == 0 {
             self.meta.rate_hz = other.meta.rate_hz;
         }

@@ -68,7 +68,7 @@ pub fn in_handler() -> bool {
 /// The handler installed for SIGPROF (`SA_SIGINFO | SA_RESTART`).
 pub(crate) extern "C" fn on_sigprof(
     _signal: libc::c_int,
-    _info: *mut libc::siginfo_t,
+    info: *mut libc::siginfo_t,
     _context: *mut libc::c_void,
 ) {
     let _errno = ErrnoGuard::save();
@@ -82,31 +82,50 @@ pub(crate) extern "C" fn on_sigprof(
         return;
     }
     // SAFETY: CURRENT is non-null only between the thread's registration and its exit guard,
-    // and the registry holds the entry (an Arc) at least that long.
-    sample(unsafe { &*entry });
+    // and the registry holds the entry (an Arc) at least that long. The kernel passes a valid
+    // siginfo to an SA_SIGINFO handler.
+    sample(unsafe { &*entry }, unsafe { &*info });
+}
+
+/// How many expirations of a POSIX timer this signal stands for: 1 plus the overruns the
+/// kernel counted while the signal was pending (`si_overrun`, for `si_code == SI_TIMER`).
+#[inline]
+fn timer_expirations(info: &libc::siginfo_t) -> u64 {
+    if info.si_code != libc::SI_TIMER {
+        return 1;
+    }
+    // The kernel's layout of a timer siginfo on 64-bit Linux: si_signo, si_errno, si_code,
+    // padding, then the `_timer` member { int si_tid; int si_overrun; sigval_t si_sigval },
+    // so si_overrun sits 20 bytes in (glibc's struct does not name it).
+    // SAFETY: `info` is a whole siginfo_t (128 bytes) and offset 20 holds an aligned i32.
+    let overrun = unsafe {
+        *(info as *const libc::siginfo_t as *const u8)
+            .add(20)
+            .cast::<i32>()
+    };
+    1 + u64::try_from(overrun).unwrap_or(0)
 }
 
 #[inline]
-fn sample(entry: &ThreadEntry) {
+fn sample(entry: &ThreadEntry, info: &libc::siginfo_t) {
     let start = monotonic_ns();
     let state = entry.state();
     let cpu_mode = SESSION.mode.load(Ordering::Relaxed) == mode_bits(Mode::Cpu);
     let driver = SESSION.driver.load(Ordering::Relaxed);
-    let ticker = driver == Driver::Ticker.bits();
-    let weight_ns = if cpu_mode {
+    let weight_ns = if !cpu_mode {
+        start.saturating_sub(entry.last_wall_ns.swap(start, Ordering::Relaxed))
+    } else if driver == Driver::CpuClockTimers.bits() {
+        // Each expiration of the thread's CPU-clock timer is one period of its CPU time: no
+        // need to read the clock (a system call costing 1-2 us on these machines).
+        SESSION.period_ns.load(Ordering::Relaxed) * timer_expirations(info)
+    } else {
         let now = thread_cpu_ns();
         let delta = now.saturating_sub(entry.last_cpu_ns.swap(now, Ordering::Relaxed));
-        if driver == Driver::WallClockTimers.bits() && !keep_timers_running(entry, delta) {
-            STATS.record_skip();
-            return;
-        }
-        if delta == 0 {
+        if !keep_timers_running(entry, delta) || delta == 0 {
             STATS.record_skip();
             return;
         }
         delta
-    } else {
-        start.saturating_sub(entry.last_wall_ns.swap(start, Ordering::Relaxed))
     };
     let Some(ring) = entry.ring.get() else {
         return;
@@ -126,19 +145,10 @@ fn sample(entry: &ThreadEntry) {
         state,
         truncated,
     });
+    entry
+        .last_sample_idle
+        .store(state == ThreadState::Idle, Ordering::Release);
     entry.sample_seq.fetch_add(1, Ordering::AcqRel);
-    if ticker {
-        // The ticker compares the thread's CPU clock with this to tell whether the thread
-        // ran since; in CPU mode the next weight starts here too, leaving out the handler.
-        let after = thread_cpu_ns();
-        if cpu_mode {
-            entry.last_cpu_ns.store(after, Ordering::Relaxed);
-        }
-        entry
-            .last_sample_idle
-            .store(state == ThreadState::Idle, Ordering::Release);
-        entry.cpu_after_sample.store(after, Ordering::Release);
-    }
     STATS.record_sample(monotonic_ns().saturating_sub(start));
 }
 

@@ -45,9 +45,9 @@ pub struct ThreadEntry {
     pub(crate) repeats: OnceLock<RepeatRing>,
     /// How many samples its handler has written (the last one's number).
     pub(crate) sample_seq: AtomicU64,
-    /// The thread's CPU clock when its handler last finished (ticker-driven sessions): if
-    /// the clock has not moved since, neither has the thread's stack.
-    pub(crate) cpu_after_sample: AtomicU64,
+    /// The thread's CPU clock when the ticker last signalled it: if the clock has barely
+    /// moved since (the signal's own cost), neither has the thread's stack.
+    pub(crate) cpu_at_signal: AtomicU64,
     /// Its last sample found it blocked (idle).
     pub(crate) last_sample_idle: AtomicBool,
     /// The thread's CPU clock at its previous sample (CPU mode weights).
@@ -248,7 +248,7 @@ pub fn register_current_thread(
         ring: OnceLock::new(),
         repeats: OnceLock::new(),
         sample_seq: AtomicU64::new(0),
-        cpu_after_sample: AtomicU64::new(0),
+        cpu_at_signal: AtomicU64::new(0),
         last_sample_idle: AtomicBool::new(false),
         last_cpu_ns: AtomicU64::new(0),
         last_wall_ns: AtomicU64::new(0),

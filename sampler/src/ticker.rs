@@ -1,7 +1,7 @@
 //! The ticker thread: drives sampling in wall mode (see [`crate::timer`] for why).
 //!
 //! Every period it looks at each registered thread's CPU clock:
-//! - the clock moved since the thread's handler last finished (by more than
+//! - the clock moved since the ticker last signalled the thread (by more than
 //!   [`PARK_CPU_NS`], or [`QUIET_IDLE_CPU_NS`] if that sample found it blocked): the thread
 //!   ran, so its stack may have changed: signal it (`tgkill`), and its handler takes a real
 //!   sample;
@@ -89,7 +89,7 @@ fn tick(thread: &ThreadEntry, now: u64, pid: libc::pid_t) {
         return;
     };
     let seq = thread.sample_seq.load(Ordering::Acquire);
-    let after = thread.cpu_after_sample.load(Ordering::Acquire);
+    let at_signal = thread.cpu_at_signal.load(Ordering::Acquire);
     let Some(cpu) = thread.cpu_now_ns() else {
         return;
     };
@@ -104,9 +104,10 @@ fn tick(thread: &ThreadEntry, now: u64, pid: libc::pid_t) {
         (false, _) => 0,
     };
     let quiet = seq > 0
-        && cpu.saturating_sub(after) < tolerance
+        && cpu.saturating_sub(at_signal) < tolerance
         && thread.sample_seq.load(Ordering::Acquire) == seq;
     if !quiet {
+        thread.cpu_at_signal.store(cpu, Ordering::Release);
         // SAFETY: tgkill sends SIGPROF to one thread of this process; our handler is
         // installed for it (the session checks it is still ours every drain).
         unsafe { libc::syscall(libc::SYS_tgkill, pid, thread.tid(), libc::SIGPROF) };

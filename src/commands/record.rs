@@ -97,6 +97,14 @@ pub fn record(args: &RecordArgs) -> anyhow::Result<ExitStatus> {
         render::write_target(&recorded.profile, target, &options)?;
     }
     eprintln!("rpprof: {}", summary(&recorded, &targets));
+    if recorded.profile.meta.overflowed > 0 {
+        eprintln!(
+            "rpprof: warning: {} samples of stacks beyond the first {} distinct ones went to \
+             [overflow]",
+            recorded.profile.meta.overflowed,
+            symbolizer::DEFAULT_MAX_STACKS
+        );
+    }
     eprint!("{}", thread_table(&recorded.profile));
     if args.verbose {
         eprintln!("rpprof: {}", telemetry(&recorded));

@@ -1,15 +1,22 @@
 //! Building a [`Profile`] from sample batches: resolve frames (once per distinct raw frame),
 //! turn each sample's weight into whole sampling periods, add it to its thread's stack.
+//!
+//! Memory is bounded: at most [`AggregateOptions::max_stacks`] distinct stacks are kept
+//! (about 200 bytes each at depth 30, so about 40 MB at the default bound), plus their
+//! frames and a fixed 400 KB cache of raw-stack fingerprints. Past the bound, samples of new stacks are added to an `[overflow]`
+//! stack of their thread and counted, so totals stay right and nothing grows.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
+use flamegraph::hash::FastMap;
 use flamegraph::{
-    Frame, FrameId, Profile, ProfileMeta, StackCounts, ThreadProfile, IDLE, INTERPRETER, TRUNCATED,
+    Frame, FrameId, Profile, ProfileMeta, StackCounts, ThreadProfile, IDLE, INTERPRETER, OVERFLOW,
+    TRUNCATED,
 };
-use sampler::{RawFrame, SampleBatch, ThreadEntry, ThreadState};
+use sampler::{RawFrame, SampleBatch, SampleHeader, ThreadEntry, ThreadState};
 
 use crate::names::Symbolizer;
+use crate::stacks::{Fingerprint, RawStackCache, StackFlags, StackId, StackTable};
 
 /// How samples become a profile.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,13 +26,18 @@ pub struct AggregateOptions {
     /// Keep samples taken while their thread was blocked, ending in an `[idle]` frame;
     /// otherwise they are dropped.
     pub keep_idle: bool,
+    /// The most distinct stacks kept; see the module docs.
+    pub max_stacks: usize,
 }
+
+/// The default bound on distinct stacks: about 40 MB of stacks at depth 30.
+pub const DEFAULT_MAX_STACKS: usize = 200_000;
 
 struct ThreadTotals {
     entry: Arc<ThreadEntry>,
     /// Weight not yet turned into whole samples.
     carry_ns: u64,
-    profile: ThreadProfile,
+    counts: FastMap<StackId, StackCounts>,
 }
 
 /// Accumulates batches into a profile.
@@ -33,14 +45,18 @@ pub struct Aggregator {
     options: AggregateOptions,
     symbolizer: Symbolizer,
     frames: flamegraph::FrameTable,
-    frame_ids: HashMap<RawFrame, FrameId>,
+    frame_ids: FastMap<RawFrame, FrameId>,
+    stacks: StackTable,
+    cache: RawStackCache,
     threads: Vec<ThreadTotals>,
-    thread_index: HashMap<u32, usize>,
+    thread_index: FastMap<u32, usize>,
     truncated: FrameId,
     idle: FrameId,
     interpreter: FrameId,
+    overflow: StackId,
     stack: Vec<FrameId>,
     raw_samples: u64,
+    overflowed_samples: u64,
 }
 
 impl Aggregator {
@@ -50,18 +66,28 @@ impl Aggregator {
         let truncated = frames.intern(Frame::marker(TRUNCATED));
         let idle = frames.intern(Frame::marker(IDLE));
         let interpreter = frames.intern(Frame::marker(INTERPRETER));
+        let overflow_frame = frames.intern(Frame::marker(OVERFLOW));
+        // The overflow stack is not counted against the bound.
+        let mut stacks = StackTable::new(options.max_stacks.saturating_add(1));
+        let overflow = stacks
+            .intern(&[overflow_frame])
+            .expect("an empty table has room");
         Aggregator {
             options,
             symbolizer,
             frames,
-            frame_ids: HashMap::new(),
+            frame_ids: FastMap::default(),
+            stacks,
+            cache: RawStackCache::new(),
             threads: Vec::new(),
-            thread_index: HashMap::new(),
+            thread_index: FastMap::default(),
             truncated,
             idle,
             interpreter,
+            overflow,
             stack: Vec::with_capacity(256),
             raw_samples: 0,
+            overflowed_samples: 0,
         }
     }
 
@@ -70,48 +96,85 @@ impl Aggregator {
         self.raw_samples
     }
 
+    /// Samples that went to `[overflow]` because the stack bound was reached.
+    pub fn overflowed_samples(&self) -> u64 {
+        self.overflowed_samples
+    }
+
     /// Adds every sample of a batch.
     pub fn add(&mut self, batch: &SampleBatch) {
         let index = self.thread_slot(&batch.thread);
         for (header, raw_frames) in batch.iter() {
             self.raw_samples += 1;
-            let idle = header.state == ThreadState::Idle;
-            if idle && !self.options.keep_idle {
-                continue;
-            }
-            self.stack.clear();
-            if header.truncated {
-                self.stack.push(self.truncated);
-            }
-            for raw in raw_frames.iter().rev() {
-                let id = match self.frame_ids.get(raw) {
-                    Some(&id) => id,
-                    None => {
-                        let id = self.frames.intern(self.symbolizer.resolve(raw));
-                        self.frame_ids.insert(*raw, id);
-                        id
-                    }
-                };
-                self.stack.push(id);
-            }
-            if raw_frames.is_empty() {
-                self.stack.push(self.interpreter);
-            }
-            if idle {
-                self.stack.push(self.idle);
-            }
-            let thread = &mut self.threads[index];
-            thread.carry_ns += header.weight_ns;
-            let samples = thread.carry_ns / self.options.period_ns;
-            thread.carry_ns -= samples * self.options.period_ns;
-            thread.profile.add(
-                &self.stack,
-                StackCounts {
-                    samples,
-                    weight_ns: header.weight_ns,
-                },
-            );
+            self.add_sample(index, header, raw_frames);
         }
+    }
+
+    fn add_sample(&mut self, index: usize, header: SampleHeader, raw_frames: &[RawFrame]) {
+        let idle = header.state == ThreadState::Idle;
+        if idle && !self.options.keep_idle {
+            return;
+        }
+        let flags = StackFlags {
+            truncated: header.truncated,
+            idle,
+        };
+        let print = Fingerprint::of(raw_frames, flags);
+        let id = match self.cache.get(print) {
+            Some(id) => id,
+            None => match self.resolve_and_intern(flags, raw_frames) {
+                Some(id) => {
+                    self.cache.insert(print, id);
+                    id
+                }
+                None => {
+                    self.overflowed_samples += 1;
+                    self.overflow
+                }
+            },
+        };
+        let thread = &mut self.threads[index];
+        thread.carry_ns += header.weight_ns;
+        let samples = thread.carry_ns / self.options.period_ns;
+        thread.carry_ns -= samples * self.options.period_ns;
+        thread.counts.entry(id).or_default().add(StackCounts {
+            samples,
+            weight_ns: header.weight_ns,
+        });
+    }
+
+    /// The id of the sample's stack (frames root first, with its markers), or `None` when it
+    /// is new and the table is full. Once full, frames are not resolved any more either: a
+    /// stack with a frame never seen cannot be in the table.
+    fn resolve_and_intern(
+        &mut self,
+        flags: StackFlags,
+        raw_frames: &[RawFrame],
+    ) -> Option<StackId> {
+        let full = self.stacks.is_full();
+        self.stack.clear();
+        if flags.truncated {
+            self.stack.push(self.truncated);
+        }
+        for raw in raw_frames.iter().rev() {
+            let id = match self.frame_ids.get(raw) {
+                Some(&id) => id,
+                None if full => return None,
+                None => {
+                    let id = self.frames.intern(self.symbolizer.resolve(raw));
+                    self.frame_ids.insert(*raw, id);
+                    id
+                }
+            };
+            self.stack.push(id);
+        }
+        if raw_frames.is_empty() {
+            self.stack.push(self.interpreter);
+        }
+        if flags.idle {
+            self.stack.push(self.idle);
+        }
+        self.stacks.intern(&self.stack)
     }
 
     fn thread_slot(&mut self, entry: &Arc<ThreadEntry>) -> usize {
@@ -121,7 +184,7 @@ impl Aggregator {
         self.threads.push(ThreadTotals {
             entry: entry.clone(),
             carry_ns: 0,
-            profile: ThreadProfile::new(&entry.name(), entry.tid()),
+            counts: FastMap::default(),
         });
         self.thread_index
             .insert(entry.key(), self.threads.len() - 1);
@@ -133,9 +196,11 @@ impl Aggregator {
         let mut profile = Profile::new(meta);
         profile.frames = self.frames.clone();
         for thread in &self.threads {
-            let mut out = thread.profile.clone();
-            out.name = thread.entry.name();
+            let mut out = ThreadProfile::new(&thread.entry.name(), thread.entry.tid());
             out.cpu_time_ns = Some(thread.entry.cpu_time_since_armed_ns());
+            for (&id, &counts) in &thread.counts {
+                out.add(self.stacks.get(id), counts);
+            }
             profile.threads.push(out);
         }
         profile
@@ -144,7 +209,155 @@ impl Aggregator {
     /// Empties the stacks (keeping frames and threads): the start of a new window.
     pub fn clear_stacks(&mut self) {
         for thread in &mut self.threads {
-            thread.profile.stacks.clear();
+            thread.counts.clear();
         }
+        self.cache.clear();
+        self.stacks.clear();
+        let overflow_frame = self.frames.intern(Frame::marker(OVERFLOW));
+        self.overflow = self
+            .stacks
+            .intern(&[overflow_frame])
+            .expect("an empty table has room");
+        self.overflowed_samples = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustpython_vm::Context;
+    use sampler::SampleHeader;
+
+    fn raw(name: &str, line: u32) -> RawFrame {
+        let ctx = Context::genesis();
+        RawFrame {
+            qualname: ctx.intern_str(name) as *const _ as usize,
+            filename: ctx.intern_str("app.py") as *const _ as usize,
+            line,
+            first_line: 1,
+        }
+    }
+
+    fn header(weight_ns: u64, state: ThreadState) -> SampleHeader {
+        SampleHeader {
+            time_ns: 0,
+            weight_ns,
+            state,
+            truncated: false,
+        }
+    }
+
+    fn entry() -> Arc<ThreadEntry> {
+        std::thread::spawn(|| sampler::register_current_thread("worker", None))
+            .join()
+            .unwrap()
+    }
+
+    fn aggregator(max_stacks: usize, keep_idle: bool) -> Aggregator {
+        Aggregator::new(
+            AggregateOptions {
+                period_ns: 10,
+                keep_idle,
+                max_stacks,
+            },
+            Symbolizer::new(None),
+        )
+    }
+
+    fn labels(profile: &Profile, stack: &[FrameId]) -> Vec<String> {
+        stack
+            .iter()
+            .map(|&id| profile.frames.get(id).label())
+            .collect()
+    }
+
+    #[test]
+    fn weights_become_whole_periods_and_markers_are_added() {
+        let thread = entry();
+        let mut batch = SampleBatch::new(thread.clone());
+        let stack = [raw("leaf", 9), raw("main", 3)];
+        batch.push(header(25, ThreadState::Running), stack.iter().copied());
+        batch.push(header(5, ThreadState::Running), stack.iter().copied());
+        batch.push(header(10, ThreadState::Idle), stack.iter().copied());
+        batch.push(header(10, ThreadState::Running), std::iter::empty());
+        let mut agg = aggregator(100, true);
+        agg.add(&batch);
+        let profile = agg.profile(ProfileMeta::default());
+        let t = &profile.threads[0];
+        assert_eq!(t.name, "worker");
+        let mut stacks: Vec<(Vec<String>, StackCounts)> = t
+            .stacks
+            .iter()
+            .map(|(s, c)| (labels(&profile, s), *c))
+            .collect();
+        stacks.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(
+            stacks,
+            [
+                (
+                    vec!["[interpreter]".to_owned()],
+                    StackCounts {
+                        samples: 1,
+                        weight_ns: 10
+                    }
+                ),
+                (
+                    vec!["main (app.py:3)".to_owned(), "leaf (app.py:9)".to_owned()],
+                    // 25 + 5 ns at a 10 ns period: 2 samples, then 3 (the carry adds up).
+                    StackCounts {
+                        samples: 3,
+                        weight_ns: 30
+                    }
+                ),
+                (
+                    vec![
+                        "main (app.py:3)".to_owned(),
+                        "leaf (app.py:9)".to_owned(),
+                        "[idle]".to_owned()
+                    ],
+                    StackCounts {
+                        samples: 1,
+                        weight_ns: 10
+                    }
+                ),
+            ]
+        );
+        assert_eq!(agg.raw_samples(), 4);
+    }
+
+    #[test]
+    fn idle_samples_are_dropped_unless_kept() {
+        let thread = entry();
+        let mut batch = SampleBatch::new(thread);
+        batch.push(header(10, ThreadState::Idle), [raw("wait", 1)].into_iter());
+        let mut agg = aggregator(100, false);
+        agg.add(&batch);
+        assert!(agg.profile(ProfileMeta::default()).is_empty());
+    }
+
+    #[test]
+    fn past_the_bound_new_stacks_go_to_overflow() {
+        let thread = entry();
+        let mut batch = SampleBatch::new(thread);
+        for line in 0..10 {
+            batch.push(
+                header(10, ThreadState::Running),
+                [raw("f", line)].into_iter(),
+            );
+        }
+        batch.push(header(10, ThreadState::Running), [raw("f", 0)].into_iter());
+        let mut agg = aggregator(4, true);
+        agg.add(&batch);
+        let profile = agg.profile(ProfileMeta::default());
+        let t = &profile.threads[0];
+        assert_eq!(t.stacks.len(), 5, "4 kept stacks and [overflow]");
+        assert_eq!(t.total().samples, 11, "no sample is lost");
+        assert_eq!(agg.overflowed_samples(), 6);
+        let overflow = t
+            .stacks
+            .iter()
+            .find(|(s, _)| profile.frames.get(s[0]).function == OVERFLOW)
+            .unwrap();
+        assert_eq!(overflow.1.samples, 6);
     }
 }

@@ -9,6 +9,7 @@
 
 mod aggregate;
 mod names;
+mod stacks;
 
-pub use aggregate::{AggregateOptions, Aggregator};
+pub use aggregate::{AggregateOptions, Aggregator, DEFAULT_MAX_STACKS};
 pub use names::Symbolizer;

@@ -1,0 +1,233 @@
+//! Throughput of everything after the signal handler, on synthetic samples made of real
+//! interned interpreter strings: the drain (ring -> batch), the symbolizer and aggregator,
+//! the memory bound, and the writers on a profile of 100k distinct stacks. Prints one JSON
+//! object; `benches/run_benchmarks.py` turns it into BENCHMARKS.md rows.
+//!
+//!     cargo bench --ignore-rust-version --bench pipeline
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering};
+
+use flamegraph::{folded, pprof, speedscope, svg, ProfileMeta, SvgOptions};
+use rustpython_vm::Context;
+use sampler::ring::SampleRing;
+use sampler::{RawFrame, SampleBatch, SampleHeader, ThreadState};
+use symbolizer::{AggregateOptions, Aggregator, Symbolizer, DEFAULT_MAX_STACKS};
+
+const DEPTH: usize = 30;
+
+/// Live heap bytes, to measure what the aggregator itself holds.
+static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
+
+struct CountingAllocator;
+
+// SAFETY: forwards every call to the system allocator unchanged; counting is an atomic add.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE_BYTES.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE_BYTES.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+/// This thread's CPU time in seconds: what the work cost, whatever else the machine ran.
+fn cpu_seconds() -> f64 {
+    sampler::timer::thread_cpu_ns() as f64 / 1e9
+}
+
+fn live_mib() -> f64 {
+    LIVE_BYTES.load(Ordering::Relaxed) as f64 / (1024.0 * 1024.0)
+}
+
+/// A deterministic pseudo-random sequence (splitmix64).
+struct Random(u64);
+
+impl Random {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// `count` raw frames with interned names, as the handler would copy them.
+fn frames(count: usize) -> Vec<RawFrame> {
+    let ctx = Context::genesis();
+    let files: Vec<usize> = (0..50)
+        .map(|i| ctx.intern_str(format!("pkg/module_{i}.py").as_str()) as *const _ as usize)
+        .collect();
+    (0..count)
+        .map(|i| RawFrame {
+            qualname: ctx.intern_str(format!("Class{}.method_{i}", i % 97).as_str()) as *const _
+                as usize,
+            filename: files[i % files.len()],
+            line: 10 + (i % 400) as u32,
+            first_line: 5,
+        })
+        .collect()
+}
+
+/// `count` distinct stacks of `DEPTH` frames (innermost first) sharing outer frames.
+fn stacks(frames: &[RawFrame], count: usize, random: &mut Random) -> Vec<Vec<RawFrame>> {
+    (0..count)
+        .map(|i| {
+            let mut stack: Vec<RawFrame> = (0..DEPTH)
+                .map(|d| frames[(d * 7 + random.below(frames.len() / 4)) % frames.len()])
+                .collect();
+            // Make it distinct for sure: the leaf's line encodes the index.
+            stack[0].line = 100_000 + i as u32;
+            stack
+        })
+        .collect()
+}
+
+fn thread_entry() -> std::sync::Arc<sampler::ThreadEntry> {
+    std::thread::spawn(|| sampler::register_current_thread("bench", None))
+        .join()
+        .unwrap()
+}
+
+fn header() -> SampleHeader {
+    SampleHeader {
+        time_ns: 0,
+        weight_ns: 10_101_010,
+        state: ThreadState::Running,
+        truncated: false,
+    }
+}
+
+fn aggregator(max_stacks: usize) -> Aggregator {
+    Aggregator::new(
+        AggregateOptions {
+            period_ns: 10_101_010,
+            keep_idle: true,
+            max_stacks,
+        },
+        Symbolizer::new(None),
+    )
+}
+
+/// Samples per second through ring -> batch (the drain) -> aggregator, on one core.
+fn pipeline_throughput(samples: usize) -> (f64, f64) {
+    let mut random = Random(1);
+    let frames = frames(2000);
+    let stacks = stacks(&frames, 5000, &mut random);
+    let entry = thread_entry();
+    let ring = SampleRing::new(1 << 20);
+    let mut aggregator = aggregator(DEFAULT_MAX_STACKS);
+    let mut drain_s = 0.0;
+    let mut total_s = 0.0;
+    let per_batch = 1000;
+    let mut done = 0;
+    while done < samples {
+        for _ in 0..per_batch {
+            let stack = &stacks[random.below(stacks.len())];
+            // SAFETY: this thread is the ring's only producer.
+            let mut writer = unsafe { ring.reserve(DEPTH) }.expect("room");
+            for frame in stack {
+                writer.push(*frame);
+            }
+            writer.commit(header());
+        }
+        let start = cpu_seconds();
+        let mut batch = SampleBatch::new(entry.clone());
+        ring.drain(|h, f| batch.push(h, f));
+        let drained = cpu_seconds();
+        aggregator.add(&batch);
+        drain_s += drained - start;
+        total_s += cpu_seconds() - start;
+        done += per_batch;
+    }
+    (done as f64 / total_s, done as f64 / (total_s - drain_s))
+}
+
+fn main() {
+    let (pipeline_rate, aggregate_rate) = pipeline_throughput(2_000_000);
+
+    // A profile of 100k distinct stacks, and the writers on it.
+    let mut random = Random(2);
+    let frames_100k = frames(5000);
+    let stacks_100k = stacks(&frames_100k, 100_000, &mut random);
+    let entry = thread_entry();
+    let mut aggregator_100k = aggregator(DEFAULT_MAX_STACKS);
+    for chunk in stacks_100k.chunks(10_000) {
+        let mut batch = SampleBatch::new(entry.clone());
+        for stack in chunk {
+            batch.push(header(), stack.iter().copied());
+        }
+        aggregator_100k.add(&batch);
+    }
+    let profile = aggregator_100k.profile(ProfileMeta {
+        title: "bench".to_owned(),
+        rate_hz: 99,
+        ..ProfileMeta::default()
+    });
+    assert_eq!(profile.threads[0].stacks.len(), 100_000);
+    let time = |write: &dyn Fn(&mut Vec<u8>)| {
+        let mut out = Vec::new();
+        let start = cpu_seconds();
+        write(&mut out);
+        (cpu_seconds() - start, out.len())
+    };
+    let (svg_s, svg_bytes) =
+        time(&|out| svg::write(&profile, &SvgOptions::default(), out).unwrap());
+    let (pprof_s, pprof_bytes) = time(&|out| pprof::write(&profile, out).unwrap());
+    let (folded_s, _) = time(&|out| folded::write(&profile, out).unwrap());
+    let (speedscope_s, _) = time(&|out| speedscope::write(&profile, out).unwrap());
+    drop(profile);
+    drop(aggregator_100k);
+
+    // Memory bound: a 10-minute recording of 8 threads at 99 Hz (475k samples) whose program
+    // has 300k distinct stacks, against the default bound.
+    let stacks_300k = stacks(&frames_100k, 300_000, &mut random);
+    let live_before = live_mib();
+    let mut bounded = aggregator(DEFAULT_MAX_STACKS);
+    let mut batch = SampleBatch::new(entry.clone());
+    for i in 0..475_200usize {
+        let stack = &stacks_300k[(i * 7919) % stacks_300k.len()];
+        batch.push(header(), stack.iter().copied());
+        if batch.samples.len() == 10_000 {
+            bounded.add(&batch);
+            batch = SampleBatch::new(entry.clone());
+        }
+    }
+    bounded.add(&batch);
+    drop(batch);
+    let aggregator_mib = live_mib() - live_before;
+    let bounded_profile = bounded.profile(ProfileMeta::default());
+    let kept = bounded_profile.threads[0].stacks.len();
+    let total = bounded_profile.total().samples;
+
+    println!(
+        "{{\"pipeline_samples_per_s\": {pipeline_rate:.0}, \"aggregate_samples_per_s\": {aggregate_rate:.0}, \
+         \"svg_100k_s\": {svg_s:.3}, \"svg_100k_bytes\": {svg_bytes}, \"pprof_100k_s\": {pprof_s:.3}, \
+         \"pprof_100k_bytes\": {pprof_bytes}, \"folded_100k_s\": {folded_s:.3}, \
+         \"speedscope_100k_s\": {speedscope_s:.3}, \"bound_stacks\": {DEFAULT_MAX_STACKS}, \
+         \"bound_kept_stacks\": {kept}, \"bound_samples\": {total}, \
+         \"bound_overflowed\": {}, \"bound_aggregator_mib\": {aggregator_mib:.1}}}",
+        bounded.overflowed_samples()
+    );
+}
