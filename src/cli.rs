@@ -26,6 +26,9 @@ pub enum Command {
     /// Read profiles (pprof or folded), merge them, pick threads, print the heaviest
     /// functions or write any format.
     Report(crate::commands::report::ReportArgs),
+    /// Run a long-lived program under always-on, low-rate sampling: rolling windows in a
+    /// store, HTTP endpoints (/debug/pprof/profile, /profile, /threads, /metrics), Pyroscope push.
+    Agent(crate::commands::agent::AgentArgs),
     /// Draw a differential flamegraph: AFTER's shape, red where it grew since BEFORE, blue
     /// where it shrank.
     Diff(crate::commands::diff::DiffArgs),

@@ -14,3 +14,4 @@ pub mod output;
 pub mod python;
 pub mod recording;
 pub mod render;
+pub mod signals;

@@ -13,6 +13,7 @@ fn main() {
         Command::Record(args) => commands::record::record(args),
         Command::Report(args) => commands::report::report(args),
         Command::Diff(args) => commands::diff::diff(args),
+        Command::Agent(args) => commands::agent::agent(args),
     };
     match result {
         Ok(status) => status.exit(),

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use clap::ValueEnum;
+use flamegraph::atomic;
 
 /// An output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -80,7 +81,7 @@ impl OutputTarget {
     /// Fails early, before any work, if the file could not be written: its directory is
     /// missing or not writable, or the path is a directory.
     pub fn check_writable(&self) -> anyhow::Result<()> {
-        let dir = parent_dir(&self.path);
+        let dir = atomic::parent_dir(&self.path);
         let meta = std::fs::metadata(dir).with_context(|| {
             format!(
                 "cannot write '{}': directory '{}'",
@@ -98,88 +99,26 @@ impl OutputTarget {
         if self.path.is_dir() {
             bail!("cannot write '{}': it is a directory", self.path.display());
         }
-        let probe = tempfile_in(dir).with_context(|| {
+        atomic::check_can_create_in(dir).with_context(|| {
             format!(
                 "cannot write '{}': directory '{}'",
                 self.path.display(),
                 dir.display()
             )
         })?;
-        drop(probe);
         Ok(())
     }
 }
 
-fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    }
-}
-
-/// A temporary file next to its destination, removed on drop unless persisted.
-struct TempFile {
-    path: PathBuf,
-    file: Option<std::fs::File>,
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if self.file.take().is_some() {
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
-}
-
-fn tempfile_in(dir: &Path) -> std::io::Result<TempFile> {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    loop {
-        let name = format!(
-            ".rpprof-{}-{}.tmp",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
-        let path = dir.join(name);
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-        {
-            Ok(file) => {
-                return Ok(TempFile {
-                    path,
-                    file: Some(file),
-                })
-            }
-            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(err) => return Err(err),
-        }
-    }
-}
-
-/// Writes a file atomically: `fill` writes a temporary file in the same directory, which is
-/// then renamed over `path`. Readers see the old file or the whole new one, never a part.
+/// Writes a file atomically (see [`flamegraph::atomic`]), with the path in any error.
 pub fn write_atomically(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let mut temp = tempfile_in(parent_dir(path))
-        .with_context(|| format!("cannot write '{}'", path.display()))?;
-    {
-        let file = temp.file.as_mut().expect("a fresh temp file is open");
-        let mut buffered = std::io::BufWriter::new(file);
-        fill(&mut buffered).with_context(|| format!("cannot write '{}'", path.display()))?;
-        buffered
-            .flush()
-            .with_context(|| format!("cannot write '{}'", path.display()))?;
-    }
-    let file = temp.file.take().expect("still open");
-    file.sync_all().ok();
-    drop(file);
-    std::fs::rename(&temp.path, path)
-        .with_context(|| format!("cannot write '{}'", path.display()))?;
-    Ok(())
+    atomic::write_atomically(path, |out| {
+        fill(out).map_err(|err| std::io::Error::other(format!("{err:#}")))
+    })
+    .with_context(|| format!("cannot write '{}'", path.display()))
 }
 
 #[cfg(test)]

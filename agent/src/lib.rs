@@ -1,8 +1,237 @@
-//! The always-on agent: runs a long-lived Python service under low-rate sampling, keeps
-//! rolling profile windows in a local store, serves them over HTTP
-//! (`/debug/pprof/profile?seconds=N`, as Go services do) and pushes them to Pyroscope.
+//! The always-on agent: keeps a long-lived Python service under low-rate sampling for as
+//! long as it lives, the way Pyroscope's and Go's continuous profilers do.
 //!
-//! Nothing is implemented here yet: `rpprof agent` does not exist until this crate holds
-//! the window rotation, store, HTTP endpoints and push client.
+//! The pipeline: the sampler's batches -> the slicer thread (one-second profiles) -> the
+//! windows thread (rolling windows, written to the [`Store`] and queued for the Pyroscope
+//! [`push`]er) ; the HTTP threads read the store and ask the windows thread for live views.
+//! None of it runs on a Python thread, and nothing waits on anything slower: full queues
+//! drop and count.
+//!
+//! The agent's state is in its type: [`Agent<Ready>`] has checked its settings, opened the
+//! store and bound its port (so mistakes fail before the program starts);
+//! [`Agent::start`] gives an [`Agent<Running>`], which [`Agent::stop`] flushes and ends.
 
 #![deny(missing_docs)]
+
+mod config;
+pub mod duration;
+mod error;
+mod http;
+pub mod metrics;
+pub mod push;
+mod query;
+pub mod slicer;
+pub mod store;
+pub mod windows;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use flamegraph::{ProfileMeta, TimeKind};
+use sampler::{Mode, Sampler};
+use symbolizer::AggregateOptions;
+
+pub use config::{
+    parse_label, AgentConfig, DEFAULT_LISTEN, DEFAULT_MAX_STACKS, DEFAULT_MAX_STORE_BYTES,
+};
+pub use error::AgentError;
+pub use metrics::AgentMetrics;
+pub use push::PushTarget;
+pub use store::Store;
+
+use crate::http::HttpContext;
+use crate::push::{PushIdentity, Pusher};
+use crate::windows::WindowSettings;
+
+/// The agent, in state `S`.
+pub struct Agent<S> {
+    config: AgentConfig,
+    store: Arc<Store>,
+    server: Arc<tiny_http::Server>,
+    address: SocketAddr,
+    metrics: Arc<AgentMetrics>,
+    state: S,
+}
+
+/// Settings checked, store open, port bound; nothing sampled yet.
+pub struct Ready;
+
+/// Sampling, windowing, serving.
+pub struct Running {
+    sampler: Sampler,
+    slicer: JoinHandle<()>,
+    windows: JoinHandle<()>,
+    http: JoinHandle<()>,
+}
+
+/// What a stopped agent did.
+#[derive(Clone, Debug)]
+pub struct AgentReport {
+    /// Windows written to the store.
+    pub windows_stored: u64,
+    /// Pushes accepted / failed / dropped.
+    pub pushes: (u64, u64, u64),
+    /// Samples taken.
+    pub samples: u64,
+}
+
+impl<S> Agent<S> {
+    /// The address the endpoints listen on (the real port when 0 was asked for).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Counters.
+    pub fn metrics(&self) -> &AgentMetrics {
+        &self.metrics
+    }
+}
+
+impl Agent<Ready> {
+    /// Checks the settings, opens the store and binds the port.
+    pub fn new(config: AgentConfig) -> Result<Agent<Ready>, AgentError> {
+        config.validate()?;
+        let store = Arc::new(Store::open(
+            &config.store_dir,
+            config.retain,
+            config.max_store_bytes,
+        )?);
+        let server = tiny_http::Server::http(config.listen).map_err(|err| AgentError::Listen {
+            addr: config.listen,
+            reason: err.to_string(),
+        })?;
+        let address = server.server_addr().to_ip().unwrap_or(config.listen);
+        Ok(Agent {
+            config,
+            store,
+            server: Arc::new(server),
+            address,
+            metrics: Arc::new(AgentMetrics::default()),
+            state: Ready,
+        })
+    }
+
+    /// Starts sampling every registered Python thread (and those that start later) and
+    /// every background thread of the agent.
+    pub fn start(self) -> Result<Agent<Running>, AgentError> {
+        let config = &self.config;
+        let (sampler, batches) = Sampler::start(config.sampler, warn)?;
+        let time = match config.sampler.mode {
+            Mode::Cpu => TimeKind::Cpu,
+            Mode::Wall => TimeKind::Wall,
+        };
+        let meta = ProfileMeta {
+            title: config.app_name.clone(),
+            time,
+            rate_hz: config.sampler.rate_hz,
+            ..ProfileMeta::default()
+        };
+        let options = AggregateOptions {
+            period_ns: config.sampler.period_ns(),
+            keep_idle: config.sampler.mode == Mode::Wall,
+            max_stacks: config.max_stacks,
+        };
+        let (slice_out, slice_in) = crossbeam_channel::bounded(64);
+        let slicer = slicer::spawn(
+            batches,
+            options,
+            meta.clone(),
+            slice_out,
+            self.metrics.clone(),
+        )?;
+        let pusher = match &config.push {
+            Some(target) => Some(Pusher::start(
+                target.clone(),
+                PushIdentity {
+                    app_name: config.app_name.clone(),
+                    labels: config.labels.clone(),
+                    rate_hz: config.sampler.rate_hz,
+                    profile_type: time.label(),
+                },
+                self.metrics.clone(),
+            )?),
+            None => None,
+        };
+        let (requests_out, requests_in) = crossbeam_channel::bounded(64);
+        let windows = windows::spawn(
+            slice_in,
+            requests_in,
+            WindowSettings {
+                length: config.window,
+                max_stacks: config.max_stacks,
+                meta,
+            },
+            self.store.clone(),
+            pusher,
+            self.metrics.clone(),
+        )?;
+        let context = Arc::new(HttpContext::new(
+            self.store.clone(),
+            requests_out,
+            self.metrics.clone(),
+            config.token.clone(),
+            config.max_stacks,
+            config.app_name.clone(),
+        ));
+        let server = self.server.clone();
+        let http = std::thread::Builder::new()
+            .name("rpprof-http".to_owned())
+            .spawn(move || http::serve(&server, &context))
+            .map_err(AgentError::Thread)?;
+        Ok(Agent {
+            config: self.config,
+            store: self.store,
+            server: self.server,
+            address: self.address,
+            metrics: self.metrics,
+            state: Running {
+                sampler,
+                slicer,
+                windows,
+                http,
+            },
+        })
+    }
+}
+
+impl Agent<Running> {
+    /// Re-reads the store directory (SIGHUP).
+    pub fn reopen_store(&self) -> Result<(), AgentError> {
+        self.store.reopen()
+    }
+
+    /// Stops sampling, writes (and pushes) the window in progress, stops serving.
+    pub fn stop(self) -> AgentReport {
+        let Running {
+            sampler,
+            slicer,
+            windows,
+            http,
+        } = self.state;
+        let report = sampler.stop();
+        let _ = slicer.join();
+        let _ = windows.join();
+        self.server.unblock();
+        let _ = http.join();
+        let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+        AgentReport {
+            windows_stored: load(&self.metrics.windows_stored),
+            pushes: (
+                load(&self.metrics.pushes_ok),
+                load(&self.metrics.pushes_failed),
+                load(&self.metrics.pushes_dropped),
+            ),
+            samples: report.stats.samples,
+        }
+    }
+}
+
+fn warn(message: &str) {
+    eprintln!("rpprof: warning: {message}");
+}

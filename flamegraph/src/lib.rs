@@ -8,6 +8,7 @@
 
 #![deny(missing_docs)]
 
+pub mod atomic;
 pub mod diff;
 mod error;
 pub mod folded;

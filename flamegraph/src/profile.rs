@@ -1,9 +1,7 @@
 //! The aggregated, thread-aware profile every writer reads: per thread, how much time each
 //! distinct stack got.
 
-use std::collections::HashMap;
-
-use crate::frame::{Frame, FrameId, FrameTable};
+use crate::frame::{Frame, FrameId, FrameTable, OVERFLOW};
 use crate::hash::FastMap;
 
 /// What the sample weights measure.
@@ -165,7 +163,13 @@ impl Profile {
 
     /// The thread with this name and tid, created if missing.
     pub fn thread_mut(&mut self, name: &str, tid: i32) -> &mut ThreadProfile {
-        let index = match self
+        let index = self.thread_index(name, tid);
+        &mut self.threads[index]
+    }
+
+    /// The index of the thread with this name and tid, created if missing.
+    fn thread_index(&mut self, name: &str, tid: i32) -> usize {
+        match self
             .threads
             .iter()
             .position(|t| t.name == name && t.tid == tid)
@@ -175,35 +179,96 @@ impl Profile {
                 self.threads.push(ThreadProfile::new(name, tid));
                 self.threads.len() - 1
             }
-        };
-        &mut self.threads[index]
+        }
     }
 
     /// Adds another profile's stacks to this one (threads with the same name and tid merge).
-    /// The metadata of `self` is kept, with durations and drops added.
+    /// The metadata of `self` is kept, with durations and drops added and the earlier start.
     pub fn merge(&mut self, other: &Profile) {
+        self.merge_bounded(other, usize::MAX);
+    }
+
+    /// [`Profile::merge`], keeping at most `max_stacks` distinct stacks over all threads:
+    /// samples of stacks past the bound go to an `[overflow]` stack of their thread. Returns
+    /// how many samples went there (also added to `meta.overflowed`).
+    pub fn merge_bounded(&mut self, other: &Profile, max_stacks: usize) -> u64 {
         self.meta.duration_ns += other.meta.duration_ns;
         self.meta.dropped += other.meta.dropped;
         self.meta.overflowed += other.meta.overflowed;
         if self.meta.rate_hz == 0 {
             self.meta.rate_hz = other.meta.rate_hz;
         }
-        let mut remap: HashMap<FrameId, FrameId> = HashMap::new();
-        for (id, frame) in other.frames.iter() {
-            remap.insert(id, self.frames.intern(frame.clone()));
+        if self.meta.start_unix_ns == 0
+            || (other.meta.start_unix_ns != 0 && other.meta.start_unix_ns < self.meta.start_unix_ns)
+        {
+            self.meta.start_unix_ns = other.meta.start_unix_ns;
         }
+        let remap: Vec<FrameId> = other
+            .frames
+            .iter()
+            .map(|(_, frame)| self.frames.intern(frame.clone()))
+            .collect();
+        let mut overflow: Option<FrameId> = None;
+        let mut distinct: usize = self.threads.iter().map(|t| t.stacks.len()).sum();
+        let mut overflowed = 0;
+        let mut mapped: Vec<FrameId> = Vec::new();
         for thread in &other.threads {
             let cpu = thread.cpu_time_ns;
-            let target = self.thread_mut(&thread.name, thread.tid);
+            let index = self.thread_index(&thread.name, thread.tid);
+            let (frames, target) = (&mut self.frames, &mut self.threads[index]);
             target.cpu_time_ns = match (target.cpu_time_ns, cpu) {
                 (Some(a), Some(b)) => Some(a + b),
                 (a, b) => a.or(b),
             };
             for (stack, counts) in &thread.stacks {
-                let mapped: Vec<FrameId> = stack.iter().map(|id| remap[id]).collect();
-                target.add(&mapped, *counts);
+                mapped.clear();
+                mapped.extend(stack.iter().map(|&id| remap[id as usize]));
+                if let Some(existing) = target.stacks.get_mut(mapped.as_slice()) {
+                    existing.add(*counts);
+                } else if distinct < max_stacks {
+                    distinct += 1;
+                    target.stacks.insert(mapped.clone(), *counts);
+                } else {
+                    overflowed += counts.samples;
+                    let id =
+                        *overflow.get_or_insert_with(|| frames.intern(Frame::marker(OVERFLOW)));
+                    target.add(&[id], *counts);
+                }
             }
         }
+        self.meta.overflowed += overflowed;
+        overflowed
+    }
+
+    /// Drops frames no stack refers to (renumbering the rest).
+    pub fn compact(&self) -> Profile {
+        let mut used = vec![false; self.frames.len()];
+        for thread in &self.threads {
+            for stack in thread.stacks.keys() {
+                for &id in stack {
+                    used[id as usize] = true;
+                }
+            }
+        }
+        let mut compacted = Profile::new(self.meta.clone());
+        let remap: Vec<Option<FrameId>> = self
+            .frames
+            .iter()
+            .map(|(id, frame)| used[id as usize].then(|| compacted.frames.intern(frame.clone())))
+            .collect();
+        for thread in &self.threads {
+            let mut target = ThreadProfile::new(&thread.name, thread.tid);
+            target.cpu_time_ns = thread.cpu_time_ns;
+            for (stack, counts) in &thread.stacks {
+                let stack: Vec<FrameId> = stack
+                    .iter()
+                    .map(|&id| remap[id as usize].expect("used frame"))
+                    .collect();
+                target.add(&stack, *counts);
+            }
+            compacted.threads.push(target);
+        }
+        compacted
     }
 
     /// The same profile with every thread's stacks added into one thread, [`ALL_THREADS`].
@@ -298,6 +363,26 @@ mod tests {
             "lines 20 and 21 fold into work"
         );
         assert_eq!(functions.total().weight_ns, 30_000_000);
+    }
+
+    #[test]
+    fn bounded_merge_sends_new_stacks_to_overflow() {
+        let mut a = sample_profile();
+        let b = sample_profile()
+            .map_frames(|f| Frame::python(&format!("{}2", f.function), &f.file, f.line, 0));
+        let overflowed = a.merge_bounded(&b, 2);
+        assert_eq!(
+            overflowed, 3,
+            "all of b's stacks are new and past the bound"
+        );
+        assert_eq!(a.total().samples, 6, "nothing is lost");
+        assert_eq!(a.meta.overflowed, 3);
+        let compact = a.compact();
+        assert!(
+            compact.frames.len() < a.frames.len(),
+            "b's frames are unused"
+        );
+        assert_eq!(compact.total(), a.total());
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::config::Mode;
 use crate::raw::{SampleHeader, ThreadState};
 use crate::registry::{ThreadEntry, CURRENT};
 use crate::stats::HandlerStats;
-use crate::timer::{monotonic_ns, thread_cpu_ns, Driver, PARK_CPU_NS};
+use crate::timer::{monotonic_ns, park_threshold_ns, thread_cpu_ns, Driver};
 use crate::walk::walk_current_stack;
 
 /// What the running session asks of the handler. Plain atomics: read on every signal.
@@ -172,7 +172,7 @@ fn keep_timers_running(entry: &ThreadEntry, cpu_delta: u64) -> bool {
         timers.set_wall(period, period);
         entry.parked.store(false, Ordering::Relaxed);
         true
-    } else if cpu_delta < PARK_CPU_NS {
+    } else if cpu_delta < park_threshold_ns(period) {
         // The thread barely ran since its last signal: stop waking it at the wall-clock
         // rate and let its CPU clock wake it once it has run for a period.
         timers.set_wall(0, 0);

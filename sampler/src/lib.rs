@@ -39,7 +39,7 @@ pub use raw::{RawFrame, RawSample, SampleHeader, ThreadState};
 pub use registry::{
     arm_failures, current_entry, register_current_thread, registered_threads, ThreadEntry,
 };
-pub use session::{Sampler, SessionReport};
+pub use session::{background_cpu_ns, current_stats, Sampler, SessionReport};
 pub use signal::{handler_is_installed, install_handler};
 pub use stats::{HandlerTimes, StatsSnapshot};
 pub use walk::walk_current_stack;

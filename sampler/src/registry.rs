@@ -121,7 +121,7 @@ impl ThreadEntry {
 
     /// What the interpreter says the thread is doing now (async-signal-safe: one atomic load).
     #[inline]
-    pub(crate) fn state(&self) -> ThreadState {
+    pub fn state(&self) -> ThreadState {
         match &self.interpreter_slot {
             Some(slot) => ThreadState::from_interpreter(slot.state.load(Ordering::Relaxed)),
             None => ThreadState::Unknown,

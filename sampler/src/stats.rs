@@ -17,7 +17,6 @@ pub struct HandlerStats {
     unregistered: AtomicU64,
     min_ns: AtomicU64,
     max_ns: AtomicU64,
-    total_ns: AtomicU64,
     histogram: [AtomicU64; BUCKETS],
 }
 
@@ -47,8 +46,16 @@ pub struct HandlerTimes {
     pub p99: u64,
     /// Slowest run.
     pub max: u64,
-    /// All runs together.
-    pub total: u64,
+}
+
+impl StatsSnapshot {
+    /// The CPU the handlers used, estimated as median run time times samples. The sum of
+    /// run times would overstate it on a busy machine: a thread preempted inside its
+    /// handler counts the time it waited for a CPU.
+    pub fn handler_cpu_estimate_ns(&self) -> u64 {
+        self.handler_ns
+            .map_or(0, |t| t.median.saturating_mul(self.samples))
+    }
 }
 
 impl HandlerStats {
@@ -61,7 +68,6 @@ impl HandlerStats {
             unregistered: AtomicU64::new(0),
             min_ns: AtomicU64::new(u64::MAX),
             max_ns: AtomicU64::new(0),
-            total_ns: AtomicU64::new(0),
             histogram: [const { AtomicU64::new(0) }; BUCKETS],
         }
     }
@@ -72,7 +78,6 @@ impl HandlerStats {
         self.samples.fetch_add(1, Ordering::Relaxed);
         self.min_ns.fetch_min(elapsed_ns, Ordering::Relaxed);
         self.max_ns.fetch_max(elapsed_ns, Ordering::Relaxed);
-        self.total_ns.fetch_add(elapsed_ns, Ordering::Relaxed);
         self.histogram[bucket_of(elapsed_ns)].fetch_add(1, Ordering::Relaxed);
     }
 
@@ -124,7 +129,6 @@ impl HandlerStats {
             median: percentile(&counts, total, 0.5),
             p99: percentile(&counts, total, 0.99),
             max: self.max_ns.load(Ordering::Relaxed),
-            total: self.total_ns.load(Ordering::Relaxed),
         });
         StatsSnapshot {
             samples: self.samples.load(Ordering::Relaxed),

@@ -2,7 +2,7 @@
 //!
 //! Every period it looks at each registered thread's CPU clock:
 //! - the clock moved since the ticker last signalled the thread (by more than
-//!   [`PARK_CPU_NS`], or [`QUIET_IDLE_CPU_NS`] if that sample found it blocked): the thread
+//!   [`park_threshold_ns`], or [`QUIET_IDLE_CPU_NS`] if that sample found it blocked): the thread
 //!   ran, so its stack may have changed: signal it (`tgkill`), and its handler takes a real
 //!   sample;
 //! - the clock did not move: the thread has not run, so its stack is the one in its last
@@ -21,7 +21,7 @@ use crate::raw::ThreadState;
 use crate::registry::{self, ThreadEntry};
 use crate::ring::Repeat;
 use crate::stopper::Stopper;
-use crate::timer::{monotonic_ns, thread_cpu_ns, PARK_CPU_NS, QUIET_IDLE_CPU_NS};
+use crate::timer::{monotonic_ns, park_threshold_ns, thread_cpu_ns, QUIET_IDLE_CPU_NS};
 
 /// Name of the ticker thread (it never registers, so it is never sampled).
 pub const TICKER_THREAD_NAME: &str = "rpprof-ticker";
@@ -40,6 +40,7 @@ impl Ticker {
         let handle = std::thread::Builder::new()
             .name(TICKER_THREAD_NAME.to_owned())
             .spawn(move || {
+                crate::session::note_background_thread(1);
                 tick_loop(period, &stopped);
                 thread_cpu_ns()
             })?;
@@ -58,6 +59,7 @@ fn tick_loop(period: Duration, stopper: &Stopper) {
     let pid = unsafe { libc::getpid() };
     let mut threads: Vec<Arc<ThreadEntry>> = Vec::new();
     let mut seen_generation = u64::MAX;
+    let period_ns = period.as_nanos() as u64;
     let mut deadline = Instant::now() + period;
     loop {
         if stopper.sleep_until(deadline) {
@@ -70,7 +72,7 @@ fn tick_loop(period: Duration, stopper: &Stopper) {
         }
         let now = monotonic_ns();
         for thread in &threads {
-            tick(thread, now, pid);
+            tick(thread, now, pid, period_ns);
         }
         deadline += period;
         let late = Instant::now();
@@ -81,7 +83,7 @@ fn tick_loop(period: Duration, stopper: &Stopper) {
     }
 }
 
-fn tick(thread: &ThreadEntry, now: u64, pid: libc::pid_t) {
+fn tick(thread: &ThreadEntry, now: u64, pid: libc::pid_t, period_ns: u64) {
     if !thread.is_alive() {
         return;
     }
@@ -100,7 +102,7 @@ fn tick(thread: &ThreadEntry, now: u64, pid: libc::pid_t) {
     let last_idle = thread.last_sample_idle.load(Ordering::Acquire);
     let tolerance = match (last_idle, thread.state()) {
         (true, ThreadState::Idle) => QUIET_IDLE_CPU_NS,
-        (true, _) | (false, ThreadState::Running) => PARK_CPU_NS,
+        (true, _) | (false, ThreadState::Running) => park_threshold_ns(period_ns),
         (false, _) => 0,
     };
     let quiet = seq > 0

@@ -37,13 +37,20 @@ pub const CPU_CLOCK_MAX_HZ: u32 = 250;
 /// machines). [`Driver::WallClockTimers`] parks a thread below it.
 pub const PARK_CPU_NS: u64 = 50_000;
 
+/// [`PARK_CPU_NS`], but at most half a period: at 20 kHz a busy thread only gets 50 us of
+/// CPU per period, and must not be taken for an idle one.
+#[inline]
+pub fn park_threshold_ns(period_ns: u64) -> u64 {
+    PARK_CPU_NS.min(period_ns / 2)
+}
+
 /// CPU a thread whose last sample found it blocked may use since, and still count for the
 /// ticker as blocked in the same place, so that its last stack stands. It is larger than
 /// [`PARK_CPU_NS`]: a thread woken by our signal runs its interrupted call's retry path
 /// (outside any blocking call, so briefly "running") and, on a busy machine, may wait a
 /// while for a CPU to do it; signalling it again then would catch it there. The price: a
 /// thread that does less than this much work between two blocking calls at different places
-/// is charged to the first one. A thread last seen running gets only [`PARK_CPU_NS`]: any
+/// is charged to the first one. A thread last seen running gets only [`park_threshold_ns`]: any
 /// real progress means its stack may have moved.
 pub const QUIET_IDLE_CPU_NS: u64 = 500_000;
 

@@ -1,5 +1,6 @@
 //! One module per subcommand; each turns parsed arguments into work and an exit status.
 
+pub mod agent;
 pub mod diff;
 pub mod record;
 pub mod report;

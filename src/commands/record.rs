@@ -130,7 +130,7 @@ pub fn telemetry(recorded: &Recorded) -> String {
         .iter()
         .filter_map(|t| t.cpu_time_ns)
         .sum();
-    let handler_total = stats.handler_ns.map_or(0, |t| t.total);
+    let handler_total = stats.handler_cpu_estimate_ns();
     let profiler_cpu =
         handler_total + report.drain_cpu_ns + report.ticker_cpu_ns + recorded.aggregate_cpu_ns;
     format!(

@@ -23,15 +23,7 @@ impl ExitStatus {
     pub fn exit(self) -> ! {
         match self {
             ExitStatus::Code(code) => std::process::exit(i32::from(code)),
-            ExitStatus::Interrupted => {
-                // SAFETY: restoring the default disposition and raising a signal are plain
-                // libc calls; no Rust state depends on SIGINT's handler any more.
-                unsafe {
-                    libc::signal(libc::SIGINT, libc::SIG_DFL);
-                    libc::raise(libc::SIGINT);
-                }
-                std::process::exit(130)
-            }
+            ExitStatus::Interrupted => crate::signals::die_by(libc::SIGINT),
         }
     }
 }

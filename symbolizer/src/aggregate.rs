@@ -96,6 +96,11 @@ impl Aggregator {
         self.raw_samples
     }
 
+    /// Distinct frames resolved so far.
+    pub fn frames_len(&self) -> usize {
+        self.frames.len()
+    }
+
     /// Samples that went to `[overflow]` because the stack bound was reached.
     pub fn overflowed_samples(&self) -> u64 {
         self.overflowed_samples

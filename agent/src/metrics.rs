@@ -1,0 +1,212 @@
+//! The agent's own counters, and `/metrics` in Prometheus text format.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use sampler::StatsSnapshot;
+
+/// Counters shared by the agent's threads.
+#[derive(Default)]
+pub struct AgentMetrics {
+    /// Windows written to the store.
+    pub windows_stored: AtomicU64,
+    /// Windows the store failed to write.
+    pub store_errors: AtomicU64,
+    /// Pushes the server accepted.
+    pub pushes_ok: AtomicU64,
+    /// Pushes that failed (unreachable, timeout, error status).
+    pub pushes_failed: AtomicU64,
+    /// Windows not pushed because the queue was full.
+    pub pushes_dropped: AtomicU64,
+    /// HTTP requests answered.
+    pub http_requests: AtomicU64,
+    /// Samples that went to `[overflow]` because a window hit the stack bound.
+    pub overflowed_samples: AtomicU64,
+    /// CPU time of the slicer thread, nanoseconds.
+    pub slicer_cpu_ns: AtomicU64,
+    /// CPU time of the windows thread, nanoseconds.
+    pub windows_cpu_ns: AtomicU64,
+    last_error: Mutex<Option<String>>,
+}
+
+impl AgentMetrics {
+    /// Remembers the latest background error (shown on `/` and logged once per kind).
+    pub fn note_error(&self, message: String) {
+        let mut last = self.last_error.lock().unwrap_or_else(|p| p.into_inner());
+        if last.as_deref() != Some(message.as_str()) {
+            eprintln!("rpprof: agent: {message}");
+        }
+        *last = Some(message);
+    }
+
+    /// The latest background error, if any.
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+/// Everything `/metrics` reports besides the agent's counters.
+pub struct MetricsInputs {
+    /// The sampler's counters.
+    pub sampler: StatsSnapshot,
+    /// CPU of the sampler's background threads (drain, ticker), nanoseconds.
+    pub sampler_threads_cpu_ns: u64,
+    /// CPU of the program's threads, nanoseconds.
+    pub program_cpu_ns: u64,
+    /// Windows in the store.
+    pub windows_on_disk: usize,
+    /// Bytes of the store.
+    pub bytes_on_disk: u64,
+    /// Threads registered now.
+    pub threads: usize,
+}
+
+/// The Prometheus text exposition.
+pub fn render(metrics: &AgentMetrics, inputs: &MetricsInputs) -> String {
+    let mut out = String::new();
+    let mut metric = |name: &str, kind: &str, help: &str, value: f64| {
+        let _ = writeln!(out, "# HELP rpprof_{name} {help}");
+        let _ = writeln!(out, "# TYPE rpprof_{name} {kind}");
+        let _ = writeln!(out, "rpprof_{name} {value}");
+    };
+    let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed) as f64;
+    let s = &inputs.sampler;
+    metric(
+        "samples_total",
+        "counter",
+        "Samples taken by the signal handler.",
+        s.samples as f64,
+    );
+    metric(
+        "samples_dropped_total",
+        "counter",
+        "Samples lost because a ring was full.",
+        s.dropped as f64,
+    );
+    metric(
+        "samples_overflowed_total",
+        "counter",
+        "Samples kept in [overflow] past the stack bound.",
+        load(&metrics.overflowed_samples),
+    );
+    if let Some(t) = s.handler_ns {
+        metric(
+            "handler_seconds_median",
+            "gauge",
+            "Median run time of the SIGPROF handler.",
+            t.median as f64 / 1e9,
+        );
+        metric(
+            "handler_seconds_p99",
+            "gauge",
+            "99th percentile run time of the SIGPROF handler.",
+            t.p99 as f64 / 1e9,
+        );
+        metric(
+            "handler_seconds_max",
+            "gauge",
+            "Longest run of the SIGPROF handler.",
+            t.max as f64 / 1e9,
+        );
+    }
+    metric(
+        "threads",
+        "gauge",
+        "Python threads registered with the sampler.",
+        inputs.threads as f64,
+    );
+    metric(
+        "windows_stored_total",
+        "counter",
+        "Windows written to the store.",
+        load(&metrics.windows_stored),
+    );
+    metric(
+        "store_errors_total",
+        "counter",
+        "Windows the store failed to write.",
+        load(&metrics.store_errors),
+    );
+    metric(
+        "store_windows",
+        "gauge",
+        "Windows in the store.",
+        inputs.windows_on_disk as f64,
+    );
+    metric(
+        "store_bytes",
+        "gauge",
+        "Bytes on disk in the store.",
+        inputs.bytes_on_disk as f64,
+    );
+    metric(
+        "pushes_ok_total",
+        "counter",
+        "Windows the push target accepted.",
+        load(&metrics.pushes_ok),
+    );
+    metric(
+        "pushes_failed_total",
+        "counter",
+        "Pushes that failed.",
+        load(&metrics.pushes_failed),
+    );
+    metric(
+        "pushes_dropped_total",
+        "counter",
+        "Windows dropped because the push queue was full.",
+        load(&metrics.pushes_dropped),
+    );
+    metric(
+        "http_requests_total",
+        "counter",
+        "HTTP requests answered.",
+        load(&metrics.http_requests),
+    );
+    let handlers = s.handler_cpu_estimate_ns();
+    let profiler = handlers
+        + inputs.sampler_threads_cpu_ns
+        + metrics.slicer_cpu_ns.load(Ordering::Relaxed)
+        + metrics.windows_cpu_ns.load(Ordering::Relaxed);
+    metric(
+        "overhead_ratio",
+        "gauge",
+        "Estimated profiler CPU (handlers and background threads) over the program's CPU.",
+        profiler as f64 / inputs.program_cpu_ns.max(1) as f64,
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exposition_has_help_type_and_values() {
+        let metrics = AgentMetrics::default();
+        metrics.pushes_ok.fetch_add(3, Ordering::Relaxed);
+        let text = render(
+            &metrics,
+            &MetricsInputs {
+                sampler: StatsSnapshot::default(),
+                sampler_threads_cpu_ns: 1_000,
+                program_cpu_ns: 100_000,
+                windows_on_disk: 2,
+                bytes_on_disk: 4096,
+                threads: 3,
+            },
+        );
+        assert!(text.contains("# TYPE rpprof_pushes_ok_total counter\nrpprof_pushes_ok_total 3\n"));
+        assert!(text.contains("rpprof_store_bytes 4096\n"));
+        assert!(text.contains("rpprof_overhead_ratio 0.01\n"));
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let (name, value) = line.split_once(' ').unwrap();
+            assert!(name.starts_with("rpprof_"));
+            assert!(value.parse::<f64>().is_ok(), "{line}");
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! The windows thread: merges slices into rolling windows, writes each finished window to
+//! the store and queues it for push, and serves the live views (`/debug/pprof/profile`
+//! waits on it; `/profile` asks it for the window in progress). It never runs Python and
+//! never holds up sampling: it only reads the slices the slicer sends.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{select, Receiver, Sender};
+use flamegraph::{pprof, Profile, ProfileMeta};
+
+use crate::metrics::AgentMetrics;
+use crate::push::{PushJob, Pusher};
+use crate::slicer::Slice;
+use crate::store::Store;
+use crate::AgentError;
+
+/// What the HTTP side asks of the windows thread.
+pub enum Request {
+    /// Collect every slice that ends by `until_ns` Unix nanoseconds, then answer.
+    Collect {
+        /// When the collection ends.
+        until_ns: u64,
+        /// Where the profile goes.
+        reply: Sender<Profile>,
+    },
+    /// The window in progress, as it stands.
+    Current {
+        /// Where the profile goes.
+        reply: Sender<Profile>,
+    },
+}
+
+/// The thread's settings.
+pub struct WindowSettings {
+    /// Length of a window.
+    pub length: Duration,
+    /// Distinct stacks kept per window (and per collection).
+    pub max_stacks: usize,
+    /// The metadata every window starts from (title, mode, rate).
+    pub meta: ProfileMeta,
+}
+
+struct Collector {
+    until_ns: u64,
+    profile: Profile,
+    reply: Sender<Profile>,
+}
+
+/// Starts the windows thread. It ends, after writing and pushing the window in progress,
+/// when the slicer stops sending.
+pub fn spawn(
+    slices: Receiver<Slice>,
+    requests: Receiver<Request>,
+    settings: WindowSettings,
+    store: Arc<Store>,
+    pusher: Option<Pusher>,
+    metrics: Arc<AgentMetrics>,
+) -> Result<JoinHandle<()>, AgentError> {
+    std::thread::Builder::new()
+        .name("rpprof-windows".to_owned())
+        .spawn(move || {
+            run(
+                &slices,
+                &requests,
+                &settings,
+                &store,
+                pusher.as_ref(),
+                &metrics,
+            );
+            if let Some(pusher) = pusher {
+                pusher.finish();
+            }
+        })
+        .map_err(AgentError::Thread)
+}
+
+fn run(
+    slices: &Receiver<Slice>,
+    requests: &Receiver<Request>,
+    settings: &WindowSettings,
+    store: &Store,
+    pusher: Option<&Pusher>,
+    metrics: &AgentMetrics,
+) {
+    let mut window: Option<Profile> = None;
+    let mut collectors: Vec<Collector> = Vec::new();
+    loop {
+        select! {
+            recv(slices) -> slice => {
+                let Ok(slice) = slice else { break };
+                let current = window.get_or_insert_with(|| Profile::new(ProfileMeta {
+                    start_unix_ns: slice.start_ns,
+                    duration_ns: 0,
+                    ..settings.meta.clone()
+                }));
+                current.merge_bounded(&slice.profile, settings.max_stacks);
+                collectors.retain_mut(|collector| {
+                    collector.profile.merge_bounded(&slice.profile, settings.max_stacks);
+                    if slice.end_ns >= collector.until_ns {
+                        let done = std::mem::take(&mut collector.profile);
+                        let _ = collector.reply.send(done);
+                        false
+                    } else {
+                        true
+                    }
+                });
+                // Slices end a little after each second: count a window as full half a
+                // slice early, so that 10 s windows hold 10 slices, not 11.
+                let length = slice.end_ns.saturating_sub(current.meta.start_unix_ns);
+                let half_slice = crate::slicer::SLICE.as_nanos() as u64 / 2;
+                if length + half_slice >= settings.length.as_nanos() as u64 {
+                    let finished = window.take().expect("a window is open");
+                    finish(finished, store, pusher, metrics, slice.end_ns);
+                }
+                metrics
+                    .windows_cpu_ns
+                    .store(sampler::timer::thread_cpu_ns(), Ordering::Relaxed);
+            }
+            recv(requests) -> request => match request {
+                Ok(Request::Collect { until_ns, reply }) => collectors.push(Collector {
+                    until_ns,
+                    profile: Profile::new(settings.meta.clone()),
+                    reply,
+                }),
+                Ok(Request::Current { reply }) => {
+                    let current = window.clone().unwrap_or_else(|| Profile::new(settings.meta.clone()));
+                    let _ = reply.send(current);
+                }
+                // The HTTP side is gone; keep writing windows until the slices stop.
+                Err(_) => {}
+            },
+        }
+    }
+    // The slicer stopped: write the window in progress, answer whoever still waits.
+    if let Some(partial) = window.take() {
+        let end = partial.meta.start_unix_ns + partial.meta.duration_ns;
+        finish(partial, store, pusher, metrics, end);
+    }
+    for collector in collectors {
+        let _ = collector.reply.send(collector.profile);
+    }
+}
+
+/// Stores and queues a finished window.
+fn finish(
+    window: Profile,
+    store: &Store,
+    pusher: Option<&Pusher>,
+    metrics: &AgentMetrics,
+    now_ns: u64,
+) {
+    if window.is_empty() {
+        return;
+    }
+    match store.write(&window, now_ns / 1_000_000) {
+        Ok(_) => {
+            metrics.windows_stored.fetch_add(1, Ordering::Relaxed);
+        }
+        Err(err) => {
+            metrics.store_errors.fetch_add(1, Ordering::Relaxed);
+            metrics.note_error(err.to_string());
+        }
+    }
+    if let Some(pusher) = pusher {
+        let mut pprof_bytes = Vec::new();
+        if pprof::write(&window, &mut pprof_bytes).is_ok() {
+            let from_s = window.meta.start_unix_ns / 1_000_000_000;
+            let until_s =
+                (window.meta.start_unix_ns + window.meta.duration_ns).div_ceil(1_000_000_000);
+            pusher.enqueue(PushJob {
+                pprof: pprof_bytes,
+                from_s,
+                until_s: until_s.max(from_s + 1),
+            });
+        }
+    }
+}

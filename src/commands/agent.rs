@@ -1,0 +1,171 @@
+//! `rpprof agent`: run a long-lived program under low-rate sampling for as long as it
+//! lives, keeping rolling windows in a store, serving them over HTTP, pushing them to
+//! Pyroscope.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use agent::{
+    duration::parse_duration, parse_label, Agent, AgentConfig, PushTarget, Running, DEFAULT_LISTEN,
+    DEFAULT_MAX_STACKS, DEFAULT_MAX_STORE_BYTES,
+};
+use anyhow::Context;
+use clap::Args;
+use sampler::{SamplerConfig, MAX_DEPTH_LIMIT, MAX_RATE_HZ};
+
+use crate::cli::{program_or_usage_error, ProgramArgs};
+use crate::commands::record::ModeArg;
+use crate::python::{native, ExitStatus, PythonRun};
+use crate::signals;
+
+/// `rpprof agent`.
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// Address of the HTTP endpoints. Anything but loopback needs a token.
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+
+    /// Bearer token the endpoints require (also RPPROF_AGENT_TOKEN).
+    #[arg(long, env = "RPPROF_AGENT_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+
+    /// Samples per second per thread.
+    #[arg(short = 'r', long, default_value_t = 99, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_RATE_HZ)))]
+    pub rate: u32,
+
+    /// `cpu` or `wall` time.
+    #[arg(short = 'm', long, value_enum, default_value_t = ModeArg::Cpu)]
+    pub mode: ModeArg,
+
+    /// Length of a stored window (like 10s, 1m).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration_arg)]
+    pub window: Duration,
+
+    /// Directory of the store.
+    #[arg(long, value_name = "DIR", default_value = "rpprof-store")]
+    pub store: PathBuf,
+
+    /// How long windows are kept (like 24h, 7d).
+    #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = duration_arg)]
+    pub retain: Duration,
+
+    /// Most megabytes the store may take; the oldest windows go first.
+    #[arg(long, value_name = "MB", default_value_t = DEFAULT_MAX_STORE_BYTES >> 20)]
+    pub max_store_mb: u64,
+
+    /// Push each window to this Grafana Pyroscope server (http://host:port).
+    #[arg(long, value_name = "URL", value_parser = push_arg)]
+    pub push: Option<PushTarget>,
+
+    /// Application name in pushes and titles (default: the script's name).
+    #[arg(long, value_name = "NAME")]
+    pub app_name: Option<String>,
+
+    /// A label for pushes; repeat for several.
+    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = label_arg)]
+    pub labels: Vec<(String, String)>,
+
+    /// Frames kept per sample.
+    #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..=MAX_DEPTH_LIMIT as i64))]
+    pub max_depth: u32,
+
+    /// The program to run.
+    #[command(flatten)]
+    pub program: ProgramArgs,
+}
+
+fn duration_arg(text: &str) -> Result<Duration, String> {
+    parse_duration(text).map_err(|e| e.to_string())
+}
+
+fn push_arg(text: &str) -> Result<PushTarget, String> {
+    PushTarget::parse(text).map_err(|e| e.to_string())
+}
+
+fn label_arg(text: &str) -> Result<(String, String), String> {
+    parse_label(text).map_err(|e| e.to_string())
+}
+
+/// Runs the program under the agent; returns how the program ended.
+pub fn agent(args: &AgentArgs) -> anyhow::Result<ExitStatus> {
+    let program = program_or_usage_error(&args.program, "agent");
+    program.check_readable()?;
+    let app_name = args.app_name.clone().unwrap_or_else(|| {
+        let name = program.display_name();
+        name.strip_suffix(".py").unwrap_or(&name).to_owned()
+    });
+    let config = AgentConfig {
+        listen: args.listen,
+        token: args.token.clone().filter(|t| !t.is_empty()),
+        sampler: SamplerConfig {
+            rate_hz: args.rate,
+            mode: args.mode.into(),
+            max_depth: args.max_depth as usize,
+        },
+        window: args.window,
+        store_dir: args.store.clone(),
+        retain: args.retain,
+        max_store_bytes: args.max_store_mb.saturating_mul(1 << 20),
+        push: args.push.clone(),
+        app_name,
+        labels: args.labels.clone(),
+        max_stacks: DEFAULT_MAX_STACKS,
+    };
+    let window = config.window;
+    // Settings, store and port are checked before the program starts.
+    let ready = Agent::new(config).context("cannot start the agent")?;
+    let python = PythonRun::new(program, native::add_modules);
+    python
+        .enter(native::install)
+        .map_err(|_| anyhow::anyhow!("cannot install rpprof's module in the interpreter"))?;
+    let running = ready.start().context("cannot start the agent")?;
+    eprintln!(
+        "rpprof: agent on http://{} (windows of {} s in {})",
+        running.address(),
+        window.as_secs(),
+        args.store.display()
+    );
+    let shared: Arc<Mutex<Option<Agent<Running>>>> = Arc::new(Mutex::new(Some(running)));
+    let for_signals = shared.clone();
+    signals::watch(&[libc::SIGTERM, libc::SIGHUP], move |signal| {
+        let mut slot = for_signals.lock().unwrap_or_else(|p| p.into_inner());
+        if signal == libc::SIGHUP {
+            if let Some(agent) = slot.as_ref() {
+                match agent.reopen_store() {
+                    Ok(()) => eprintln!("rpprof: agent: store reopened"),
+                    Err(err) => eprintln!("rpprof: agent: cannot reopen the store: {err}"),
+                }
+            }
+            return;
+        }
+        // SIGTERM: flush the window in progress, then end as SIGTERM would have.
+        if let Some(agent) = slot.take() {
+            report(agent);
+        }
+        signals::die_by(signal);
+    })
+    .context("cannot watch for SIGTERM and SIGHUP")?;
+
+    let exception = python.run_main();
+    let status = python.finish(exception);
+    let mut slot = shared.lock().unwrap_or_else(|p| p.into_inner());
+    match slot.take() {
+        Some(agent) => report(agent),
+        // SIGTERM got there first and is ending the process.
+        None => loop {
+            std::thread::park();
+        },
+    }
+    Ok(status)
+}
+
+fn report(agent: Agent<Running>) {
+    let report = agent.stop();
+    let (ok, failed, dropped) = report.pushes;
+    eprintln!(
+        "rpprof: agent stored {} windows ({} samples); pushes: {ok} ok, {failed} failed, {dropped} dropped",
+        report.windows_stored, report.samples
+    );
+}
