@@ -184,6 +184,41 @@ def render_overhead(r):
     return "\n".join(rows)
 
 
+def bench_ab():
+    """In-process A/B: the sampled thread's own slowdown, sampling on vs off, alternating."""
+    results = {}
+    for rate, mode in ((99, "cpu"), (999, "cpu"), (99, "wall")):
+        done = subprocess.run(
+            [str(RPPROF), "run", str(WORKLOADS / "ab_overhead.py"), str(rate), mode, "40"],
+            check=True, capture_output=True, text=True,
+        )
+        results[f"{rate}-{mode}"] = json.loads(done.stdout.strip().splitlines()[-1])
+    return results
+
+
+def render_ab(r):
+    rows = [
+        "## In-process A/B overhead",
+        "",
+        "`rpprof run benches/workloads/ab_overhead.py RATE MODE 40`: one process does the same",
+        "chunk of work (a loop at depth 30, about 0.15 s) forty times with sampling on",
+        "(`rpprof.start()`) and forty times off, in random order, and compares the thread's",
+        "own CPU time chunk by chunk. The machine's drift hits both halves of a pair alike, so",
+        "this resolves what end-to-end runs cannot: the cost sampling adds to the sampled",
+        "thread itself (signal delivery, handler). The background threads (drain,",
+        "aggregation) run on other threads and are in the profiler-CPU column above.",
+        "",
+        "| rate | mode | rounds | median ratio | middle half |",
+        "|---|---|---|---|---|",
+    ]
+    for key, v in r.items():
+        if key.startswith("_"):
+            continue
+        rows.append(f"| {v['rate']} Hz | {v['mode']} | {v['rounds']} | {v['median']:.4f} | "
+                    f"{v['p25']:.4f}-{v['p75']:.4f} |")
+    return "\n".join(rows)
+
+
 def read_folded_totals(path):
     """Samples per thread name in a folded file of ours."""
     totals = {}
@@ -523,15 +558,110 @@ def render_peers(r):
     return "\n".join(rows)
 
 
+def timers_held(pid):
+    try:
+        return sum(1 for line in Path(f"/proc/{pid}/timers").read_text().splitlines() if line.startswith("ID:"))
+    except OSError:
+        return -1
+
+
+def bench_stress():
+    """64 busy threads sampled at 10 kHz for a minute: drops, handler time, timers, crash-free."""
+    seconds = int(os.environ.get("RPPROF_STRESS_SECONDS", "60"))
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "stress.pb.gz"
+        started = time.monotonic()
+        done = subprocess.run(
+            [str(RPPROF), "record", "-v", "-r", "10000", "-o", str(out),
+             str(WORKLOADS / "busy_threads.py"), "64", str(2 * seconds)],
+            capture_output=True, text=True,
+        )
+        wall = time.monotonic() - started
+        size = out.stat().st_size if out.exists() else 0
+    handler = HANDLER_LINE.search(done.stderr)
+    return {
+        "seconds": wall,
+        "status": done.returncode,
+        "samples": int(handler.group(5)) if handler else 0,
+        "handler_median_ns": int(handler.group(2)) if handler else 0,
+        "handler_p99_ns": int(handler.group(3)) if handler else 0,
+        "dropped": int(DROPPED.search(done.stderr).group(1)) if DROPPED.search(done.stderr) else -1,
+        "profile_bytes": size,
+    }
+
+
+def render_stress(r):
+    return "\n".join([
+        "## Stress: 64 threads at 10 kHz",
+        "",
+        "`record -r 10000` on `busy_threads.py 64` (64 threads burning CPU for about a minute",
+        "on two cores). The counting-allocator test (`tests/handler_allocation.rs`) runs the",
+        "same configuration briefly on every test run.",
+        "",
+        "| wall (s) | exit status | samples | dropped | handler median (ns) | handler p99 (ns) | profile |",
+        "|---|---|---|---|---|---|---|",
+        f"| {r['seconds']:.0f} | {r['status']} | {r['samples']} | {r['dropped']} | {r['handler_median_ns']} | "
+        f"{r['handler_p99_ns']} | {r['profile_bytes'] / 1e3:.0f} kB |",
+    ])
+
+
+def bench_memcheck():
+    """The whole pipeline under valgrind's memcheck, on a multithreaded script at 999 Hz."""
+    script = Path(tempfile.mkdtemp()) / "threads.py"
+    script.write_text(
+        "import threading\n"
+        "def work():\n"
+        "    t = 0\n"
+        "    for i in range(50_000):\n"
+        "        t = (t + i) % 7919\n"
+        "threads = [threading.Thread(target=work, name=f'w{i}') for i in range(3)]\n"
+        "for t in threads: t.start()\n"
+        "work()\n"
+        "for t in threads: t.join()\n"
+    )
+    done = subprocess.run(
+        ["valgrind", "--tool=memcheck", "--error-exitcode=9",
+         f"--suppressions={ROOT / 'benches' / 'rustpython.supp'}",
+         str(RPPROF), "record", "-r", "999", "-o", str(script.with_suffix(".folded")), str(script)],
+        capture_output=True, text=True,
+    )
+    summary = re.search(r"ERROR SUMMARY: (\d+) errors from (\d+) contexts \(suppressed: (\d+)", done.stderr)
+    return {
+        "status": done.returncode,
+        "errors": int(summary.group(1)) if summary else -1,
+        "suppressed": int(summary.group(3)) if summary else -1,
+        "samples": int(SUMMARY_SAMPLES.search(done.stderr).group(1)) if SUMMARY_SAMPLES.search(done.stderr) else 0,
+    }
+
+
+def render_memcheck(r):
+    return "\n".join([
+        "## Memory errors (valgrind memcheck)",
+        "",
+        "The sanitizers and Miri need a nightly toolchain, which these machines do not have;",
+        "valgrind's memcheck checks the release binary instead: `record -r 999` of a",
+        "four-thread script, handler, rings, drain, aggregation and writers included.",
+        "`benches/rustpython.supp` suppresses one report inside RustPython's own start-up",
+        "(`class::add_operators`), before any rpprof code runs.",
+        "",
+        "| exit status | errors | suppressed (RustPython) | samples taken under valgrind |",
+        "|---|---|---|---|",
+        f"| {r['status']} | {r['errors']} | {r['suppressed']} | {r['samples']} |",
+    ])
+
+
 SECTIONS = {
     "startup": (bench_startup, render_startup),
     "overhead": (bench_overhead, render_overhead),
+    "ab": (bench_ab, render_ab),
     "handler": (bench_handler, render_handler),
     "wall_idle": (bench_wall_idle, render_wall_idle),
     "fidelity": (bench_fidelity, render_fidelity),
     "max_rate": (bench_max_rate, render_max_rate),
     "pipeline": (bench_pipeline, render_pipeline),
     "peers": (bench_peers, render_peers),
+    "stress": (bench_stress, render_stress),
+    "memcheck": (bench_memcheck, render_memcheck),
 }
 
 

@@ -1,6 +1,7 @@
 //! The command line: every subcommand and its flags, as clap parses them.
 
 use clap::{Args, Parser, Subcommand};
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use crate::python::Program;
@@ -105,16 +106,22 @@ pub struct ProgramArgs {
         allow_hyphen_values = true,
         required = true
     )]
-    pub command: Vec<String>,
+    pub command: Vec<OsString>,
 }
 
 impl ProgramArgs {
     /// The [`Program`] these arguments name, or a message saying what is wrong with them.
     pub fn program(&self) -> Result<Program, String> {
-        let (first, rest) = self
+        let (first_os, rest_os) = self
             .command
             .split_first()
             .ok_or_else(|| "a script, -m MODULE or -c CODE is required".to_owned())?;
+        // The script's path may be any bytes; everything else becomes Python str.
+        let first = first_os.to_string_lossy().into_owned();
+        let rest: Vec<String> = rest_os
+            .iter()
+            .map(|arg| arg.to_string_lossy().into_owned())
+            .collect();
         let attached_or_next = |flag: &str| -> Result<(String, Vec<String>), String> {
             match first.strip_prefix(flag).filter(|v| !v.is_empty()) {
                 Some(value) => Ok((value.to_owned(), rest.to_vec())),
@@ -134,8 +141,8 @@ impl ProgramArgs {
             Err(format!("unknown option {first}"))
         } else {
             Ok(Program::Script {
-                path: PathBuf::from(first),
-                args: rest.to_vec(),
+                path: PathBuf::from(first_os),
+                args: rest,
             })
         }
     }

@@ -9,6 +9,7 @@
 pub mod api;
 pub mod cli;
 pub mod commands;
+pub mod ending;
 pub mod input;
 pub mod output;
 pub mod python;

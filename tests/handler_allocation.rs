@@ -1,7 +1,7 @@
 //! Proof that the SIGPROF handler allocates nothing: a counting global allocator counts
 //! every allocation and free made while a thread is inside the handler, during a real
-//! multithreaded Python program sampled at 2 kHz in CPU mode and 1 kHz in wall mode, in
-//! this process.
+//! multithreaded Python program sampled at 2 kHz in CPU mode, 1 kHz in wall mode, and with
+//! 64 threads at 10 kHz, in this process.
 //!
 //! One test in this file: signals are process-wide, so it runs alone in its own process.
 
@@ -56,7 +56,9 @@ unsafe impl GlobalAlloc for CountingAllocator {
 static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 const WORKLOAD: &str = r#"
-import threading, time
+import sys, threading, time
+THREADS = int(sys.argv[1])
+ROUNDS = int(sys.argv[2])
 
 def leaf(n):
     total = 0
@@ -68,7 +70,7 @@ def middle(depth, n):
     return leaf(n) if depth == 0 else middle(depth - 1, n)
 
 def worker():
-    for _ in range(4):
+    for _ in range(ROUNDS):
         middle(25, 150_000)
         [str(i) for i in range(20_000)]   # allocation-heavy Python, for contrast
 
@@ -76,7 +78,7 @@ def napper():
     for _ in range(20):
         time.sleep(0.01)                  # idle: parked (CPU mode) or repeated (wall mode)
 
-threads = [threading.Thread(target=worker, name=f"w{i}") for i in range(3)]
+threads = [threading.Thread(target=worker, name=f"w{i}") for i in range(THREADS - 2)]
 threads.append(threading.Thread(target=napper, name="napper"))
 for t in threads:
     t.start()
@@ -85,11 +87,12 @@ for t in threads:
     t.join()
 "#;
 
-/// Runs the workload once under a recording with `mode` at `rate_hz`; returns the samples.
-fn record_workload(mode: Mode, rate_hz: u32) -> u64 {
+/// Runs the workload (`threads` threads, `rounds` rounds of work each) under a recording
+/// with `mode` at `rate_hz`; returns the samples.
+fn record_workload(mode: Mode, rate_hz: u32, threads: usize, rounds: usize) -> u64 {
     let program = Program::Code {
         source: WORKLOAD.to_owned(),
-        args: Vec::new(),
+        args: vec![threads.to_string(), rounds.to_string()],
     };
     let python = PythonRun::new(program, native::add_modules);
     python
@@ -125,15 +128,18 @@ fn record_workload(mode: Mode, rate_hz: u32) -> u64 {
 #[test]
 fn the_signal_handler_allocates_nothing() {
     // CPU mode above the tick: per-thread wall-clock timers, parked while idle.
-    let cpu_samples = record_workload(Mode::Cpu, 2000);
+    let cpu_samples = record_workload(Mode::Cpu, 2000, 5, 4);
     // Wall mode: the ticker signals running threads and repeats idle ones.
-    let wall_samples = record_workload(Mode::Wall, 1000);
+    let wall_samples = record_workload(Mode::Wall, 1000, 5, 4);
+    // 64 threads at 10 kHz.
+    let busy_samples = record_workload(Mode::Cpu, 10_000, 64, 1);
     assert!(cpu_samples > 500, "the handler ran often: {cpu_samples}");
     assert!(wall_samples > 300, "the handler ran often: {wall_samples}");
+    assert!(busy_samples > 2000, "the handler ran often: {busy_samples}");
     assert_eq!(
         IN_HANDLER_CALLS.load(Ordering::Relaxed),
         0,
         "allocator calls made inside the SIGPROF handler over {} samples",
-        cpu_samples + wall_samples
+        cpu_samples + wall_samples + busy_samples
     );
 }

@@ -5,7 +5,7 @@
 use std::io::{self, BufRead, Write};
 
 use crate::frame::{Frame, FrameId};
-use crate::profile::{Profile, ProfileMeta, StackCounts, ThreadProfile, ALL_THREADS};
+use crate::profile::{Profile, ProfileMeta, StackCounts, ThreadProfile, ALL_THREADS, MAX_SAMPLES};
 use crate::ProfileError;
 
 /// Whether a thread gets a root frame: every thread does, except the single thread of a
@@ -80,8 +80,26 @@ fn line(labels: &[String], root: Option<&str>, stack: &[FrameId], count: u64) ->
 }
 
 /// Semicolons separate frames and newlines separate stacks: neither may appear in a label.
+/// Nor may a label end in a space and a number (`task 12`): inferno and flamegraph.pl would
+/// read that number as a second count column, as in a differential flamegraph. Nor may it be
+/// blank, start or end in whitespace, which those tools trim off lines, or start with `#`,
+/// which marks a comment line when the label is a line's first.
 fn sanitize(label: &str) -> String {
-    label.replace([';', '\n', '\r'], "_")
+    let label = label.trim();
+    if label.is_empty() {
+        return "_".to_owned();
+    }
+    let mut label = label.replace([';', '\n', '\r'], "_");
+    if label.starts_with('#') {
+        label.replace_range(..1, "_");
+    }
+    if let Some(space) = label.rfind(' ') {
+        let tail = &label[space + 1..];
+        if tail.chars().all(|c| c.is_ascii_digit() || c == '.') {
+            label.replace_range(space..=space, "_");
+        }
+    }
+    label
 }
 
 /// Writes the profile as folded stacks.
@@ -98,6 +116,7 @@ pub fn write(profile: &Profile, out: &mut dyn Write) -> io::Result<()> {
 pub fn parse(input: impl BufRead, meta: ProfileMeta) -> Result<Profile, ProfileError> {
     let mut profile = Profile::new(meta);
     let period = profile.meta.period_ns();
+    let mut total: u64 = 0;
     for (index, line) in input.lines().enumerate() {
         let line = line.map_err(ProfileError::Io)?;
         let line = line.trim();
@@ -114,6 +133,10 @@ pub fn parse(input: impl BufRead, meta: ProfileMeta) -> Result<Profile, ProfileE
         let count: u64 = count
             .parse()
             .map_err(|_| malformed(&format!("`{count}` is not a sample count")))?;
+        total = total.saturating_add(count);
+        if total > MAX_SAMPLES {
+            return Err(malformed("sample counts add up to more than 2^53"));
+        }
         let mut labels = stack.split(';');
         let first = labels.next().unwrap_or_default();
         let (thread_name, tid, root_frame) = match thread_root(first) {
@@ -123,6 +146,7 @@ pub fn parse(input: impl BufRead, meta: ProfileMeta) -> Result<Profile, ProfileE
         let frames: Vec<FrameId> = root_frame
             .into_iter()
             .chain(labels)
+            .map(str::trim)
             .filter(|label| !label.is_empty())
             .map(|label| profile.frames.intern(Frame::parse_label(label)))
             .collect();
@@ -166,6 +190,24 @@ worker-1 (tid 8);run (app.py:40);[idle] 3
         let mut out = Vec::new();
         write(&profile, &mut out).unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), SAMPLE);
+    }
+
+    #[test]
+    fn labels_other_tools_would_misread_are_sanitized() {
+        let input = "a;task 12 3\na;v 1.5 2\n; #x \t 1\n";
+        let profile = parse(input.as_bytes(), ProfileMeta::default()).unwrap();
+        assert_eq!(lines(&profile), ["_x 1", "a;task_12 3", "a;v_1.5 2"]);
+    }
+
+    #[test]
+    fn counts_past_the_bound_are_malformed() {
+        let huge = format!("a;b {}\na;c {}\n", MAX_SAMPLES, 1);
+        let err = parse(huge.as_bytes(), ProfileMeta::default()).unwrap_err();
+        assert!(err.to_string().contains("line 2"), "{err}");
+        let max = format!("a;b {}\n", u64::MAX);
+        assert!(parse(max.as_bytes(), ProfileMeta::default()).is_err());
+        let at_bound = format!("a;b {}\n", MAX_SAMPLES);
+        assert!(parse(at_bound.as_bytes(), ProfileMeta::default()).is_ok());
     }
 
     #[test]

@@ -23,5 +23,7 @@ pub mod top;
 
 pub use error::ProfileError;
 pub use frame::{Frame, FrameId, FrameKind, FrameTable, IDLE, INTERPRETER, OVERFLOW, TRUNCATED};
-pub use profile::{Profile, ProfileMeta, StackCounts, ThreadProfile, TimeKind, ALL_THREADS};
+pub use profile::{
+    Profile, ProfileMeta, StackCounts, ThreadProfile, TimeKind, ALL_THREADS, MAX_SAMPLES,
+};
 pub use svg::SvgOptions;

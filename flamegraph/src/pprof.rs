@@ -14,7 +14,7 @@ use pprof::protos;
 pub use pprof::protos::{Label, Location, Message, Profile as Proto};
 
 use crate::frame::{Frame, FrameId, IDLE};
-use crate::profile::{Profile, ProfileMeta, StackCounts, TimeKind, ALL_THREADS};
+use crate::profile::{Profile, ProfileMeta, StackCounts, TimeKind, ALL_THREADS, MAX_SAMPLES};
 use crate::ProfileError;
 
 /// Comments carry each thread's CPU time (pprof has no field for it):
@@ -142,7 +142,7 @@ pub fn to_proto(profile: &Profile) -> protos::Profile {
             });
             samples.push(protos::Sample {
                 location_id,
-                value: vec![counts.samples as i64, counts.weight_ns as i64],
+                value: vec![clamp_i64(counts.samples), clamp_i64(counts.weight_ns)],
                 label,
             });
         }
@@ -165,10 +165,10 @@ pub fn to_proto(profile: &Profile) -> protos::Profile {
         sample: samples,
         location: locations,
         function: functions,
-        time_nanos: profile.meta.start_unix_ns as i64,
-        duration_nanos: profile.meta.duration_ns as i64,
+        time_nanos: clamp_i64(profile.meta.start_unix_ns),
+        duration_nanos: clamp_i64(profile.meta.duration_ns),
         period_type: Some(period_type),
-        period: profile.meta.period_ns() as i64,
+        period: clamp_i64(profile.meta.period_ns()),
         default_sample_type,
         comment,
         string_table: strings.table,
@@ -203,6 +203,12 @@ pub fn parse(bytes: &[u8]) -> Result<Profile, ProfileError> {
     };
     let proto = protos::Profile::decode(bytes).map_err(|e| malformed(format!("protobuf: {e}")))?;
     from_proto(&proto)
+}
+
+/// `n` as pprof's signed 64-bit value; counts past `i64::MAX` (only from hostile inputs)
+/// are clamped rather than turned negative.
+fn clamp_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 fn malformed(reason: String) -> ProfileError {
@@ -323,12 +329,17 @@ pub fn from_proto(proto: &protos::Profile) -> Result<Profile, ProfileError> {
                 .and_then(|i| sample.value.get(i))
                 .map(|&v| v.max(0) as u64)
         };
-        let weight_ns =
-            value(time_index).unwrap_or_else(|| value(count_index).unwrap_or(0) * period);
+        let weight_ns = value(time_index)
+            .unwrap_or_else(|| value(count_index).unwrap_or(0).saturating_mul(period));
         let samples = value(count_index).unwrap_or(weight_ns / period.max(1));
         profile
             .thread_mut(&thread_name, tid)
             .add(&stack, StackCounts { samples, weight_ns });
+    }
+    if profile.total().samples > MAX_SAMPLES {
+        return Err(malformed(
+            "sample counts add up to more than 2^53".to_owned(),
+        ));
     }
     for &id in &proto.comment {
         let Some(rest) = text(id)?.strip_prefix(CPU_COMMENT) else {

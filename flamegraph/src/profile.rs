@@ -54,6 +54,11 @@ impl ProfileMeta {
     }
 }
 
+/// The most samples a parsed profile may hold in all: 2^53, some 285,000 years of samples at
+/// 1 kHz. Parsers reject files whose counts add up to more, so that sums in the writers (ours
+/// and inferno's) cannot overflow; [`StackCounts::add`] saturates besides.
+pub const MAX_SAMPLES: u64 = 1 << 53;
+
 /// Counts for one stack.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StackCounts {
@@ -65,10 +70,11 @@ pub struct StackCounts {
 }
 
 impl StackCounts {
-    /// Adds `other` to these counts.
+    /// Adds `other` to these counts, saturating: a count that would pass `u64::MAX` (only
+    /// reachable from hostile input files) stays there instead of wrapping.
     pub fn add(&mut self, other: StackCounts) {
-        self.samples += other.samples;
-        self.weight_ns += other.weight_ns;
+        self.samples = self.samples.saturating_add(other.samples);
+        self.weight_ns = self.weight_ns.saturating_add(other.weight_ns);
     }
 }
 
@@ -192,9 +198,10 @@ impl Profile {
     /// samples of stacks past the bound go to an `[overflow]` stack of their thread. Returns
     /// how many samples went there (also added to `meta.overflowed`).
     pub fn merge_bounded(&mut self, other: &Profile, max_stacks: usize) -> u64 {
-        self.meta.duration_ns += other.meta.duration_ns;
-        self.meta.dropped += other.meta.dropped;
-        self.meta.overflowed += other.meta.overflowed;
+        let meta = &mut self.meta;
+        meta.duration_ns = meta.duration_ns.saturating_add(other.meta.duration_ns);
+        meta.dropped = meta.dropped.saturating_add(other.meta.dropped);
+        meta.overflowed = meta.overflowed.saturating_add(other.meta.overflowed);
         if self.meta.rate_hz == 0 {
             self.meta.rate_hz = other.meta.rate_hz;
         }
@@ -217,7 +224,7 @@ impl Profile {
             let index = self.thread_index(&thread.name, thread.tid);
             let (frames, target) = (&mut self.frames, &mut self.threads[index]);
             target.cpu_time_ns = match (target.cpu_time_ns, cpu) {
-                (Some(a), Some(b)) => Some(a + b),
+                (Some(a), Some(b)) => Some(a.saturating_add(b)),
                 (a, b) => a.or(b),
             };
             for (stack, counts) in &thread.stacks {
@@ -229,14 +236,14 @@ impl Profile {
                     distinct += 1;
                     target.stacks.insert(mapped.clone(), *counts);
                 } else {
-                    overflowed += counts.samples;
+                    overflowed = counts.samples.saturating_add(overflowed);
                     let id =
                         *overflow.get_or_insert_with(|| frames.intern(Frame::marker(OVERFLOW)));
                     target.add(&[id], *counts);
                 }
             }
         }
-        self.meta.overflowed += overflowed;
+        self.meta.overflowed = self.meta.overflowed.saturating_add(overflowed);
         overflowed
     }
 
@@ -277,7 +284,8 @@ impl Profile {
         merged.frames = self.frames.clone();
         let mut all = ThreadProfile::new(ALL_THREADS, 0);
         let cpu: Vec<u64> = self.threads.iter().filter_map(|t| t.cpu_time_ns).collect();
-        all.cpu_time_ns = (!cpu.is_empty()).then(|| cpu.iter().sum());
+        all.cpu_time_ns =
+            (!cpu.is_empty()).then(|| cpu.iter().fold(0u64, |a, &b| a.saturating_add(b)));
         for thread in &self.threads {
             for (stack, counts) in &thread.stacks {
                 all.add(stack, *counts);

@@ -82,7 +82,7 @@ pub fn write(profile: &Profile, out: &mut dyn Write) -> Result<(), ProfileError>
                 name: thread.label(),
                 unit: "nanoseconds",
                 start_value: 0,
-                end_value: weights.iter().sum(),
+                end_value: weights.iter().fold(0, |a: u64, &b| a.saturating_add(b)),
                 samples: stacks.iter().map(|(stack, _)| stack.to_vec()).collect(),
                 weights,
             }

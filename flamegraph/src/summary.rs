@@ -37,16 +37,17 @@ impl ThreadSummary {
                 .last()
                 .is_some_and(|&id| profile.frames.get(id).is_idle());
             if is_idle {
-                idle += counts.samples;
+                idle = counts.samples.saturating_add(idle);
             } else {
-                running += counts.samples;
+                running = counts.samples.saturating_add(running);
             }
             let top_python = stack
                 .iter()
                 .rev()
                 .find(|&&id| profile.frames.get(id).kind == FrameKind::Python);
             if let Some(&id) = top_python {
-                *by_frame.entry(id).or_default() += counts.samples;
+                let total = by_frame.entry(id).or_default();
+                *total = total.saturating_add(counts.samples);
             }
         }
         let heaviest = by_frame
@@ -56,7 +57,7 @@ impl ThreadSummary {
             .map(|(id, _)| profile.frames.get(id).label());
         ThreadSummary {
             thread: thread.label(),
-            samples: running + idle,
+            samples: running.saturating_add(idle),
             running,
             idle,
             cpu_time_ns: thread.cpu_time_ns,

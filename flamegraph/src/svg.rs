@@ -216,7 +216,7 @@ fn cut_narrow_frames(thread: &ThreadProfile, min_samples: u64) -> Vec<(&[FrameId
             runs.push((i, 0));
         }
         for run in &mut runs {
-            run.1 += stacks[i].1.samples;
+            run.1 = run.1.saturating_add(stacks[i].1.samples);
         }
     }
     close(&mut runs, &mut keep, 0, stacks.len());

@@ -43,19 +43,21 @@ impl TopTable {
         let mut weight_ns = 0;
         for thread in threads {
             for (stack, counts) in &thread.stacks {
-                samples += counts.samples;
-                weight_ns += counts.weight_ns;
+                samples = counts.samples.saturating_add(samples);
+                weight_ns = counts.weight_ns.saturating_add(weight_ns);
                 let names: Vec<String> = stack
                     .iter()
                     .map(|&id| profile.frames.get(id).without_line().label())
                     .collect();
                 if let Some(leaf) = names.last() {
-                    figures.entry(leaf.clone()).or_default().0 += counts.samples;
+                    let own = &mut figures.entry(leaf.clone()).or_default().0;
+                    *own = own.saturating_add(counts.samples);
                 }
                 let mut seen = HashSet::new();
                 for name in names {
                     if seen.insert(name.clone()) {
-                        figures.entry(name).or_default().1 += counts.samples;
+                        let total = &mut figures.entry(name).or_default().1;
+                        *total = total.saturating_add(counts.samples);
                     }
                 }
             }

@@ -72,12 +72,14 @@ fn drain_loop(
         }
         if !handler_lost.load(Ordering::Relaxed) && !handler_is_installed() {
             handler_lost.store(true, Ordering::Relaxed);
-            // The program's own handler would now receive our signals: stop them.
-            registry::disarm_all();
-            warn(
-                "the program replaced the SIGPROF handler; sampling stopped \
-                 (the profile holds the samples taken before)",
-            );
+            // The program's own handler would now receive our signals: stop them. If the
+            // embedding saw it coming (signal.signal), it has stopped them and warned.
+            if crate::ownership::release_sigprof() {
+                warn(
+                    "the program replaced the SIGPROF handler; sampling stopped \
+                     (the profile holds the samples taken before)",
+                );
+            }
         }
         if stopping {
             return;

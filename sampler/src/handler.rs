@@ -73,6 +73,14 @@ pub(crate) extern "C" fn on_sigprof(
 ) {
     let _errno = ErrnoGuard::save();
     let _inside = InHandler::enter();
+    // SAFETY: the kernel passes a valid siginfo to an SA_SIGINFO handler.
+    let info = unsafe { &*info };
+    // Only our timers (SI_TIMER) and our ticker (SI_TKILL) sample; SIGPROF from anything
+    // else (the program's setitimer(ITIMER_PROF), kill) is not ours.
+    if info.si_code != libc::SI_TIMER && info.si_code != libc::SI_TKILL {
+        STATS.record_foreign();
+        return;
+    }
     if !SESSION.sampling.load(Ordering::Acquire) {
         return;
     }
@@ -82,9 +90,8 @@ pub(crate) extern "C" fn on_sigprof(
         return;
     }
     // SAFETY: CURRENT is non-null only between the thread's registration and its exit guard,
-    // and the registry holds the entry (an Arc) at least that long. The kernel passes a valid
-    // siginfo to an SA_SIGINFO handler.
-    sample(unsafe { &*entry }, unsafe { &*info });
+    // and the registry holds the entry (an Arc) at least that long.
+    sample(unsafe { &*entry }, info);
 }
 
 /// How many expirations of a POSIX timer this signal stands for: 1 plus the overruns the
@@ -156,7 +163,7 @@ fn sample(entry: &ThreadEntry, info: &libc::siginfo_t) {
 /// signal should not be sampled (the session ended, or the thread was just parked).
 #[inline]
 fn keep_timers_running(entry: &ThreadEntry, cpu_delta: u64) -> bool {
-    let Some(timers) = entry.timers.get() else {
+    let Some(timers) = entry.current_timers() else {
         return false;
     };
     if !entry.armed.load(Ordering::Acquire) {

@@ -20,6 +20,7 @@ mod config;
 mod drain;
 mod error;
 pub mod handler;
+mod ownership;
 mod raw;
 mod registry;
 pub mod ring;
@@ -35,6 +36,7 @@ pub use batch::SampleBatch;
 pub use config::{Mode, SamplerConfig, MAX_DEPTH_LIMIT, MAX_RATE_HZ};
 pub use drain::DRAIN_THREAD_NAME;
 pub use error::SamplerError;
+pub use ownership::{in_forked_child, release_sigprof, sigprof_released};
 pub use raw::{RawFrame, RawSample, SampleHeader, ThreadState};
 pub use registry::{
     arm_failures, current_entry, register_current_thread, registered_threads, ThreadEntry,

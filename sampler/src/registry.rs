@@ -8,7 +8,7 @@
 //! nothing), then stops the thread's timers.
 
 use std::cell::{Cell, RefCell};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use rustpython_vm::vm::thread::ThreadSlot;
@@ -58,8 +58,10 @@ pub struct ThreadEntry {
     /// here, not borrowed, so that the handler and the ticker can read the state for as long
     /// as they can reach the entry.
     interpreter_slot: Option<Arc<ThreadSlot>>,
-    /// Its timers, created the first time a timer-driven session arms it.
-    pub(crate) timers: OnceLock<ThreadTimers>,
+    /// Its timers: created the first time a timer-driven session arms it (under the
+    /// registry lock), deleted when the thread exits (by its exit guard, under the same
+    /// lock, with SIGPROF blocked on the thread, so its handler cannot be using them).
+    timers: AtomicPtr<ThreadTimers>,
     /// A session wants it sampled (its handler stops its timers when this is false).
     pub(crate) armed: AtomicBool,
     /// Its wall-clock timer is parked on its CPU clock ([`Driver::WallClockTimers`]).
@@ -153,17 +155,41 @@ impl ThreadEntry {
         Ok(())
     }
 
+    /// The thread's timers, created if needed. Call with the registry lock held.
     fn timers(&self) -> Result<&ThreadTimers, std::io::Error> {
-        if let Some(timers) = self.timers.get() {
+        if let Some(timers) = self.current_timers() {
             return Ok(timers);
         }
-        let created = ThreadTimers::create(self.cpu_clock, self.tid)?;
-        Ok(self.timers.get_or_init(|| created))
+        let created = Box::into_raw(Box::new(ThreadTimers::create(self.cpu_clock, self.tid)?));
+        self.timers.store(created, Ordering::Release);
+        // SAFETY: just stored; freed only by `delete_timers`, which also needs the lock.
+        Ok(unsafe { &*created })
+    }
+
+    /// The thread's timers, if it has any. Safe to call from the thread's own handler (the
+    /// timers are deleted only with SIGPROF blocked on this thread) and with the registry
+    /// lock held.
+    #[inline]
+    pub(crate) fn current_timers(&self) -> Option<&ThreadTimers> {
+        let timers = self.timers.load(Ordering::Acquire);
+        // SAFETY: non-null timers stay alive until `delete_timers`, which callers of this
+        // function exclude (see above).
+        (!timers.is_null()).then(|| unsafe { &*timers })
+    }
+
+    /// Deletes the thread's timers. Call with the registry lock held, from a place where
+    /// this thread's handler cannot run.
+    fn delete_timers(&self) {
+        let timers = self.timers.swap(std::ptr::null_mut(), Ordering::AcqRel);
+        if !timers.is_null() {
+            // SAFETY: the pointer came from Box::into_raw in `timers` and is taken once.
+            drop(unsafe { Box::from_raw(timers) });
+        }
     }
 
     fn disarm(&self) {
         self.armed.store(false, Ordering::Release);
-        if let Some(timers) = self.timers.get() {
+        if let Some(timers) = self.current_timers() {
             timers.stop();
         }
     }
@@ -229,6 +255,7 @@ pub fn register_current_thread(
         entry.set_name(name);
         return entry;
     }
+    let forked_child = crate::ownership::in_forked_child();
     // SAFETY: gettid and pthread_self have no preconditions.
     let (tid, ident) = unsafe { (libc::gettid(), libc::pthread_self() as u64) };
     let mut cpu_clock: libc::clockid_t = 0;
@@ -253,7 +280,7 @@ pub fn register_current_thread(
         last_cpu_ns: AtomicU64::new(0),
         last_wall_ns: AtomicU64::new(0),
         interpreter_slot,
-        timers: OnceLock::new(),
+        timers: AtomicPtr::new(std::ptr::null_mut()),
         armed: AtomicBool::new(false),
         parked: AtomicBool::new(false),
     });
@@ -263,6 +290,11 @@ pub fn register_current_thread(
         })
     });
     CURRENT.with(|current| current.set(Arc::as_ptr(&entry)));
+    if forked_child {
+        // A forked child is not sampled, and the registry's lock may have been held by a
+        // thread that does not exist here: leave the registry alone.
+        return entry;
+    }
     let mut registry = registry();
     registry.threads.push(entry.clone());
     GENERATION.fetch_add(1, Ordering::AcqRel);
@@ -332,11 +364,53 @@ impl Drop for ExitGuard {
         self.entry
             .final_cpu_ns
             .store(thread_cpu_ns(), Ordering::Release);
-        // Under the registry lock, so that `arm_all` never arms a thread that is exiting.
+        // Under the registry lock, so that `arm_all` never arms a thread that is exiting,
+        // and with SIGPROF blocked, so that this thread's handler does not run while its
+        // timers are deleted (no other thread's handler touches them).
+        let _blocked = SigprofBlocked::new();
+        if crate::ownership::in_forked_child() {
+            // As in registration: the registry's lock may belong to a thread that is gone.
+            self.entry.alive.store(false, Ordering::Release);
+            return;
+        }
         let _registry = registry();
         self.entry.alive.store(false, Ordering::Release);
         self.entry.disarm();
+        self.entry.delete_timers();
         GENERATION.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+impl Drop for ThreadEntry {
+    fn drop(&mut self) {
+        // A thread that never exited (the main thread at process end) still has its timers;
+        // nothing can reach the entry any more, so no handler uses them.
+        self.delete_timers();
+    }
+}
+
+/// Blocks SIGPROF on the calling thread until dropped.
+struct SigprofBlocked(libc::sigset_t);
+
+impl SigprofBlocked {
+    fn new() -> SigprofBlocked {
+        // SAFETY: sigset_t is plain data; sigemptyset/sigaddset initialise it, and
+        // pthread_sigmask stores the previous mask in `old`.
+        unsafe {
+            let mut block: libc::sigset_t = std::mem::zeroed();
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut block);
+            libc::sigaddset(&mut block, libc::SIGPROF);
+            libc::pthread_sigmask(libc::SIG_BLOCK, &block, &mut old);
+            SigprofBlocked(old)
+        }
+    }
+}
+
+impl Drop for SigprofBlocked {
+    fn drop(&mut self) {
+        // SAFETY: restores the mask saved in `new`.
+        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &self.0, std::ptr::null_mut()) };
     }
 }
 

@@ -134,7 +134,11 @@ impl Sampler {
     /// Stops every timer, drains what is left and ends the session. The sample channel
     /// closes once the consumer has read everything.
     pub fn stop(mut self) -> SessionReport {
-        let ticker_cpu_ns = self.ticker.take().map_or(0, Ticker::finish);
+        let ticker_cpu_ns = if crate::ownership::in_forked_child() {
+            0
+        } else {
+            self.ticker.take().map_or(0, Ticker::finish)
+        };
         let drain_cpu_ns = self.shutdown();
         SessionReport {
             drain_cpu_ns,
@@ -149,6 +153,12 @@ impl Sampler {
 
     /// Stops everything; returns the drain thread's CPU time (0 if already stopped).
     fn shutdown(&mut self) -> u64 {
+        if crate::ownership::in_forked_child() {
+            // A forked child has none of the session's threads: nothing to stop or join.
+            std::mem::forget(self.ticker.take());
+            std::mem::forget(self.drainer.take());
+            return 0;
+        }
         if let Some(ticker) = self.ticker.take() {
             ticker.finish();
         }

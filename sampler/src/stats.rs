@@ -15,6 +15,7 @@ pub struct HandlerStats {
     dropped: AtomicU64,
     skipped_idle: AtomicU64,
     unregistered: AtomicU64,
+    foreign: AtomicU64,
     min_ns: AtomicU64,
     max_ns: AtomicU64,
     histogram: [AtomicU64; BUCKETS],
@@ -31,6 +32,8 @@ pub struct StatsSnapshot {
     pub skipped_idle: u64,
     /// Signals that arrived on a thread the profiler does not know (ignored).
     pub unregistered: u64,
+    /// SIGPROF signals not sent by our timers or ticker (ignored).
+    pub foreign: u64,
     /// Handler run time, when any sample was taken.
     pub handler_ns: Option<HandlerTimes>,
 }
@@ -66,6 +69,7 @@ impl HandlerStats {
             dropped: AtomicU64::new(0),
             skipped_idle: AtomicU64::new(0),
             unregistered: AtomicU64::new(0),
+            foreign: AtomicU64::new(0),
             min_ns: AtomicU64::new(u64::MAX),
             max_ns: AtomicU64::new(0),
             histogram: [const { AtomicU64::new(0) }; BUCKETS],
@@ -93,6 +97,12 @@ impl HandlerStats {
         self.skipped_idle.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A SIGPROF not sent by our timers or ticker arrived.
+    #[inline]
+    pub fn record_foreign(&self) {
+        self.foreign.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// A signal arrived on a thread without a registration.
     #[inline]
     pub fn record_unregistered(&self) {
@@ -106,6 +116,7 @@ impl HandlerStats {
             &self.dropped,
             &self.skipped_idle,
             &self.unregistered,
+            &self.foreign,
         ] {
             counter.store(0, Ordering::Relaxed);
         }
@@ -135,6 +146,7 @@ impl HandlerStats {
             dropped: self.dropped.load(Ordering::Relaxed),
             skipped_idle: self.skipped_idle.load(Ordering::Relaxed),
             unregistered: self.unregistered.load(Ordering::Relaxed),
+            foreign: self.foreign.load(Ordering::Relaxed),
             handler_ns,
         }
     }

@@ -18,7 +18,7 @@ use sampler::{SamplerConfig, MAX_DEPTH_LIMIT, MAX_RATE_HZ};
 use crate::cli::{program_or_usage_error, ProgramArgs};
 use crate::commands::record::ModeArg;
 use crate::python::{native, ExitStatus, PythonRun};
-use crate::signals;
+use crate::{ending, signals};
 
 /// `rpprof agent`.
 #[derive(Debug, Args)]
@@ -128,11 +128,19 @@ pub fn agent(args: &AgentArgs) -> anyhow::Result<ExitStatus> {
         args.store.display()
     );
     let shared: Arc<Mutex<Option<Agent<Running>>>> = Arc::new(Mutex::new(Some(running)));
+    // However the program ends (normally, SIGTERM, os._exit), the window in progress is
+    // flushed once.
+    let for_ending = shared.clone();
+    ending::on_end(move || {
+        if let Some(agent) = lock(&for_ending).take() {
+            report(agent);
+        }
+        Ok(())
+    });
     let for_signals = shared.clone();
     signals::watch(&[libc::SIGTERM, libc::SIGHUP], move |signal| {
-        let mut slot = for_signals.lock().unwrap_or_else(|p| p.into_inner());
         if signal == libc::SIGHUP {
-            if let Some(agent) = slot.as_ref() {
+            if let Some(agent) = lock(&for_signals).as_ref() {
                 match agent.reopen_store() {
                     Ok(()) => eprintln!("rpprof: agent: store reopened"),
                     Err(err) => eprintln!("rpprof: agent: cannot reopen the store: {err}"),
@@ -140,25 +148,25 @@ pub fn agent(args: &AgentArgs) -> anyhow::Result<ExitStatus> {
             }
             return;
         }
-        // SIGTERM: flush the window in progress, then end as SIGTERM would have.
-        if let Some(agent) = slot.take() {
-            report(agent);
-        }
+        ending::end_now_reporting();
         signals::die_by(signal);
     })
     .context("cannot watch for SIGTERM and SIGHUP")?;
 
     let exception = python.run_main();
     let status = python.finish(exception);
-    let mut slot = shared.lock().unwrap_or_else(|p| p.into_inner());
-    match slot.take() {
-        Some(agent) => report(agent),
-        // SIGTERM got there first and is ending the process.
-        None => loop {
-            std::thread::park();
-        },
+    ending::end_now_reporting();
+    if sampler::in_forked_child() {
+        // The child of a fork has none of the agent's threads: leave them be.
+        std::mem::forget(shared);
     }
     Ok(status)
+}
+
+fn lock(
+    shared: &Mutex<Option<Agent<Running>>>,
+) -> std::sync::MutexGuard<'_, Option<Agent<Running>>> {
+    shared.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn report(agent: Agent<Running>) {

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::Args;
 use flamegraph::summary;
 use sampler::{Mode, SamplerConfig, MAX_DEPTH_LIMIT, MAX_RATE_HZ};
@@ -10,7 +11,8 @@ use crate::cli::{program_or_usage_error, ProgramArgs, ViewArgs};
 use crate::output::{Format, OutputTarget};
 use crate::python::{native, ExitStatus, PythonRun};
 use crate::recording::{RecordSettings, Recorded, Recording};
-use crate::render;
+use crate::render::{self, RenderOptions};
+use crate::{ending, signals};
 
 /// `rpprof record`.
 #[derive(Debug, Args)]
@@ -88,15 +90,43 @@ pub fn record(args: &RecordArgs) -> anyhow::Result<ExitStatus> {
         title,
     };
     let recording = Recording::start(settings)?;
+    let options = args.view.render_options();
+    let verbose = args.verbose;
+    // However the program ends (normally, SIGTERM, os._exit), the profile is written once.
+    ending::on_end(move || write_recording(recording.finish(), &targets, &options, verbose));
+    signals::watch(&[libc::SIGTERM], |signal| {
+        ending::end_now_reporting();
+        signals::die_by(signal);
+    })
+    .context("cannot watch for SIGTERM")?;
+
     let exception = python.run_main();
     let status = python.finish(exception);
-    let recorded = recording.finish();
-
-    let options = args.view.render_options();
-    for target in &targets {
-        render::write_target(&recorded.profile, target, &options)?;
+    if let Some(written) = ending::end_now() {
+        written?;
     }
-    eprintln!("rpprof: {}", summary(&recorded, &targets));
+    Ok(status)
+}
+
+/// Writes every output and the closing report on stderr.
+fn write_recording(
+    recorded: Recorded,
+    targets: &[OutputTarget],
+    options: &RenderOptions,
+    verbose: bool,
+) -> anyhow::Result<()> {
+    for target in targets {
+        render::write_target(&recorded.profile, target, options)?;
+    }
+    eprintln!("rpprof: {}", summary(&recorded, targets));
+    if recorded.profile.is_empty() {
+        eprintln!(
+            "rpprof: warning: no samples were recorded: the program ended before its first \
+             sample (one every {:.1} ms of CPU at {} Hz); a higher --rate samples sooner",
+            recorded.profile.meta.period_ns() as f64 / 1e6,
+            recorded.profile.meta.rate_hz
+        );
+    }
     if recorded.profile.meta.overflowed > 0 {
         eprintln!(
             "rpprof: warning: {} samples of stacks beyond the first {} distinct ones went to \
@@ -106,10 +136,10 @@ pub fn record(args: &RecordArgs) -> anyhow::Result<ExitStatus> {
         );
     }
     eprint!("{}", thread_table(&recorded.profile));
-    if args.verbose {
+    if verbose {
         eprintln!("rpprof: {}", telemetry(&recorded));
     }
-    Ok(status)
+    Ok(())
 }
 
 /// The sampler's account of itself, for `--verbose`.
@@ -134,12 +164,14 @@ pub fn telemetry(recorded: &Recorded) -> String {
     let profiler_cpu =
         handler_total + report.drain_cpu_ns + report.ticker_cpu_ns + recorded.aggregate_cpu_ns;
     format!(
-        "{handler} over {} samples; {} skipped (thread idle), {} on unregistered threads; \
+        "{handler} over {} samples; {} skipped (thread idle), {} on unregistered threads, \
+         {} not ours; \
          {timers}; profiler CPU {:.1} ms (handlers {:.1}, ticker {:.1}, drain {:.1}, \
          aggregation {:.1}) = {:.2}% of the program's {:.2} s",
         stats.samples,
         stats.skipped_idle,
         stats.unregistered,
+        stats.foreign,
         profiler_cpu as f64 / 1e6,
         handler_total as f64 / 1e6,
         report.ticker_cpu_ns as f64 / 1e6,

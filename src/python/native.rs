@@ -10,6 +10,10 @@
 //!
 //! The in-script API: `start`, `stop`, `write` and `is_running`, wrapped by the frozen
 //! Python module `rpprof` (`rpprof.py`), run [`crate::api`].
+//!
+//! Stand-ins for `_signal.signal`, `_signal.setitimer` and `os._exit` let rpprof step
+//! aside before a program takes SIGPROF, warn about ITIMER_PROF, and write the profile
+//! before `os._exit()` ends the process.
 
 use rustpython_vm::{InterpreterBuilder, PyResult, VirtualMachine};
 
@@ -34,6 +38,51 @@ mod rpprof_native {
             return Ok(());
         }
         original.call((name,), vm).map(drop)
+    }
+
+    /// Stands in for `_signal.signal`: before the program takes SIGPROF for itself, stop
+    /// sampling (so that none of our signals reaches its handler) and say so once.
+    #[pyfunction]
+    fn signal_hook(
+        signalnum: i32,
+        handler: rustpython_vm::PyObjectRef,
+        vm: &VirtualMachine,
+    ) -> PyResult {
+        if signalnum == libc::SIGPROF && sampler::release_sigprof() {
+            eprintln!(
+                "rpprof: warning: the program installs its own SIGPROF handler; sampling \
+                 stopped so that it gets only its own signals (the profile holds the samples \
+                 taken before)"
+            );
+        }
+        super::original(vm, "_original_signal")?.call((signalnum, handler), vm)
+    }
+
+    /// Stands in for `_signal.setitimer`: an ITIMER_PROF timer sends SIGPROF that is not
+    /// ours; the handler ignores those signals and keeps sampling. Say so once.
+    #[pyfunction]
+    fn setitimer_hook(args: rustpython_vm::function::FuncArgs, vm: &VirtualMachine) -> PyResult {
+        let which: Option<i32> = args
+            .args
+            .first()
+            .and_then(|w| w.try_to_value::<i32>(vm).ok());
+        if which == Some(libc::ITIMER_PROF)
+            && !sampler::sigprof_released()
+            && !super::SETITIMER_WARNED.swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            eprintln!(
+                "rpprof: warning: the program arms ITIMER_PROF; rpprof ignores the SIGPROF \
+                 signals it sends and keeps sampling with its own timers"
+            );
+        }
+        super::original(vm, "_original_setitimer")?.call(args, vm)
+    }
+
+    /// Stands in for `os._exit`: write what was recorded, then exit at once as asked.
+    #[pyfunction]
+    fn exit_hook(status: rustpython_vm::PyObjectRef, vm: &VirtualMachine) -> PyResult {
+        crate::ending::end_now_reporting();
+        super::original(vm, "_original_exit")?.call((status,), vm)
     }
 
     /// Starts a recording: `start(rate, mode, max_depth, title)`.
@@ -97,16 +146,76 @@ pub fn register_current_thread(name: &str, vm: &VirtualMachine) {
     sampler::register_current_thread(name, slot);
 }
 
-/// Registers the main thread and puts `_rpprof.set_thread_name` in place of
-/// `_thread.set_name`. Call it on the main thread, before the program runs.
+/// The ITIMER_PROF warning was given.
+static SETITIMER_WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A function `install` replaced, kept in our module under `name`.
+fn original(vm: &VirtualMachine, name: &'static str) -> PyResult {
+    vm.import(MODULE, 0)?.get_attr(name, vm)
+}
+
+/// Puts our function `ours` in place of `module.attr`, keeping the original in our module
+/// under `saved_as` (None if the module lacks it).
+fn replace(
+    vm: &VirtualMachine,
+    module: &'static str,
+    attr: &'static str,
+    ours: &'static str,
+    saved_as: &'static str,
+) -> PyResult<()> {
+    let module = vm.import(module, 0)?;
+    let native = vm.import(MODULE, 0)?;
+    let original = module.get_attr(attr, vm).unwrap_or_else(|_| vm.ctx.none());
+    native.set_attr(saved_as, original, vm)?;
+    module.set_attr(attr, native.get_attr(ours, vm)?, vm)
+}
+
+/// Registers the main thread and installs our stand-ins, before the program runs:
+/// `_thread.set_name` (thread registration), `_signal.signal` and `_signal.setitimer`
+/// (SIGPROF conflicts), and `os._exit` (write the profile before exiting). Call it on the
+/// main thread.
 pub fn install(vm: &VirtualMachine) -> PyResult<()> {
     register_current_thread("MainThread", vm);
-    let thread_module = vm.import("_thread", 0)?;
-    let ours = vm.import(MODULE, 0)?;
-    let original = thread_module
-        .get_attr("set_name", vm)
-        .unwrap_or_else(|_| vm.ctx.none());
-    ours.set_attr("_original_set_name", original, vm)?;
-    thread_module.set_attr("set_name", ours.get_attr("set_thread_name", vm)?, vm)?;
+    replace(
+        vm,
+        "_thread",
+        "set_name",
+        "set_thread_name",
+        "_original_set_name",
+    )?;
+    replace(vm, "_signal", "signal", "signal_hook", "_original_signal")?;
+    replace(
+        vm,
+        "_signal",
+        "setitimer",
+        "setitimer_hook",
+        "_original_setitimer",
+    )?;
+    replace(vm, "posix", "_exit", "exit_hook", "_original_exit")?;
+    // os.fork warns about forking a multi-threaded process; with no Python thread but the
+    // main one, the other threads are rpprof's own, which the warning is not about.
+    let posix = vm.import("posix", 0)?;
+    let quiet_fork = vm
+        .import("rpprof", 0)?
+        .get_attr("_quiet_fork", vm)?
+        .call((posix.get_attr("fork", vm)?,), vm)?;
+    posix.set_attr("fork", quiet_fork.clone(), vm)?;
+    // Modules that copied the originals at import (`from _signal import *`, `from posix
+    // import *`) get the stand-ins too.
+    let modules = vm.sys_module.get_attr("modules", vm)?;
+    let native = vm.import(MODULE, 0)?;
+    for (module, attr, ours) in [
+        (
+            "signal",
+            "setitimer",
+            native.get_attr("setitimer_hook", vm)?,
+        ),
+        ("os", "_exit", native.get_attr("exit_hook", vm)?),
+        ("os", "fork", quiet_fork),
+    ] {
+        if let Ok(loaded) = modules.get_item(module, vm) {
+            loaded.set_attr(attr, ours, vm)?;
+        }
+    }
     Ok(())
 }

@@ -42,6 +42,10 @@ pub enum ProgramError {
         /// The OS error text, as `strerror` gives it.
         reason: String,
     },
+    /// The command line holds bytes that are not UTF-8, which RustPython cannot start with
+    /// (its `sys.orig_argv` needs text).
+    #[error("the command line holds an argument that is not UTF-8 ({0}); RustPython cannot start with it (rename the file, or reach it through a UTF-8 path such as a symlink)")]
+    NotUtf8(String),
     /// A directory without `__main__.py`.
     #[error("can't find '__main__' module in {}", python_repr(path))]
     NoMain {
@@ -75,8 +79,12 @@ impl Program {
     }
 
     /// Checks that a script can be opened, before any interpreter is built, so that a
-    /// mistyped path costs nothing and says what `python` says.
+    /// mistyped path costs nothing and says what `python` says; and that the command line
+    /// is text, which the interpreter needs.
     pub fn check_readable(&self) -> Result<(), ProgramError> {
+        if let Some(bad) = std::env::args_os().find(|arg| arg.to_str().is_none()) {
+            return Err(ProgramError::NotUtf8(bad.to_string_lossy().into_owned()));
+        }
         let Program::Script { path, .. } = self else {
             return Ok(());
         };

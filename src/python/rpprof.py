@@ -52,6 +52,29 @@ def write(path, format=None):
     _rpprof.write(str(path), format)
 
 
+def _quiet_fork(fork):
+    """os.fork without the multi-threaded warning when the only other threads are
+    rpprof's own (the embedding installs it; programs need not call it)."""
+
+    def fork_quietly():
+        import threading
+        import warnings
+
+        if threading.active_count() > 1:
+            return fork()
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore",
+                message=r"This process \(pid=\d+\) is multi-threaded",
+                category=DeprecationWarning,
+            )
+            return fork()
+
+    fork_quietly.__name__ = fork.__name__
+    fork_quietly.__doc__ = fork.__doc__
+    return fork_quietly
+
+
 class profile:
     """Context manager: profiles the body of a `with` block and writes the result to
     `path` when the block ends (also when it raises)."""

@@ -1,0 +1,17 @@
+//! pprof from anywhere (gzipped or not): parsing must never panic, and whatever parses must
+//! write out in every format.
+
+#![no_main]
+
+use flamegraph::{folded, pprof, speedscope, svg, SvgOptions};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(profile) = pprof::parse(data) {
+        let mut out = Vec::new();
+        folded::write(&profile, &mut out).unwrap();
+        pprof::write(&profile, &mut out).unwrap();
+        speedscope::write(&profile, &mut out).unwrap();
+        svg::write(&profile, &SvgOptions::default(), &mut out).unwrap();
+    }
+});
