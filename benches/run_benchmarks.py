@@ -79,6 +79,12 @@ def bench_startup():
     }
 
 
+def figures(r):
+    """A section's measured entries: its (key, value) pairs without the `_measured`-style
+    bookkeeping keys."""
+    return [(k, v) for k, v in r.items() if not k.startswith("_")]
+
+
 def render_startup(r):
     return "\n".join([
         "## Start-up",
@@ -172,9 +178,7 @@ def render_overhead(r):
         "| workload | rate | `run` wall (s) | wall ratio | CPU ratio | profiler CPU |",
         "|---|---|---|---|---|---|",
     ]
-    for key, v in r.items():
-        if key.startswith("_"):
-            continue
+    for key, v in figures(r):
         name, rate = key.split(" @ ")
         share = f"{v['profiler_cpu_pct']:.2f}%" if "profiler_cpu_pct" in v else "-"
         rows.append(
@@ -211,9 +215,7 @@ def render_ab(r):
         "| rate | mode | rounds | median ratio | middle half |",
         "|---|---|---|---|---|",
     ]
-    for key, v in r.items():
-        if key.startswith("_"):
-            continue
+    for key, v in figures(r):
         rows.append(f"| {v['rate']} Hz | {v['mode']} | {v['rounds']} | {v['median']:.4f} | "
                     f"{v['p25']:.4f}-{v['p75']:.4f} |")
     return "\n".join(rows)
@@ -266,8 +268,7 @@ def render_fidelity(r):
         "| threads | rate | CPU s | total ratio | per-thread ratio (min-max) |",
         "|---|---|---|---|---|",
     ]
-    for key, v in sorted(((k, v) for k, v in r.items() if not k.startswith("_")),
-                         key=lambda kv: (kv[1]["threads"], kv[1]["rate"])):
+    for key, v in sorted(figures(r), key=lambda kv: (kv[1]["threads"], kv[1]["rate"])):
         rows.append(f"| {v['threads']} | {v['rate']} Hz | {v['cpu_s']:.2f} | {v['ratio']:.3f} | "
                     f"{v['thread_min']:.3f}-{v['thread_max']:.3f} |")
     return "\n".join(rows)
@@ -313,8 +314,7 @@ def render_max_rate(r):
         "| rate | samples per CPU-s | drops | ratio | profiler CPU | handler median (ns) |",
         "|---|---|---|---|---|---|",
     ]
-    for key, v in sorted(((k, v) for k, v in r.items() if not k.startswith("_")),
-                         key=lambda kv: kv[1]["rate"]):
+    for key, v in sorted(figures(r), key=lambda kv: kv[1]["rate"]):
         rows.append(f"| {v['rate']} Hz | {v['signals_per_cpu_s']:.0f} | {v['drop_pct']:.2f}% | "
                     f"{v['ratio']:.3f} | {v['profiler_cpu_pct']:.2f}% | {v['handler_median_ns']} |")
     return "\n".join(rows)
@@ -378,9 +378,7 @@ def render_wall_idle(r):
         "| threads | `run` wall (s) | wall ratio | CPU ratio |",
         "|---|---|---|---|",
     ]
-    for threads, v in r.items():
-        if threads.startswith("_"):
-            continue
+    for threads, v in figures(r):
         rows.append(
             f"| {threads} | {v['run_wall_s']:.2f} | {v['wall_ratio']:.3f} "
             f"({v['wall_ratio_min']:.3f}-{v['wall_ratio_max']:.3f}) | {v['cpu_ratio']:.3f} |"
@@ -426,9 +424,7 @@ def render_handler(r):
         "| depth | rate | samples | min (ns) | median (ns) | p99 (ns) | max (ns) |",
         "|---|---|---|---|---|---|---|",
     ]
-    for key, v in r.items():
-        if key.startswith("_"):
-            continue
+    for key, v in figures(r):
         depth, rate = key.split("@")
         rows.append(f"| {depth} | {rate} Hz | {v['samples']} | {v['min']:.0f} | {v['median']:.0f} | {v['p99']:.0f} | {v['max']} |")
     return "\n".join(rows)

@@ -4,7 +4,8 @@
 mod common;
 
 use std::io::BufRead;
-use std::process::Stdio;
+use std::path::Path;
+use std::process::{Command, Stdio};
 
 use common::{read_folded, rpprof, run, samples_in, script, Ran, TempDir};
 
@@ -132,7 +133,8 @@ fn deep_recursion_is_truncated_and_marked() {
     run(rpprof()
         .args(["record", "--rate", "199", "--max-depth", "100", "-o"])
         .arg(&out)
-        .arg(script("deep_3000.py")))
+        .arg(script("deep.py"))
+        .arg("3000"))
     .expect_code(0);
     let profile = read_folded(&out);
     let deep: Vec<_> = profile.threads[0]
@@ -275,11 +277,10 @@ fn sigterm_during_record_writes_the_profile_and_ends_as_sigterm() {
     assert!(samples_in(&read_folded(&out), "work") > 0);
 }
 
-#[test]
-fn the_store_stays_consistent_when_the_agent_is_killed() {
-    let dir = TempDir::new("agent-kill");
-    let store = dir.join("store");
-    let mut child = rpprof()
+/// `rpprof agent` on loopback with 1 s windows in `store`, serving for `seconds`.
+fn agent_on(store: &Path, seconds: u32) -> Command {
+    let mut agent = rpprof();
+    agent
         .args([
             "agent",
             "--listen",
@@ -288,9 +289,17 @@ fn the_store_stays_consistent_when_the_agent_is_killed() {
             "1s",
             "--store",
         ])
-        .arg(&store)
+        .arg(store)
         .arg(script("service_for.py"))
-        .arg("30")
+        .arg(seconds.to_string());
+    agent
+}
+
+#[test]
+fn the_store_stays_consistent_when_the_agent_is_killed() {
+    let dir = TempDir::new("agent-kill");
+    let store = dir.join("store");
+    let mut child = agent_on(&store, 30)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -313,18 +322,7 @@ fn the_store_stays_consistent_when_the_agent_is_killed() {
         "windows were written: {names:?}"
     );
     // A new agent on the same store starts, cleans leftovers and serves what is there.
-    let ran = run(rpprof()
-        .args([
-            "agent",
-            "--listen",
-            "127.0.0.1:0",
-            "--window",
-            "1s",
-            "--store",
-        ])
-        .arg(&store)
-        .arg(script("service_for.py"))
-        .arg("1"));
+    let ran = run(&mut agent_on(&store, 1));
     ran.expect_code(0);
     let left: Vec<String> = std::fs::read_dir(&windows)
         .unwrap()

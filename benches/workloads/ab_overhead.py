@@ -14,23 +14,13 @@ import sys
 import time
 
 import rpprof
+from cpu_bound import descend  # the same work as the end-to-end overhead runs
 
 RATE = int(sys.argv[1])
 MODE = sys.argv[2] if len(sys.argv) > 2 else "cpu"
 ROUNDS = int(sys.argv[3]) if len(sys.argv) > 3 else 40
 ITERATIONS = int(sys.argv[4]) if len(sys.argv) > 4 else 600_000
 DEPTH = int(sys.argv[5]) if len(sys.argv) > 5 else 30
-
-
-def spin(n):
-    total = 0
-    for i in range(n):
-        total = (total * 31 + i) % 1_000_003
-    return total
-
-
-def descend(depth, n):
-    return spin(n) if depth <= 1 else descend(depth - 1, n)
 
 
 def chunk():

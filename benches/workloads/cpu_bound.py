@@ -7,10 +7,6 @@ of a DEPTH-deep call chain for ITERATIONS iterations.
 import sys
 import threading
 
-ITERATIONS = int(sys.argv[1]) if len(sys.argv) > 1 else 3_000_000
-THREADS = int(sys.argv[2]) if len(sys.argv) > 2 else 1
-DEPTH = int(sys.argv[3]) if len(sys.argv) > 3 else 30
-
 
 def spin(n):
     total = 0
@@ -25,16 +21,23 @@ def descend(depth, n):
     return descend(depth - 1, n)
 
 
-def work():
+def work(iterations, depth):
     # The module frame and work() make two frames; descend adds the rest.
-    descend(DEPTH - 2, ITERATIONS)
+    descend(depth - 2, iterations)
 
 
-if THREADS == 1:
-    work()
-else:
-    threads = [threading.Thread(target=work, name=f"worker-{i}") for i in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+if __name__ == "__main__":
+    ITERATIONS = int(sys.argv[1]) if len(sys.argv) > 1 else 3_000_000
+    THREADS = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+    DEPTH = int(sys.argv[3]) if len(sys.argv) > 3 else 30
+    if THREADS == 1:
+        work(ITERATIONS, DEPTH)
+    else:
+        threads = [
+            threading.Thread(target=work, args=(ITERATIONS, DEPTH), name=f"worker-{i}")
+            for i in range(THREADS)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()

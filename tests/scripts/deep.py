@@ -1,4 +1,12 @@
-# A chain of 300 calls that burns CPU at the bottom: deeper than --max-depth.
+# A chain of DEPTH calls (default 300, deeper than --max-depth) that burns CPU at the bottom.
+#
+#     deep.py [DEPTH]
+import sys
+
+DEPTH = int(sys.argv[1]) if len(sys.argv) > 1 else 300
+sys.setrecursionlimit(DEPTH + 1000)
+
+
 def down(depth):
     if depth == 0:
         total = 0
@@ -8,4 +16,4 @@ def down(depth):
     return down(depth - 1)
 
 
-down(300)
+print(down(DEPTH))
