@@ -89,8 +89,20 @@ fn endpoints_answer_over_loopback() {
     let dir = TempDir::new("agent-endpoints");
     let agent = RunningAgent::start(&dir, &["--window", "1s"], "6");
 
+    // Twice: the second request comes just after a slice ended, when a slice in progress
+    // that started long before the request must not be counted in.
+    let (_, _, first) = agent.get("/debug/pprof/profile?seconds=1");
     let (status, _, body) = agent.get("/debug/pprof/profile?seconds=1");
     assert_eq!(status, 200);
+    for answer in [&first, &body] {
+        let profile =
+            rpprof::input::parse_profile(answer).expect("pprof from /debug/pprof/profile");
+        let span = profile.meta.duration_ns;
+        assert!(
+            (500_000_000..=1_500_000_000).contains(&span),
+            "{span} ns, not one second"
+        );
+    }
     let profile = rpprof::input::parse_profile(&body).expect("pprof from /debug/pprof/profile");
     let names: Vec<&str> = profile.threads.iter().map(|t| t.name.as_str()).collect();
     assert!(

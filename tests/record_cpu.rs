@@ -68,11 +68,24 @@ fn named_threads_appear_under_their_names_with_their_shares() {
         .collect();
     let total: u64 = workers.iter().sum();
     assert!(total >= 150, "enough samples: {total}");
-    for (got, want) in workers.iter().zip([60.0, 30.0, 10.0]) {
+    // The work is 6:3:1, but CPU per unit of work is not fixed when four threads share two
+    // cores (the longest worker ends alone, with the caches to itself): sample shares are
+    // held tightly to each thread's own CPU clock, from the summary, and loosely to 6:3:1.
+    let cpu: Vec<f64> = ["resize-worker", "encode-worker", "index-worker"]
+        .iter()
+        .map(|n| summary_cpu_seconds(&ran.stderr, n))
+        .collect();
+    let cpu_total: f64 = cpu.iter().sum();
+    for ((got, seconds), want) in workers.iter().zip(&cpu).zip([60.0, 30.0, 10.0]) {
         let share = percent(*got, total);
+        let cpu_share = 100.0 * seconds / cpu_total;
         assert!(
-            (share - want).abs() <= 6.0,
-            "share {share:.1}% vs {want}% ({workers:?})"
+            (share - cpu_share).abs() <= 5.0,
+            "share {share:.1}% vs {cpu_share:.1}% of the CPU ({workers:?}, {cpu:?} s)"
+        );
+        assert!(
+            (share - want).abs() <= 12.0,
+            "share {share:.1}% vs {want}% of the work ({workers:?})"
         );
     }
     // A worker's time is spent in its own function (a few samples may fall in thread
@@ -352,4 +365,18 @@ fn unwritable_output_fails_before_running() {
         "{}",
         ran.stderr
     );
+}
+
+/// A thread's CPU seconds (its own CPU clock) from the per-thread summary on stderr.
+fn summary_cpu_seconds(stderr: &str, thread: &str) -> f64 {
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with(&format!("{thread} (tid ")))
+        .unwrap_or_else(|| panic!("{thread} in the summary:\n{stderr}"));
+    // name (tid N) samples running idle cpu-s heaviest...
+    let after_tid = line.split_once(") ").expect("a tid").1;
+    let fields: Vec<&str> = after_tid.split_whitespace().collect();
+    fields[3]
+        .parse()
+        .unwrap_or_else(|_| panic!("cpu seconds in `{line}`"))
 }

@@ -269,10 +269,19 @@ fn live_profile(target: &Target, context: &HttpContext) -> Result<Answer, AgentE
             })?,
     };
     let (reply, answer) = crossbeam_channel::bounded(1);
-    let until_ns = now_unix_ns() + seconds * 1_000_000_000;
+    // Slices are whole seconds on the slicer's clock. Taking the N slices whose start is
+    // nearest to now (the one in progress only if it began under half a slice ago) covers
+    // N seconds and answers within half a slice of N seconds from now.
+    let half_slice = crate::slicer::SLICE.as_nanos() as u64 / 2;
+    let from_ns = now_unix_ns().saturating_sub(half_slice);
+    let until_ns = from_ns + seconds * 1_000_000_000;
     if context
         .windows
-        .send(WindowRequest::Collect { until_ns, reply })
+        .send(WindowRequest::Collect {
+            from_ns,
+            until_ns,
+            reply,
+        })
         .is_err()
     {
         return Ok(Answer::text(503, "the agent is shutting down"));

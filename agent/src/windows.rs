@@ -19,8 +19,11 @@ use crate::AgentError;
 
 /// What the HTTP side asks of the windows thread.
 pub enum Request {
-    /// Collect every slice that ends by `until_ns` Unix nanoseconds, then answer.
+    /// Collect the slices that start at `from_ns` or later, up to the first that ends at
+    /// `until_ns` or later (Unix nanoseconds), then answer.
     Collect {
+        /// Slices that started before this are left out.
+        from_ns: u64,
         /// When the collection ends.
         until_ns: u64,
         /// Where the profile goes.
@@ -44,6 +47,7 @@ pub struct WindowSettings {
 }
 
 struct Collector {
+    from_ns: u64,
     until_ns: u64,
     profile: Profile,
     reply: Sender<Profile>,
@@ -98,7 +102,9 @@ fn run(
                 }));
                 current.merge_bounded(&slice.profile, settings.max_stacks);
                 collectors.retain_mut(|collector| {
-                    collector.profile.merge_bounded(&slice.profile, settings.max_stacks);
+                    if slice.start_ns >= collector.from_ns {
+                        collector.profile.merge_bounded(&slice.profile, settings.max_stacks);
+                    }
                     if slice.end_ns >= collector.until_ns {
                         let done = std::mem::take(&mut collector.profile);
                         let _ = collector.reply.send(done);
@@ -120,7 +126,8 @@ fn run(
                     .store(sampler::timer::thread_cpu_ns(), Ordering::Relaxed);
             }
             recv(requests) -> request => match request {
-                Ok(Request::Collect { until_ns, reply }) => collectors.push(Collector {
+                Ok(Request::Collect { from_ns, until_ns, reply }) => collectors.push(Collector {
+                    from_ns,
                     until_ns,
                     profile: Profile::new(settings.meta.clone()),
                     reply,
