@@ -1,11 +1,12 @@
 """Three named threads share one CPU-bound inner loop in known proportions.
 
-`resize-worker` does 6 units of work, `encode-worker` 3 and `index-worker` 1, so a CPU
-profile should give them about 60%, 30% and 10% of the samples, each under its own thread
-name. The main thread only starts and joins them.
+`resize-worker` does 6 units of work, `encode-worker` 3 and `index-worker` 1, each times
+SCALE (default 20, a couple of CPU-seconds in all), so a CPU profile should give them about
+60%, 30% and 10% of the samples, each under its own thread name. The main thread only
+starts and joins them.
 
     rpprof record -o profile.svg examples/threads.py
-    rpprof record -o profile.svg examples/threads.py 4      # four times the work
+    rpprof record -o profile.svg examples/threads.py 80     # four times the work
 """
 
 import sys
@@ -35,7 +36,7 @@ def build_index(units):
 
 
 def main():
-    scale = int(sys.argv[1]) if len(sys.argv) > 1 else 1
+    scale = int(sys.argv[1]) if len(sys.argv) > 1 else 20
     jobs = [
         ("resize-worker", resize_images, 6 * scale),
         ("encode-worker", encode_video, 3 * scale),

@@ -68,7 +68,7 @@ fn pprof_from_a_recording_has_the_fields_that_matter() {
         .unwrap();
     assert_eq!(
         (checksum_name, checksum_file, checksum_start),
-        ("checksum", "examples/threads.py", 17)
+        ("checksum", "examples/threads.py", 18)
     );
     // One Function per (name, file); one Location per (function, line).
     let mut seen = std::collections::HashSet::new();
