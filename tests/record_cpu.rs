@@ -4,7 +4,7 @@
 mod common;
 
 use common::{
-    example, percent, read_folded, rpprof, run, samples_in, script, thread_samples, TempDir,
+    example, percent, read_folded, root, rpprof, run, samples_in, script, thread_samples, TempDir,
 };
 
 #[test]
@@ -141,8 +141,8 @@ fn two_busy_threads_at_499_hz_give_cpu_seconds_times_rate() {
     let ran = run(rpprof()
         .args(["record", "--rate", "499", "-o"])
         .arg(&out)
-        .arg(script("two_busy_threads.py"))
-        .arg("1.5"));
+        .arg(root().join("benches/workloads/busy_threads.py"))
+        .args(["2", "3.0"]));
     ran.expect_code(0);
     let cpu_seconds: f64 = ran
         .stdout
@@ -156,7 +156,7 @@ fn two_busy_threads_at_499_hz_give_cpu_seconds_times_rate() {
         ran.stdout
     );
     let profile = read_folded(&out);
-    let sampled = thread_samples(&profile, "busy-a") + thread_samples(&profile, "busy-b");
+    let sampled = thread_samples(&profile, "busy-0") + thread_samples(&profile, "busy-1");
     let expected = cpu_seconds * 499.0;
     let ratio = sampled as f64 / expected;
     assert!(

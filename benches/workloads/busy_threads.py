@@ -1,5 +1,6 @@
-"""Fidelity benchmark workload: THREADS threads each burn SECONDS/THREADS of CPU time (their
-own clock), then print "cpu NAME SECONDS" with what they used.
+"""Fidelity workload (the benchmarks and `tests/record_cpu.rs`): THREADS threads each burn
+SECONDS/THREADS of CPU time (their own clock), then print "cpu NAME SECONDS" with what they
+used.
 
     busy_threads.py THREADS [SECONDS]
 """
