@@ -745,27 +745,38 @@ def timers_held(pid):
         return -1
 
 
+def found_int(pattern, text, group=1, default=-1):
+    """An integer the pattern finds in text, or the default where it finds none."""
+    m = pattern.search(text)
+    return int(m.group(group)) if m else default
+
+
+def stress_run(out, cpu_seconds, before=(), verbose=False):
+    """`record -r 10000` of 64 busy threads sharing `cpu_seconds`, run under `before` (a
+    command prefix such as valgrind); returns the finished process and its wall seconds."""
+    started = time.monotonic()
+    done = subprocess.run(
+        [*before, str(RPPROF), "record", *(["-v"] if verbose else []), "-r", "10000", "-o", str(out),
+         str(WORKLOADS / "busy_threads.py"), "64", str(cpu_seconds)],
+        capture_output=True, text=True,
+    )
+    return done, time.monotonic() - started
+
+
 def bench_stress():
     """64 busy threads sampled at 10 kHz for a minute: drops, handler time, timers, crash-free."""
     seconds = int(os.environ.get("RPPROF_STRESS_SECONDS", "60"))
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "stress.pb.gz"
-        started = time.monotonic()
-        done = subprocess.run(
-            [str(RPPROF), "record", "-v", "-r", "10000", "-o", str(out),
-             str(WORKLOADS / "busy_threads.py"), "64", str(2 * seconds)],
-            capture_output=True, text=True,
-        )
-        wall = time.monotonic() - started
+        done, wall = stress_run(out, 2 * seconds, verbose=True)
         size = out.stat().st_size if out.exists() else 0
-    handler = HANDLER_LINE.search(done.stderr)
     return {
         "seconds": wall,
         "status": done.returncode,
-        "samples": int(handler.group(5)) if handler else 0,
-        "handler_median_ns": int(handler.group(2)) if handler else 0,
-        "handler_p99_ns": int(handler.group(3)) if handler else 0,
-        "dropped": int(DROPPED.search(done.stderr).group(1)) if DROPPED.search(done.stderr) else -1,
+        "samples": found_int(HANDLER_LINE, done.stderr, 5, 0),
+        "handler_median_ns": found_int(HANDLER_LINE, done.stderr, 2, 0),
+        "handler_p99_ns": found_int(HANDLER_LINE, done.stderr, 3, 0),
+        "dropped": found_int(DROPPED, done.stderr),
         "profile_bytes": size,
     }
 
@@ -790,29 +801,24 @@ def render_stress(r):
     ])
 
 
+MEMCHECK_SUMMARY = re.compile(r"ERROR SUMMARY: (\d+) errors from (\d+) contexts \(suppressed: (\d+)")
+
+
 def bench_memcheck():
     """The stress configuration (64 threads, 10 kHz) under valgrind's memcheck."""
-    cpu_seconds = os.environ.get("RPPROF_MEMCHECK_SECONDS", "48")
+    cpu_seconds = float(os.environ.get("RPPROF_MEMCHECK_SECONDS", "48"))
+    valgrind = ["valgrind", "--tool=memcheck", "--error-exitcode=9",
+                f"--suppressions={ROOT / 'benches' / 'rustpython.supp'}"]
     with tempfile.TemporaryDirectory() as tmp:
-        started = time.monotonic()
-        done = subprocess.run(
-            ["valgrind", "--tool=memcheck", "--error-exitcode=9",
-             f"--suppressions={ROOT / 'benches' / 'rustpython.supp'}",
-             str(RPPROF), "record", "-r", "10000", "-o", str(Path(tmp) / "memcheck.pb.gz"),
-             str(WORKLOADS / "busy_threads.py"), "64", cpu_seconds],
-            capture_output=True, text=True,
-        )
-        wall = time.monotonic() - started
-    summary = re.search(r"ERROR SUMMARY: (\d+) errors from (\d+) contexts \(suppressed: (\d+)", done.stderr)
-    samples = SUMMARY_SAMPLES.search(done.stderr)
+        done, wall = stress_run(Path(tmp) / "memcheck.pb.gz", cpu_seconds, before=valgrind)
     return {
         "seconds": wall,
-        "cpu_seconds": float(cpu_seconds),
+        "cpu_seconds": cpu_seconds,
         "status": done.returncode,
-        "errors": int(summary.group(1)) if summary else -1,
-        "suppressed": int(summary.group(3)) if summary else -1,
-        "samples": int(samples.group(1)) if samples else 0,
-        "dropped": int(DROPPED.search(done.stderr).group(1)) if DROPPED.search(done.stderr) else -1,
+        "errors": found_int(MEMCHECK_SUMMARY, done.stderr, 1),
+        "suppressed": found_int(MEMCHECK_SUMMARY, done.stderr, 3),
+        "samples": found_int(SUMMARY_SAMPLES, done.stderr, 1, 0),
+        "dropped": found_int(DROPPED, done.stderr),
     }
 
 
