@@ -37,11 +37,11 @@ def build():
     )
 
 
-def timed(cmd, **kwargs):
+def timed(cmd, stdout=subprocess.DEVNULL):
     """Wall seconds and child CPU seconds of one run."""
     before = os.times()
     start = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kwargs)
+    subprocess.run(cmd, check=True, stdout=stdout, stderr=subprocess.DEVNULL)
     wall = time.perf_counter() - start
     after = os.times()
     cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
@@ -370,12 +370,9 @@ def agent_command(store, *extra):
 def service_cost(cmd):
     """CPU seconds per served request of one run of the service (it runs a fixed time)."""
     with tempfile.TemporaryFile("w+") as out:
-        before = os.times()
-        subprocess.run(cmd, check=True, stdout=out, stderr=subprocess.DEVNULL)
-        after = os.times()
+        _, cpu = timed(cmd, stdout=out)
         out.seek(0)
         served = [int(n) for n in SERVED.findall(out.read())]
-    cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
     return cpu / max(served[-1], 1) if served else float("nan")
 
 
