@@ -127,17 +127,19 @@ impl Aggregator {
         let print = Fingerprint::of(raw_frames, flags);
         let id = match self.cache.get(print) {
             Some(id) => id,
-            None => match self.resolve_and_intern(flags, raw_frames) {
-                Some(id) => {
-                    self.cache.insert(print, id);
-                    id
-                }
-                None => {
-                    self.overflowed_samples += 1;
-                    self.overflow
-                }
-            },
+            None => {
+                // A full table gains no room until `clear_stacks`, which also clears the
+                // cache: a stack sent to overflow can be cached there like any other.
+                let id = self
+                    .resolve_and_intern(flags, raw_frames)
+                    .unwrap_or(self.overflow);
+                self.cache.insert(print, id);
+                id
+            }
         };
+        if id == self.overflow {
+            self.overflowed_samples += 1;
+        }
         let thread = &mut self.threads[index];
         thread.carry_ns += header.weight_ns;
         let samples = thread.carry_ns / self.options.period_ns;
@@ -351,18 +353,20 @@ mod tests {
             );
         }
         batch.push(header(10, ThreadState::Running), [raw("f", 0)].into_iter());
+        // An overflowed stack seen again (now from the cache) is counted again.
+        batch.push(header(10, ThreadState::Running), [raw("f", 9)].into_iter());
         let mut agg = aggregator(4, true);
         agg.add(&batch);
         let profile = agg.profile(ProfileMeta::default());
         let t = &profile.threads[0];
         assert_eq!(t.stacks.len(), 5, "4 kept stacks and [overflow]");
-        assert_eq!(t.total().samples, 11, "no sample is lost");
-        assert_eq!(agg.overflowed_samples(), 6);
+        assert_eq!(t.total().samples, 12, "no sample is lost");
+        assert_eq!(agg.overflowed_samples(), 7);
         let overflow = t
             .stacks
             .iter()
             .find(|(s, _)| profile.frames.get(s[0]).function == OVERFLOW)
             .unwrap();
-        assert_eq!(overflow.1.samples, 6);
+        assert_eq!(overflow.1.samples, 7);
     }
 }
