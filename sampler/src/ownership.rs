@@ -12,7 +12,7 @@
 //!   (POSIX timers are not inherited): [`in_forked_child`] says so, and sampling stays off
 //!   there. Only the parent is profiled.
 
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
 use std::time::Duration;
 
@@ -21,7 +21,6 @@ use crate::registry;
 
 static RELEASED: AtomicBool = AtomicBool::new(false);
 static FORKED_CHILD: AtomicBool = AtomicBool::new(false);
-static PARENT_PID: AtomicI32 = AtomicI32::new(0);
 
 /// True once SIGPROF was given up to the program.
 pub fn sigprof_released() -> bool {
@@ -56,8 +55,6 @@ extern "C" fn after_fork_in_child() {
 pub(crate) fn watch_forks() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        // SAFETY: getpid has no preconditions.
-        PARENT_PID.store(unsafe { libc::getpid() }, Ordering::Relaxed);
         // SAFETY: registers a plain extern "C" function that only stores atomics.
         unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
     });

@@ -128,7 +128,7 @@ impl Sampler {
 
     /// Handler counters so far.
     pub fn stats(&self) -> StatsSnapshot {
-        STATS.snapshot()
+        current_stats()
     }
 
     /// Stops every timer, drains what is left and ends the session. The sample channel
@@ -143,7 +143,7 @@ impl Sampler {
         SessionReport {
             drain_cpu_ns,
             ticker_cpu_ns,
-            stats: STATS.snapshot(),
+            stats: current_stats(),
             duration: self.started.elapsed(),
             driver: self.driver,
             handler_replaced: self.handler_lost.load(Ordering::Relaxed),
