@@ -272,8 +272,7 @@ fn live_profile(target: &Target, context: &HttpContext) -> Result<Answer, AgentE
     // Slices are whole seconds on the slicer's clock. Taking the N slices whose start is
     // nearest to now (the one in progress only if it began under half a slice ago) covers
     // N seconds and answers within half a slice of N seconds from now.
-    let half_slice = crate::slicer::SLICE.as_nanos() as u64 / 2;
-    let from_ns = now_unix_ns().saturating_sub(half_slice);
+    let from_ns = now_unix_ns().saturating_sub(crate::slicer::HALF_SLICE_NS);
     let until_ns = from_ns + seconds * 1_000_000_000;
     if context
         .windows
@@ -408,7 +407,7 @@ fn index(target: &Target, context: &HttpContext) -> Result<Answer, AgentError> {
     let error = context
         .metrics
         .last_error()
-        .map(|e| format!("<p>Last problem: {}</p>", escape(&e)))
+        .map(|e| format!("<p>Last problem: {}</p>", svg::xml_escape(&e)))
         .unwrap_or_default();
     let html = format!(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>rpprof agent: {app}</title></head><body>\n\
@@ -418,7 +417,7 @@ fn index(target: &Target, context: &HttpContext) -> Result<Answer, AgentError> {
          <li><a href=\"/debug/pprof/profile?seconds=30\">Profile the next 30 seconds</a> (pprof)</li>\n\
          <li><a href=\"/threads\">Threads</a></li>\n<li><a href=\"/metrics\">Metrics</a></li>\n</ul>\n\
          <p>{windows} windows stored ({bytes} bytes).</p>\n{error}</body></html>\n",
-        app = escape(&context.app_name),
+        app = svg::xml_escape(&context.app_name),
         windows = context.store.len(),
         bytes = context.store.bytes(),
     );
@@ -428,10 +427,4 @@ fn index(target: &Target, context: &HttpContext) -> Result<Answer, AgentError> {
         body: html.into_bytes(),
         headers: Vec::new(),
     })
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }

@@ -19,6 +19,9 @@ use crate::AgentError;
 /// The length of a slice.
 pub const SLICE: Duration = Duration::from_secs(1);
 
+/// Half a slice, in nanoseconds: the tolerance when slices are matched to whole seconds.
+pub const HALF_SLICE_NS: u64 = SLICE.as_nanos() as u64 / 2;
+
 /// Distinct frames past which the aggregator starts afresh (frames are never forgotten
 /// otherwise, and a program that keeps generating code would grow them without end).
 const MAX_FRAMES: usize = 500_000;

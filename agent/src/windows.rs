@@ -116,8 +116,7 @@ fn run(
                 // Slices end a little after each second: count a window as full half a
                 // slice early, so that 10 s windows hold 10 slices, not 11.
                 let length = slice.end_ns.saturating_sub(current.meta.start_unix_ns);
-                let half_slice = crate::slicer::SLICE.as_nanos() as u64 / 2;
-                if length + half_slice >= settings.length.as_nanos() as u64 {
+                if length + crate::slicer::HALF_SLICE_NS >= settings.length.as_nanos() as u64 {
                     let finished = window.take().expect("a window is open");
                     finish(finished, store, pusher, metrics, slice.end_ns);
                 }

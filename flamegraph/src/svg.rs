@@ -252,7 +252,8 @@ fn write_empty(title: &str, subtitle: &str, out: &mut dyn Write) -> Result<(), P
     Ok(())
 }
 
-fn xml_escape(text: &str) -> String {
+/// Escapes text for XML or HTML text and attribute values.
+pub fn xml_escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
