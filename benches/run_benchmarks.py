@@ -323,12 +323,16 @@ def render_max_rate(r):
 
 
 def bench_pipeline():
-    """The pipeline bench (benches/pipeline.rs): aggregation throughput, memory, writers."""
-    done = subprocess.run(
-        ["cargo", "bench", "--ignore-rust-version", "--quiet", "--bench", "pipeline"],
-        cwd=ROOT, check=True, capture_output=True, text=True,
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    """The pipeline bench (benches/pipeline.rs): aggregation throughput, memory, writers;
+    each figure the median of five runs (one run's rates vary by +-20% on these machines)."""
+    runs = []
+    for _ in range(5):
+        done = subprocess.run(
+            ["cargo", "bench", "--ignore-rust-version", "--quiet", "--bench", "pipeline"],
+            cwd=ROOT, check=True, capture_output=True, text=True,
+        )
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return {key: median([run[key] for run in runs]) for key in runs[0]}
 
 
 def render_pipeline(r):
@@ -337,7 +341,8 @@ def render_pipeline(r):
         "",
         "`cargo bench --ignore-rust-version --bench pipeline`: synthetic samples made of real",
         "interned interpreter strings, 30 frames deep, drawn uniformly from 5000 distinct",
-        "stacks (a worst case for caching); times are the thread's CPU time.",
+        "stacks (a worst case for caching); times are the thread's CPU time, each figure the",
+        "median of five runs.",
         "",
         "| measure | result | target |",
         "|---|---|---|",
