@@ -45,11 +45,7 @@ impl StackTable {
     pub fn intern(&mut self, stack: &[FrameId]) -> Option<StackId> {
         let hash = Self::hash(stack);
         let (arena, spans) = (&self.arena, &self.spans);
-        let slice = |id: StackId| {
-            let (start, len) = spans[id as usize];
-            &arena[start as usize..(start + len) as usize]
-        };
-        if let Some(&id) = self.index.find(hash, |&id| slice(id) == stack) {
+        if let Some(&id) = self.index.find(hash, |&id| span(arena, spans, id) == stack) {
             return Some(id);
         }
         if self.spans.len() >= self.limit {
@@ -60,10 +56,8 @@ impl StackTable {
             .push((self.arena.len() as u32, stack.len() as u32));
         self.arena.extend_from_slice(stack);
         let (arena, spans) = (&self.arena, &self.spans);
-        self.index.insert_unique(hash, id, |&other| {
-            let (start, len) = spans[other as usize];
-            Self::hash(&arena[start as usize..(start + len) as usize])
-        });
+        self.index
+            .insert_unique(hash, id, |&other| Self::hash(span(arena, spans, other)));
         Some(id)
     }
 
@@ -74,8 +68,7 @@ impl StackTable {
 
     /// The stack with this id.
     pub fn get(&self, id: StackId) -> &[FrameId] {
-        let (start, len) = self.spans[id as usize];
-        &self.arena[start as usize..(start + len) as usize]
+        span(&self.arena, &self.spans, id)
     }
 
     /// Forgets every stack.
@@ -84,6 +77,13 @@ impl StackTable {
         self.spans.clear();
         self.index.clear();
     }
+}
+
+/// The frames of stack `id`: its span of the arena. A free function, so that `intern` can
+/// read the table while its index is borrowed mutably.
+fn span<'a>(arena: &'a [FrameId], spans: &[(u32, u32)], id: StackId) -> &'a [FrameId] {
+    let (start, len) = spans[id as usize];
+    &arena[start as usize..(start + len) as usize]
 }
 
 /// What, besides its frames, makes a sample's stack: the markers the aggregator adds.
