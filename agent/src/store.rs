@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use flamegraph::{atomic::write_atomically, pprof, Profile};
+use flamegraph::{atomic::write_atomically, pprof, Profile, ProfileMeta};
 
 use crate::AgentError;
 
@@ -102,18 +102,33 @@ impl Store {
 
     /// Writes a window's profile (its time range in the profile's metadata).
     pub fn write(&self, profile: &Profile, now_ms: u64) -> Result<StoredWindow, AgentError> {
-        let from_ms = profile.meta.start_unix_ns / 1_000_000;
-        let until_ms = from_ms + profile.meta.duration_ns / 1_000_000;
+        self.write_encoded(&self.encode(profile)?, &profile.meta, now_ms)
+    }
+
+    /// A profile as the store keeps it: gzipped pprof.
+    pub fn encode(&self, profile: &Profile) -> Result<Vec<u8>, AgentError> {
+        let mut encoded = Vec::new();
+        pprof::write(profile, &mut encoded)
+            .map_err(|e| self.fail(&self.windows_dir(), std::io::Error::other(e.to_string())))?;
+        Ok(encoded)
+    }
+
+    /// Writes a window already encoded as gzipped pprof; `meta` is its profile's metadata.
+    pub fn write_encoded(
+        &self,
+        encoded: &[u8],
+        meta: &ProfileMeta,
+        now_ms: u64,
+    ) -> Result<StoredWindow, AgentError> {
+        let from_ms = meta.start_unix_ns / 1_000_000;
+        let until_ms = from_ms + meta.duration_ns / 1_000_000;
         let mut window = StoredWindow {
             from_ms,
             until_ms: until_ms.max(from_ms + 1),
             bytes: 0,
         };
         let path = self.windows_dir().join(window.file_name());
-        write_atomically(&path, |out| {
-            pprof::write(profile, out).map_err(|e| std::io::Error::other(e.to_string()))
-        })
-        .map_err(|e| self.fail(&path, e))?;
+        write_atomically(&path, |out| out.write_all(encoded)).map_err(|e| self.fail(&path, e))?;
         window.bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         {
             let mut windows = self.lock();

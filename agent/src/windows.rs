@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crossbeam_channel::{select, Receiver, Sender};
-use flamegraph::{pprof, Profile, ProfileMeta};
+use flamegraph::{Profile, ProfileMeta};
 
 use crate::metrics::AgentMetrics;
 use crate::push::{PushJob, Pusher};
@@ -161,26 +161,30 @@ fn finish(
     if window.is_empty() {
         return;
     }
-    match store.write(&window, now_ns / 1_000_000) {
+    // Encoded once, for the store and the push.
+    let encoded = store.encode(&window);
+    let stored = match &encoded {
+        Ok(bytes) => store
+            .write_encoded(bytes, &window.meta, now_ns / 1_000_000)
+            .map_err(|e| e.to_string()),
+        Err(err) => Err(err.to_string()),
+    };
+    match stored {
         Ok(_) => {
             metrics.windows_stored.fetch_add(1, Ordering::Relaxed);
         }
-        Err(err) => {
+        Err(message) => {
             metrics.store_errors.fetch_add(1, Ordering::Relaxed);
-            metrics.note_error(err.to_string());
+            metrics.note_error(message);
         }
     }
-    if let Some(pusher) = pusher {
-        let mut pprof_bytes = Vec::new();
-        if pprof::write(&window, &mut pprof_bytes).is_ok() {
-            let from_s = window.meta.start_unix_ns / 1_000_000_000;
-            let until_s =
-                (window.meta.start_unix_ns + window.meta.duration_ns).div_ceil(1_000_000_000);
-            pusher.enqueue(PushJob {
-                pprof: pprof_bytes,
-                from_s,
-                until_s: until_s.max(from_s + 1),
-            });
-        }
+    if let (Some(pusher), Ok(pprof_bytes)) = (pusher, encoded) {
+        let from_s = window.meta.start_unix_ns / 1_000_000_000;
+        let until_s = (window.meta.start_unix_ns + window.meta.duration_ns).div_ceil(1_000_000_000);
+        pusher.enqueue(PushJob {
+            pprof: pprof_bytes,
+            from_s,
+            until_s: until_s.max(from_s + 1),
+        });
     }
 }
