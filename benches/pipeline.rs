@@ -8,7 +8,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 
-use flamegraph::{folded, pprof, speedscope, svg, ProfileMeta, SvgOptions};
+use flamegraph::{folded, pprof, speedscope, svg, ProfileMeta, WriteOptions};
 use rustpython_vm::Context;
 use sampler::ring::SampleRing;
 use sampler::{RawFrame, SampleBatch, SampleHeader, ThreadState};
@@ -193,10 +193,13 @@ fn main() {
         (cpu_seconds() - start, out.len())
     };
     let (svg_s, svg_bytes) =
-        time(&|out| svg::write(&profile, &SvgOptions::default(), out).unwrap());
-    let (pprof_s, pprof_bytes) = time(&|out| pprof::write(&profile, out).unwrap());
-    let (folded_s, _) = time(&|out| folded::write(&profile, out).unwrap());
-    let (speedscope_s, _) = time(&|out| speedscope::write(&profile, out).unwrap());
+        time(&|out| svg::write(&profile, &WriteOptions::default(), out).unwrap());
+    let (pprof_s, pprof_bytes) =
+        time(&|out| pprof::write(&profile, &WriteOptions::default(), out).unwrap());
+    let (folded_s, _) =
+        time(&|out| folded::write(&profile, &WriteOptions::default(), out).unwrap());
+    let (speedscope_s, _) =
+        time(&|out| speedscope::write(&profile, &WriteOptions::default(), out).unwrap());
     drop(profile);
     drop(aggregator_100k);
 
@@ -219,7 +222,7 @@ fn main() {
     let aggregator_mib = live_mib() - live_before;
     let bounded_profile = bounded.profile(ProfileMeta::default());
     let kept = bounded_profile.threads[0].stacks.len();
-    let total = bounded_profile.total().samples;
+    let total = bounded_profile.total().get(0);
 
     println!(
         "{{\"pipeline_samples_per_s\": {pipeline_rate:.0}, \"aggregate_samples_per_s\": {aggregate_rate:.0}, \

@@ -4,17 +4,18 @@
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
+use flamegraph::Format;
 use rustpython_vm::builtins::PyBaseExceptionRef;
 use rustpython_vm::VirtualMachine;
-use sampler::{Mode, SamplerConfig, MAX_DEPTH_LIMIT, MAX_RATE_HZ};
+use sampler::{Mode, SamplerConfig};
+use session::{Recorded, Session, SessionConfig};
 
-use crate::output::{Format, OutputTarget};
-use crate::recording::{RecordSettings, Recorded, Recording};
+use crate::output::OutputTarget;
 use crate::render::{self, RenderOptions};
 
 /// What the API holds between calls.
 struct ApiState {
-    running: Option<Recording>,
+    running: Option<Session>,
     last: Option<Recorded>,
 }
 
@@ -51,59 +52,41 @@ impl ApiError {
     }
 }
 
-/// Starts sampling every registered Python thread.
+/// Starts sampling every registered Python thread; the settings are checked as the
+/// command line's are ([`SamplerConfig::validate`]).
 pub fn start(rate: u32, mode: &str, max_depth: usize, title: &str) -> Result<(), ApiError> {
-    if rate == 0 || rate > MAX_RATE_HZ {
-        return Err(ApiError::Value(format!(
-            "rate must be between 1 and {MAX_RATE_HZ} Hz, not {rate}"
-        )));
-    }
-    if max_depth == 0 || max_depth > MAX_DEPTH_LIMIT {
-        return Err(ApiError::Value(format!(
-            "max_depth must be between 1 and {MAX_DEPTH_LIMIT}, not {max_depth}"
-        )));
-    }
-    let mode = match mode {
-        "cpu" => Mode::Cpu,
-        "wall" => Mode::Wall,
-        other => {
-            return Err(ApiError::Value(format!(
-                "mode must be \"cpu\" or \"wall\", not {other:?}"
-            )))
-        }
+    let mode: Mode = mode.parse().map_err(|e| ApiError::Value(format!("{e}")))?;
+    let sampler = SamplerConfig {
+        rate_hz: rate,
+        mode,
+        max_depth,
     };
+    sampler
+        .validate()
+        .map_err(|e| ApiError::Value(e.to_string()))?;
     let mut state = state();
     if state.running.is_some() {
         return Err(ApiError::Runtime(
             "rpprof is already running; call rpprof.stop() first".into(),
         ));
     }
-    let settings = RecordSettings {
-        sampler: SamplerConfig {
-            rate_hz: rate,
-            mode,
-            max_depth,
-        },
-        keep_idle: mode == Mode::Wall,
-        title: title.to_owned(),
-    };
-    let recording = Recording::start(settings).map_err(|err| {
+    let session = Session::start(SessionConfig::new(sampler, title)).map_err(|err| {
         ApiError::Runtime(format!(
-            "{err:#} (under `rpprof record` the whole program is already being profiled)"
+            "{err} (under `rpprof record` the whole program is already being profiled)"
         ))
     })?;
-    state.running = Some(recording);
+    state.running = Some(session);
     Ok(())
 }
 
 /// Stops sampling and keeps the profile for [`write`]; returns its sample count.
 pub fn stop() -> Result<u64, ApiError> {
-    let recording = state().running.take().ok_or_else(|| {
+    let session = state().running.take().ok_or_else(|| {
         ApiError::Runtime("rpprof is not running; call rpprof.start() first".into())
     })?;
     // Finishing joins the aggregator: do it without holding the lock.
-    let recorded = recording.finish();
-    let samples = recorded.profile.total().samples;
+    let recorded = session.finish();
+    let samples = recorded.profile.total().get(symbolizer::SAMPLES_VALUE);
     state().last = Some(recorded);
     Ok(samples)
 }
@@ -117,10 +100,12 @@ pub fn is_running() -> bool {
 pub fn write(path: &str, format: Option<&str>) -> Result<(), ApiError> {
     let format = match format {
         None => None,
-        Some(name) => Some(
-            <Format as clap::ValueEnum>::from_str(name, true)
-                .map_err(|_| ApiError::Value(format!("unknown format {name:?}")))?,
-        ),
+        Some(name) => Some(Format::named(name).ok_or_else(|| {
+            ApiError::Value(format!(
+                "unknown format {name:?} (formats: {})",
+                Format::names()
+            ))
+        })?),
     };
     let target = OutputTarget::new(Path::new(path), format)
         .map_err(|e| ApiError::Value(format!("{e:#}")))?;

@@ -1,29 +1,17 @@
-//! Reading profiles back in: pprof (gzipped or not, ours or any other tool's) and folded
-//! stacks, told apart by their content rather than their name.
+//! Reading profiles back in: any format of the format table that has a reader (pprof,
+//! gzipped or not, ours or any other tool's, and folded stacks), told apart by content
+//! rather than name; merged, and narrowed to the threads asked for.
 
 use std::path::Path;
 
 use anyhow::{bail, Context};
-use flamegraph::{folded, pprof, Profile, ProfileMeta};
+use flamegraph::format::parse_any;
+use flamegraph::Profile;
 
 /// Reads one profile file.
 pub fn read_profile(path: &Path) -> anyhow::Result<Profile> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read '{}'", path.display()))?;
-    parse_profile(&bytes).with_context(|| format!("cannot read '{}'", path.display()))
-}
-
-/// Parses a profile from its bytes: gzip or binary means pprof, text means folded stacks.
-pub fn parse_profile(bytes: &[u8]) -> anyhow::Result<Profile> {
-    if bytes.is_empty() {
-        bail!("the file is empty");
-    }
-    if bytes.starts_with(&[0x1f, 0x8b]) {
-        return Ok(pprof::parse(bytes)?);
-    }
-    match std::str::from_utf8(bytes) {
-        Ok(text) => Ok(folded::parse(text.as_bytes(), ProfileMeta::default())?),
-        Err(_) => Ok(pprof::parse(bytes)?),
-    }
+    parse_any(&bytes).with_context(|| format!("cannot read '{}'", path.display()))
 }
 
 /// Reads and merges several profiles; the title is the first file's name.
@@ -62,21 +50,4 @@ pub fn keep_threads(profile: &mut Profile, names: &[String]) -> anyhow::Result<(
     }
     profile.retain_threads(|t| names.contains(&t.name));
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn content_decides_the_format() {
-        let folded = parse_profile(b"main (a.py:1);f (a.py:2) 3\n").unwrap();
-        assert_eq!(folded.total().samples, 3);
-        let mut pb = Vec::new();
-        flamegraph::pprof::write(&folded, &mut pb).unwrap();
-        assert_eq!(parse_profile(&pb).unwrap().total().samples, 3);
-        assert!(parse_profile(b"").is_err());
-        assert!(parse_profile(b"not a profile\n").is_err());
-        assert!(parse_profile(&[0xff, 0xfe, 0x00, 0x01]).is_err());
-    }
 }

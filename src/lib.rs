@@ -2,17 +2,18 @@
 //! embedded RustPython interpreter.
 //!
 //! This package is the command line and the embedding: [`python`] builds and runs the
-//! interpreter the way `python` runs a program, [`recording`] wires the pipeline
-//! (`sampler` -> `symbolizer` -> `flamegraph`), [`render`] and [`output`] write profiles, and
-//! [`commands`] holds one module per subcommand. The binary (`main.rs`) only dispatches.
+//! interpreter the way `python` runs a program, the `session` crate runs the pipeline
+//! (`sampler` -> `symbolizer` -> `flamegraph`), [`render`] and [`output`] write profiles,
+//! [`args`] holds the argument groups subcommands share, and [`commands`] one module per
+//! subcommand. The binary (`main.rs`) only dispatches.
 
 pub mod api;
+pub mod args;
 pub mod cli;
 pub mod commands;
 pub mod ending;
 pub mod input;
 pub mod output;
 pub mod python;
-pub mod recording;
 pub mod render;
 pub mod signals;

@@ -2,7 +2,8 @@
 
 use clap::Parser;
 
-use rpprof::cli::{Cli, Command};
+use rpprof::args::UsageError;
+use rpprof::cli::{exit_with_usage_error, Cli, Command};
 use rpprof::commands;
 use rpprof::python::{ExitStatus, ProgramError};
 
@@ -18,6 +19,9 @@ fn main() {
     match result {
         Ok(status) => status.exit(),
         Err(err) => {
+            if let Some(usage) = err.downcast_ref::<UsageError>() {
+                exit_with_usage_error(cli.command.name(), usage);
+            }
             eprintln!("rpprof: {err:#}");
             // `python` exits 2 when it cannot open the script; other failures are 1.
             let code = if err.downcast_ref::<ProgramError>().is_some() {

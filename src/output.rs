@@ -1,44 +1,11 @@
-//! Where profiles go: formats, the paths that name them, and atomic writes.
+//! Where profiles go: the files named on the command line, the format each one gets (from
+//! the format table, `flamegraph::format`), and atomic writes.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use clap::ValueEnum;
-use flamegraph::atomic;
-
-/// An output format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// Flamegraph SVG (open it in a browser).
-    Svg,
-    /// Folded stacks, one `frame;frame;... count` line per stack.
-    Folded,
-    /// gzipped pprof protobuf (`go tool pprof`, Grafana, Pyroscope).
-    Pprof,
-    /// speedscope JSON, one profile per thread.
-    Speedscope,
-}
-
-impl Format {
-    /// The format a file name implies: `.svg`; `.folded` or `.txt`; `.pb.gz`, `.pb` or
-    /// `.pprof`; `.speedscope.json` or `.json`.
-    pub fn from_path(path: &Path) -> Option<Format> {
-        let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
-        let has = |suffixes: &[&str]| suffixes.iter().any(|s| name.ends_with(s));
-        if has(&[".svg"]) {
-            Some(Format::Svg)
-        } else if has(&[".folded", ".txt"]) {
-            Some(Format::Folded)
-        } else if has(&[".pb.gz", ".pb", ".pprof"]) {
-            Some(Format::Pprof)
-        } else if has(&[".json"]) {
-            Some(Format::Speedscope)
-        } else {
-            None
-        }
-    }
-}
+use flamegraph::{atomic, Format};
 
 /// One file to write, and its format.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,18 +13,19 @@ pub struct OutputTarget {
     /// Where.
     pub path: PathBuf,
     /// As what.
-    pub format: Format,
+    pub format: &'static Format,
 }
 
 impl OutputTarget {
     /// The target for `path`: `format` when given, else the one its extension implies.
-    pub fn new(path: &Path, format: Option<Format>) -> anyhow::Result<OutputTarget> {
-        let format = match format.or_else(|| Format::from_path(path)) {
+    pub fn new(path: &Path, format: Option<&'static Format>) -> anyhow::Result<OutputTarget> {
+        let format = match format.or_else(|| Format::for_path(path)) {
             Some(format) => format,
             None => bail!(
-                "cannot tell the output format of '{}' from its extension (use .svg, \
-                 .folded, .pb.gz or .speedscope.json, or --format)",
-                path.display()
+                "cannot tell the output format of '{}' from its extension (use {}, or \
+                 --format)",
+                path.display(),
+                Format::suggested_extensions()
             ),
         };
         Ok(OutputTarget {
@@ -67,7 +35,10 @@ impl OutputTarget {
     }
 
     /// Targets for every path, each checked writable: a mistake fails before any work.
-    pub fn all(paths: &[PathBuf], format: Option<Format>) -> anyhow::Result<Vec<OutputTarget>> {
+    pub fn all(
+        paths: &[PathBuf],
+        format: Option<&'static Format>,
+    ) -> anyhow::Result<Vec<OutputTarget>> {
         let targets = paths
             .iter()
             .map(|path| OutputTarget::new(path, format))
@@ -126,29 +97,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn format_follows_the_extension() {
-        assert_eq!(
-            Format::from_path(Path::new("a/profile.SVG")),
-            Some(Format::Svg)
+    fn format_follows_the_extension_unless_given() {
+        let svg = OutputTarget::new(Path::new("a/profile.SVG"), None).unwrap();
+        assert_eq!(svg.format.name, "svg");
+        let err = OutputTarget::new(Path::new("p.dat"), None).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains(".svg, .folded, .pb.gz, .speedscope.json"),
+            "{err}"
         );
+        let folded = Format::named("folded");
         assert_eq!(
-            Format::from_path(Path::new("p.folded")),
-            Some(Format::Folded)
-        );
-        assert_eq!(Format::from_path(Path::new("p.txt")), Some(Format::Folded));
-        assert_eq!(Format::from_path(Path::new("p.pb.gz")), Some(Format::Pprof));
-        assert_eq!(Format::from_path(Path::new("p.pprof")), Some(Format::Pprof));
-        assert_eq!(
-            Format::from_path(Path::new("p.speedscope.json")),
-            Some(Format::Speedscope)
-        );
-        assert_eq!(Format::from_path(Path::new("p.dat")), None);
-        assert!(OutputTarget::new(Path::new("p.dat"), None).is_err());
-        assert_eq!(
-            OutputTarget::new(Path::new("p.dat"), Some(Format::Folded))
+            OutputTarget::new(Path::new("p.dat"), folded)
                 .unwrap()
-                .format,
-            Format::Folded
+                .format
+                .name,
+            "folded"
         );
     }
 
@@ -173,7 +137,7 @@ mod tests {
     fn unwritable_destinations_fail_early() {
         let missing = OutputTarget::new(Path::new("/nonexistent-dir/p.svg"), None).unwrap();
         assert!(missing.check_writable().is_err());
-        let dir = OutputTarget::new(Path::new("/tmp"), Some(Format::Svg)).unwrap();
+        let dir = OutputTarget::new(Path::new("/tmp"), Format::named("svg")).unwrap();
         assert!(dir.check_writable().is_err());
     }
 }

@@ -1,10 +1,12 @@
 //! Turning a profile into the file a user asked for: choose the view (threads split or
-//! merged, lines or functions), then the format's writer.
+//! merged, lines or functions, which value), then the format's writer from the format
+//! table (`flamegraph::format`).
 
+use anyhow::Context;
 use clap::ValueEnum;
-use flamegraph::{folded, pprof, speedscope, svg, Profile, SvgOptions};
+use flamegraph::{Profile, SvgOptions, WriteOptions};
 
-use crate::output::{write_atomically, Format, OutputTarget};
+use crate::output::{write_atomically, OutputTarget};
 
 /// How threads appear.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -23,6 +25,8 @@ pub struct RenderOptions {
     pub threads: ThreadsView,
     /// One frame per function instead of per line.
     pub function: bool,
+    /// The value kind shown where a format shows one (`samples` when `None`).
+    pub value: Option<String>,
     /// SVG choices.
     pub svg: SvgOptions,
 }
@@ -39,20 +43,29 @@ pub fn view(profile: &Profile, options: &RenderOptions) -> Profile {
     viewed
 }
 
+/// The index of the value kind the options ask for, in `profile`; an error names the kinds
+/// there are.
+pub fn value_index(profile: &Profile, options: &RenderOptions) -> anyhow::Result<usize> {
+    Ok(profile.value_index(options.value.as_deref())?)
+}
+
 /// Writes the profile to one target, atomically.
 pub fn write_target(
     profile: &Profile,
     target: &OutputTarget,
     options: &RenderOptions,
 ) -> anyhow::Result<()> {
+    let write = WriteOptions {
+        value: options
+            .value
+            .is_some()
+            .then(|| value_index(profile, options))
+            .transpose()?,
+        svg: options.svg.clone(),
+    };
     let viewed = view(profile, options);
     write_atomically(&target.path, |out| {
-        match target.format {
-            Format::Svg => svg::write(&viewed, &options.svg, out)?,
-            Format::Folded => folded::write(&viewed, out)?,
-            Format::Pprof => pprof::write(&viewed, out)?,
-            Format::Speedscope => speedscope::write(&viewed, out)?,
-        }
-        Ok(())
+        (target.format.write)(&viewed, &write, out)
+            .with_context(|| format!("cannot write {}", target.format.name))
     })
 }

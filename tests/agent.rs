@@ -96,14 +96,14 @@ fn endpoints_answer_over_loopback() {
     assert_eq!(status, 200);
     for answer in [&first, &body] {
         let profile =
-            rpprof::input::parse_profile(answer).expect("pprof from /debug/pprof/profile");
+            flamegraph::format::parse_any(answer).expect("pprof from /debug/pprof/profile");
         let span = profile.meta.duration_ns;
         assert!(
             (500_000_000..=1_500_000_000).contains(&span),
             "{span} ns, not one second"
         );
     }
-    let profile = rpprof::input::parse_profile(&body).expect("pprof from /debug/pprof/profile");
+    let profile = flamegraph::format::parse_any(&body).expect("pprof from /debug/pprof/profile");
     let names: Vec<&str> = profile.threads.iter().map(|t| t.name.as_str()).collect();
     assert!(
         names.contains(&"handler-0") && names.contains(&"handler-1"),
@@ -253,7 +253,7 @@ fn windows_rotate_and_old_ones_are_pruned() {
     for name in &windows {
         let bytes = std::fs::read(dir.join("store/windows").join(name)).unwrap();
         assert!(
-            rpprof::input::parse_profile(&bytes).is_ok(),
+            flamegraph::format::parse_any(&bytes).is_ok(),
             "{name} is whole"
         );
     }
@@ -391,7 +391,7 @@ fn windows_are_pushed_to_pyroscope_and_sigterm_flushes() {
     let parts = form_parts(&body);
     let names: Vec<&str> = parts.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["profile", "sample_type_config"]);
-    let profile = rpprof::input::parse_profile(&parts[0].1).expect("a pprof profile");
+    let profile = flamegraph::format::parse_any(&parts[0].1).expect("a pprof profile");
     assert!(profile.threads.iter().any(|t| t.name == "handler-0"));
     let config: serde_json::Value = serde_json::from_slice(&parts[1].1).unwrap();
     assert_eq!(config["cpu"]["display-name"], "cpu");

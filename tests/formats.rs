@@ -250,7 +250,7 @@ fn several_outputs_from_one_recording_agree() {
     }
     let folded = read_folded(&dir.join("p.folded"));
     let from_pprof = rpprof::input::read_profile(&dir.join("p.pb.gz")).unwrap();
-    assert_eq!(folded.total().samples, from_pprof.total().samples);
+    assert_eq!(folded.total().get(0), from_pprof.total().get(0));
     assert_eq!(
         samples_in(&folded, "checksum"),
         samples_in(&from_pprof, "checksum")
@@ -319,8 +319,8 @@ fn report_converts_between_formats_and_merges_inputs() {
         .arg("-o")
         .arg(&merged))
     .expect_code(0);
-    let once = read_folded(&data("before.folded")).total().samples;
-    assert_eq!(read_folded(&merged).total().samples, 2 * once);
+    let once = read_folded(&data("before.folded")).total().get(0);
+    assert_eq!(read_folded(&merged).total().get(0), 2 * once);
     // The default without -o is the top table.
     let text = report_stdout(&[pb.to_str().unwrap()]);
     assert!(text.starts_with("all threads: 140 samples"), "{text}");

@@ -3,14 +3,20 @@
 
 mod common;
 
-use flamegraph::{folded, pprof, speedscope, svg, Profile, ProfileMeta, SvgOptions};
+use flamegraph::{folded, pprof, Profile, ProfileMeta, WriteOptions, FORMATS};
 
+/// Every format of the table, showing each kind of value the profile carries.
 fn write_everything(profile: &Profile) {
     let mut out = Vec::new();
-    folded::write(profile, &mut out).unwrap();
-    pprof::write(profile, &mut out).unwrap();
-    speedscope::write(profile, &mut out).unwrap();
-    svg::write(profile, &SvgOptions::default(), &mut out).unwrap();
+    for format in FORMATS {
+        for value in (0..profile.meta.kinds.len()).map(Some).chain([None]) {
+            let options = WriteOptions {
+                value,
+                ..WriteOptions::default()
+            };
+            (format.write)(profile, &options, &mut out).unwrap();
+        }
+    }
 }
 
 fn corpus(target: &str) -> Vec<Vec<u8>> {

@@ -9,8 +9,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rpprof::python::{native, Program, PythonRun};
-use rpprof::recording::{RecordSettings, Recording};
 use sampler::{Mode, SamplerConfig};
+use session::{Session, SessionConfig};
 
 static IN_HANDLER_CALLS: AtomicU64 = AtomicU64::new(0);
 
@@ -98,16 +98,16 @@ fn record_workload(mode: Mode, rate_hz: u32, threads: usize, rounds: usize) -> u
     python
         .enter(native::install)
         .expect("rpprof module installs");
-    let recording = Recording::start(RecordSettings {
-        sampler: SamplerConfig {
+    let mut config = SessionConfig::new(
+        SamplerConfig {
             rate_hz,
             mode,
             max_depth: 128,
         },
-        keep_idle: true,
-        title: "allocation test".to_owned(),
-    })
-    .expect("sampling starts");
+        "allocation test",
+    );
+    config.keep_idle = true;
+    let recording = Session::start(config).expect("sampling starts");
     let exception = python.run_main();
     assert!(exception.is_none(), "the workload ran cleanly");
     python.finish(None);

@@ -17,9 +17,9 @@ fn idle_and_total(profile: &Profile, thread: &str) -> (u64, u64) {
         .stacks
         .iter()
         .filter(|(s, _)| profile.frames.get(*s.last().unwrap()).is_idle())
-        .map(|(_, c)| c.samples)
+        .map(|(_, c)| c.get(0))
         .sum();
-    (idle, t.total().samples)
+    (idle, t.total().get(0))
 }
 
 fn record(dir: &TempDir, name: &str, extra: &[&str]) -> (common::Ran, Profile) {
@@ -78,7 +78,7 @@ fn wall_mode_sees_sleeping_spinning_and_blocked_threads() {
                 caller.function == "blocked" && caller.line == 28
             }
         })
-        .map(|(_, c)| c.samples)
+        .map(|(_, c)| c.get(0))
         .sum();
     assert!(
         percent(waiting, total) > 90.0,
@@ -117,7 +117,7 @@ fn cpu_mode_leaves_sleeping_stacks_out() {
         .threads
         .iter()
         .filter(|t| t.name == "blocked")
-        .map(|t| t.total().samples)
+        .map(|t| t.total().get(0))
         .sum();
     assert!(
         blocked <= 2,

@@ -315,7 +315,7 @@ fn the_store_stays_consistent_when_the_agent_is_killed() {
         .collect();
     for name in names.iter().filter(|n| n.ends_with(".pb.gz")) {
         let bytes = std::fs::read(windows.join(name)).unwrap();
-        rpprof::input::parse_profile(&bytes).unwrap_or_else(|e| panic!("{name} is whole: {e}"));
+        flamegraph::format::parse_any(&bytes).unwrap_or_else(|e| panic!("{name} is whole: {e}"));
     }
     assert!(
         names.iter().any(|n| n.ends_with(".pb.gz")),
@@ -338,7 +338,12 @@ fn report_and_diff_refuse_bad_input_with_one_line() {
     let empty = dir.write("empty.folded", "");
     let truncated = dir.join("truncated.pb.gz");
     let mut good = Vec::new();
-    flamegraph::pprof::write(&read_folded(&common::data("before.folded")), &mut good).unwrap();
+    flamegraph::pprof::write(
+        &read_folded(&common::data("before.folded")),
+        &flamegraph::WriteOptions::default(),
+        &mut good,
+    )
+    .unwrap();
     std::fs::write(&truncated, &good[..good.len() / 2]).unwrap();
     for input in [&empty, &truncated] {
         for command in ["report", "diff"] {

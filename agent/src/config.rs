@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use sampler::SamplerConfig;
+use session::SessionConfig;
 
 use crate::push::PushTarget;
 use crate::AgentError;
@@ -16,8 +16,9 @@ pub struct AgentConfig {
     pub listen: SocketAddr,
     /// Bearer token the endpoints require; needed before listening off loopback.
     pub token: Option<String>,
-    /// Rate, mode and depth.
-    pub sampler: SamplerConfig,
+    /// Rate, mode, depth, idle handling, and the distinct stacks kept per slice and per
+    /// window (the rest go to `[overflow]`).
+    pub session: SessionConfig,
     /// Length of a stored window.
     pub window: Duration,
     /// Directory of the store.
@@ -32,8 +33,6 @@ pub struct AgentConfig {
     pub app_name: String,
     /// Labels added to pushes (`key=value`).
     pub labels: Vec<(String, String)>,
-    /// Distinct stacks kept per window; the rest go to `[overflow]`.
-    pub max_stacks: usize,
 }
 
 /// The default listen address, as Go services use for net/http/pprof.
@@ -47,6 +46,7 @@ impl AgentConfig {
     /// Checks the settings against each other: a token for non-loopback listening, a
     /// window of at least a second, a sensible label set.
     pub fn validate(&self) -> Result<(), AgentError> {
+        self.session.sampler.validate()?;
         if !self.listen.ip().is_loopback() && self.token.as_deref().is_none_or(str::is_empty) {
             return Err(AgentError::TokenRequired(self.listen));
         }

@@ -44,12 +44,7 @@ pub fn parse_time(text: &str, now_unix: u64) -> Result<u64, AgentError> {
     })
 }
 
-/// The current time in Unix nanoseconds.
-pub fn now_unix_ns() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64)
-}
+pub use session::now_unix_ns;
 
 #[cfg(test)]
 mod tests {

@@ -25,9 +25,12 @@ pub enum AgentError {
         /// The OS error.
         source: std::io::Error,
     },
-    /// Sampling could not start.
+    /// A sampling setting is out of range.
     #[error(transparent)]
     Sampler(#[from] sampler::SamplerError),
+    /// The session (sampler and aggregator) could not start.
+    #[error(transparent)]
+    Session(#[from] session::SessionError),
     /// A background thread could not be started.
     #[error("cannot start a background thread: {0}")]
     Thread(std::io::Error),

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
-use flamegraph::{folded, pprof, speedscope, svg, Profile, SvgOptions};
+use flamegraph::{svg, Format, Profile, SvgOptions, WriteOptions};
 use tiny_http::{Header, Method, Request, Response, Server};
 
 use crate::duration::{now_unix_ns, parse_time};
@@ -190,67 +190,36 @@ fn handle(request: &Request, context: &HttpContext) -> Answer {
     result.unwrap_or_else(Answer::bad)
 }
 
-/// The output formats the endpoints offer.
-#[derive(Clone, Copy)]
-enum Format {
-    Pprof,
-    Svg,
-    Folded,
-    Speedscope,
+/// The format `format=` names (pprof by default), from the format table.
+fn format_of(target: &Target) -> Result<&'static Format, AgentError> {
+    let name = target.get("format").unwrap_or("pprof");
+    Format::named(name).ok_or_else(|| {
+        AgentError::BadValue(format!(
+            "unknown format `{name}` (expected {})",
+            Format::names()
+        ))
+    })
 }
 
-fn format_of(target: &Target) -> Result<Format, AgentError> {
-    match target.get("format").unwrap_or("pprof") {
-        "pprof" => Ok(Format::Pprof),
-        "svg" => Ok(Format::Svg),
-        "folded" => Ok(Format::Folded),
-        "speedscope" => Ok(Format::Speedscope),
-        other => Err(AgentError::BadValue(format!(
-            "unknown format `{other}` (expected pprof, svg, folded or speedscope)"
-        ))),
-    }
-}
-
-fn render(profile: &Profile, format: Format, title: String) -> Answer {
-    let mut body = Vec::new();
-    let (content_type, written, file) = match format {
-        Format::Pprof => (
-            "application/octet-stream",
-            pprof::write(profile, &mut body),
-            "profile.pb.gz",
-        ),
-        Format::Svg => {
-            let options = SvgOptions {
-                title: Some(title),
-                ..SvgOptions::default()
-            };
-            (
-                "image/svg+xml",
-                svg::write(profile, &options, &mut body),
-                "profile.svg",
-            )
-        }
-        Format::Folded => (
-            "text/plain; charset=utf-8",
-            folded::write(profile, &mut body).map_err(Into::into),
-            "profile.folded",
-        ),
-        Format::Speedscope => (
-            "application/json",
-            speedscope::write(profile, &mut body),
-            "profile.speedscope.json",
-        ),
+fn render(profile: &Profile, format: &'static Format, title: String) -> Answer {
+    let options = WriteOptions {
+        value: None,
+        svg: SvgOptions {
+            title: Some(title),
+            ..SvgOptions::default()
+        },
     };
-    if let Err(err) = written {
+    let mut body = Vec::new();
+    if let Err(err) = (format.write)(profile, &options, &mut body) {
         return Answer::text(500, format!("cannot write the profile: {err}"));
     }
     Answer {
         status: 200,
-        content_type,
+        content_type: format.content_type,
         body,
         headers: vec![(
             "Content-Disposition",
-            format!("inline; filename=\"{file}\""),
+            format!("inline; filename=\"profile{}\"", format.extensions[0]),
         )],
     }
 }

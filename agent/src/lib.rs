@@ -1,8 +1,8 @@
 //! The always-on agent: keeps a long-lived Python service under low-rate sampling for as
 //! long as it lives, the way Pyroscope's and Go's continuous profilers do.
 //!
-//! The pipeline: the sampler's batches -> the slicer thread (one-second profiles) -> the
-//! windows thread (rolling windows, written to the [`Store`] and queued for the Pyroscope
+//! The pipeline: a `session::Session` (sampler and aggregator) -> the slicer thread (asks
+//! it for one-second profiles) -> the windows thread (rolling windows, written to the [`Store`] and queued for the Pyroscope
 //! [`push`]er) ; the HTTP threads read the store and ask the windows thread for live views.
 //! None of it runs on a Python thread, and nothing waits on anything slower: full queues
 //! drop and count.
@@ -28,9 +28,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use flamegraph::{ProfileMeta, TimeKind};
-use sampler::{Mode, Sampler};
-use symbolizer::AggregateOptions;
+use crossbeam_channel::Sender;
+use flamegraph::ProfileMeta;
+use session::Session;
 
 pub use config::{
     parse_label, AgentConfig, DEFAULT_LISTEN, DEFAULT_MAX_STACKS, DEFAULT_MAX_STORE_BYTES,
@@ -42,6 +42,7 @@ pub use store::Store;
 
 use crate::http::HttpContext;
 use crate::push::{PushIdentity, Pusher};
+use crate::slicer::Slice;
 use crate::windows::WindowSettings;
 
 /// The agent, in state `S`.
@@ -59,7 +60,9 @@ pub struct Ready;
 
 /// Sampling, windowing, serving.
 pub struct Running {
-    sampler: Sampler,
+    session: Session,
+    stop_slicer: Sender<()>,
+    slices: Sender<Slice>,
     slicer: JoinHandle<()>,
     windows: JoinHandle<()>,
     http: JoinHandle<()>,
@@ -121,28 +124,20 @@ impl Agent<Ready> {
     /// every background thread of the agent.
     pub fn start(self) -> Result<Agent<Running>, AgentError> {
         let config = &self.config;
-        let (sampler, batches) = Sampler::start(config.sampler, warn)?;
-        let time = match config.sampler.mode {
-            Mode::Cpu => TimeKind::Cpu,
-            Mode::Wall => TimeKind::Wall,
-        };
+        let session = Session::start(config.session.clone())?;
         let meta = ProfileMeta {
             title: config.app_name.clone(),
-            time,
-            rate_hz: config.sampler.rate_hz,
+            kinds: config.session.value_kinds(),
+            rate_hz: config.session.sampler.rate_hz,
             ..ProfileMeta::default()
         };
-        let options = AggregateOptions {
-            period_ns: config.sampler.period_ns(),
-            keep_idle: config.sampler.mode == Mode::Wall,
-            max_stacks: config.max_stacks,
-        };
+        let time = session::time_kind(config.session.sampler.mode);
         let (slice_out, slice_in) = crossbeam_channel::bounded(64);
+        let (stop_slicer, stop_in) = crossbeam_channel::bounded(1);
         let slicer = slicer::spawn(
-            batches,
-            options,
-            meta.clone(),
-            slice_out,
+            session.slicer(),
+            stop_in,
+            slice_out.clone(),
             self.metrics.clone(),
         )?;
         let pusher = match &config.push {
@@ -151,8 +146,8 @@ impl Agent<Ready> {
                 PushIdentity {
                     app_name: config.app_name.clone(),
                     labels: config.labels.clone(),
-                    rate_hz: config.sampler.rate_hz,
-                    profile_type: time.label(),
+                    rate_hz: config.session.sampler.rate_hz,
+                    profile_type: time.name.to_string(),
                 },
                 self.metrics.clone(),
             )?),
@@ -164,7 +159,7 @@ impl Agent<Ready> {
             requests_in,
             WindowSettings {
                 length: config.window,
-                max_stacks: config.max_stacks,
+                max_stacks: config.session.max_stacks,
                 meta,
             },
             self.store.clone(),
@@ -176,7 +171,7 @@ impl Agent<Ready> {
             requests_out,
             self.metrics.clone(),
             config.token.clone(),
-            config.max_stacks,
+            config.session.max_stacks,
             config.app_name.clone(),
         ));
         let server = self.server.clone();
@@ -191,7 +186,9 @@ impl Agent<Ready> {
             address: self.address,
             metrics: self.metrics,
             state: Running {
-                sampler,
+                session,
+                stop_slicer,
+                slices: slice_out,
                 slicer,
                 windows,
                 http,
@@ -209,13 +206,19 @@ impl Agent<Running> {
     /// Stops sampling, writes (and pushes) the window in progress, stops serving.
     pub fn stop(self) -> AgentReport {
         let Running {
-            sampler,
+            session,
+            stop_slicer,
+            slices,
             slicer,
             windows,
             http,
         } = self.state;
-        let report = sampler.stop();
+        drop(stop_slicer);
         let _ = slicer.join();
+        // What came after the last slice is the last slice.
+        let recorded = session.finish();
+        let _ = slices.send(Slice::of(recorded.profile));
+        drop(slices);
         let _ = windows.join();
         self.server.unblock();
         let _ = http.join();
@@ -227,11 +230,7 @@ impl Agent<Running> {
                 load(&self.metrics.pushes_failed),
                 load(&self.metrics.pushes_dropped),
             ),
-            samples: report.stats.samples,
+            samples: recorded.report.stats.samples,
         }
     }
-}
-
-fn warn(message: &str) {
-    eprintln!("rpprof: warning: {message}");
 }

@@ -23,8 +23,9 @@ pub struct AgentMetrics {
     pub http_requests: AtomicU64,
     /// Samples that went to `[overflow]` because a window hit the stack bound.
     pub overflowed_samples: AtomicU64,
-    /// CPU time of the slicer thread, nanoseconds.
-    pub slicer_cpu_ns: AtomicU64,
+    /// CPU time of the session's aggregator thread (which the slicer asks for slices),
+    /// nanoseconds.
+    pub aggregator_cpu_ns: AtomicU64,
     /// CPU time of the windows thread, nanoseconds.
     pub windows_cpu_ns: AtomicU64,
     last_error: Mutex<Option<String>>,
@@ -170,7 +171,7 @@ pub fn render(metrics: &AgentMetrics, inputs: &MetricsInputs) -> String {
     let handlers = s.handler_cpu_estimate_ns();
     let profiler = handlers
         + inputs.sampler_threads_cpu_ns
-        + metrics.slicer_cpu_ns.load(Ordering::Relaxed)
+        + metrics.aggregator_cpu_ns.load(Ordering::Relaxed)
         + metrics.windows_cpu_ns.load(Ordering::Relaxed);
     metric(
         "overhead_ratio",

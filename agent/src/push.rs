@@ -86,7 +86,7 @@ pub struct PushIdentity {
     /// Samples per second.
     pub rate_hz: u32,
     /// `cpu` or `wall`: the pprof sample type and the name Pyroscope shows.
-    pub profile_type: &'static str,
+    pub profile_type: String,
 }
 
 impl PushIdentity {
@@ -291,7 +291,7 @@ mod tests {
                 ("region".into(), "eu-1".into()),
             ],
             rate_hz: 99,
-            profile_type: "cpu",
+            profile_type: "cpu".to_owned(),
         };
         assert_eq!(identity.name(), "shop{env=prod,region=eu-1}");
         assert_eq!(

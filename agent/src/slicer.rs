@@ -1,5 +1,7 @@
-//! The aggregator thread of the agent: turns the sampler's batches into one-second
-//! profiles ("slices"), the grain of every window and of `/debug/pprof/profile`.
+//! The slicer thread of the agent: asks the session for a profile every [`SLICE`] (one
+//! second), the grain of every window and of `/debug/pprof/profile`, and sends it on to the
+//! windows thread. The session does the adding up; a slice carries only the frames its
+//! stacks use, so a slice costs the same however many frames the program has shown.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -7,12 +9,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
-use flamegraph::hash::FastMap;
-use flamegraph::{Profile, ProfileMeta};
-use sampler::SampleBatch;
-use symbolizer::{AggregateOptions, Aggregator, Symbolizer};
+use flamegraph::Profile;
+use session::Slicer;
 
-use crate::duration::now_unix_ns;
 use crate::metrics::AgentMetrics;
 use crate::AgentError;
 
@@ -21,10 +20,6 @@ pub const SLICE: Duration = Duration::from_secs(1);
 
 /// Half a slice, in nanoseconds: the tolerance when slices are matched to whole seconds.
 pub const HALF_SLICE_NS: u64 = SLICE.as_nanos() as u64 / 2;
-
-/// Distinct frames past which the aggregator starts afresh (frames are never forgotten
-/// otherwise, and a program that keeps generating code would grow them without end).
-const MAX_FRAMES: usize = 500_000;
 
 /// One slice of time's samples.
 pub struct Slice {
@@ -36,90 +31,55 @@ pub struct Slice {
     pub profile: Profile,
 }
 
-/// Starts the thread: it reads `batches` until the sampler closes them, and sends a slice
-/// every [`SLICE`] (and a last one at the end) to `slices`.
+impl Slice {
+    /// The slice a session profile covers.
+    pub fn of(profile: Profile) -> Slice {
+        let start_ns = profile.meta.start_unix_ns;
+        Slice {
+            start_ns,
+            end_ns: start_ns.saturating_add(profile.meta.duration_ns),
+            profile,
+        }
+    }
+}
+
+/// Starts the thread: every [`SLICE`] it sends `slicer`'s next slice to `slices`, until
+/// `stop` is closed or the session has finished.
 pub fn spawn(
-    batches: Receiver<SampleBatch>,
-    options: AggregateOptions,
-    meta: ProfileMeta,
+    slicer: Slicer,
+    stop: Receiver<()>,
     slices: Sender<Slice>,
     metrics: Arc<AgentMetrics>,
 ) -> Result<JoinHandle<()>, AgentError> {
     std::thread::Builder::new()
         .name("rpprof-slicer".to_owned())
-        .spawn(move || run(&batches, options, &meta, &slices, &metrics))
+        .spawn(move || run(&slicer, &stop, &slices, &metrics))
         .map_err(AgentError::Thread)
 }
 
-fn new_aggregator(options: AggregateOptions) -> Aggregator {
-    Aggregator::new(options, Symbolizer::new(std::env::current_dir().ok()))
-}
-
-fn run(
-    batches: &Receiver<SampleBatch>,
-    options: AggregateOptions,
-    meta: &ProfileMeta,
-    slices: &Sender<Slice>,
-    metrics: &AgentMetrics,
-) {
-    let mut aggregator = new_aggregator(options);
-    let mut cpu_seen: FastMap<(String, i32), u64> = FastMap::default();
-    let mut start_ns = now_unix_ns();
+fn run(slicer: &Slicer, stop: &Receiver<()>, slices: &Sender<Slice>, metrics: &AgentMetrics) {
     let mut deadline = Instant::now() + SLICE;
     loop {
-        let ended = match batches.recv_deadline(deadline) {
-            Ok(batch) => {
-                aggregator.add(&batch);
-                continue;
-            }
-            Err(RecvTimeoutError::Timeout) => false,
-            Err(RecvTimeoutError::Disconnected) => true,
-        };
-        let end_ns = now_unix_ns();
-        let mut profile = aggregator
-            .profile(ProfileMeta {
-                start_unix_ns: start_ns,
-                duration_ns: end_ns.saturating_sub(start_ns),
-                overflowed: aggregator.overflowed_samples(),
-                ..meta.clone()
-            })
-            .compact();
-        // The aggregator reports CPU since the session started: keep each slice's share.
-        for thread in &mut profile.threads {
-            if let Some(total) = thread.cpu_time_ns {
-                let seen = cpu_seen
-                    .entry((thread.name.clone(), thread.tid))
-                    .or_insert(0);
-                thread.cpu_time_ns = Some(total.saturating_sub(*seen));
-                *seen = total;
-            }
+        match stop.recv_deadline(deadline) {
+            Err(RecvTimeoutError::Timeout) => {}
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
         }
+        let Some(profile) = slicer.slice() else {
+            return;
+        };
         metrics
             .overflowed_samples
-            .fetch_add(aggregator.overflowed_samples(), Ordering::Relaxed);
-        aggregator.clear_stacks();
-        if aggregator.frames_len() > MAX_FRAMES {
-            aggregator = new_aggregator(options);
-        }
-        if slices
-            .send(Slice {
-                start_ns,
-                end_ns,
-                profile,
-            })
-            .is_err()
-            || ended
-        {
+            .fetch_add(profile.meta.overflowed, Ordering::Relaxed);
+        metrics
+            .aggregator_cpu_ns
+            .store(slicer.aggregator_cpu_ns(), Ordering::Relaxed);
+        if slices.send(Slice::of(profile)).is_err() {
             return;
         }
-        start_ns = end_ns;
         deadline += SLICE;
         let now = Instant::now();
         if deadline < now {
             deadline = now + SLICE;
         }
-        metrics
-            .slicer_cpu_ns
-            .store(sampler::timer::thread_cpu_ns(), Ordering::Relaxed);
     }
 }

@@ -108,7 +108,7 @@ impl Store {
     /// A profile as the store keeps it: gzipped pprof.
     pub fn encode(&self, profile: &Profile) -> Result<Vec<u8>, AgentError> {
         let mut encoded = Vec::new();
-        pprof::write(profile, &mut encoded)
+        pprof::write(profile, &flamegraph::WriteOptions::default(), &mut encoded)
             .map_err(|e| self.fail(&self.windows_dir(), std::io::Error::other(e.to_string())))?;
         Ok(encoded)
     }
@@ -250,7 +250,7 @@ mod tests {
         let found = store.range(1_011_000, 1_015_000);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].from_ms, 1_010_000);
-        assert_eq!(store.read(&found[0]).unwrap().total().samples, 2);
+        assert_eq!(store.read(&found[0]).unwrap().total().get(0), 2);
         let index = std::fs::read_to_string(dir.join("index.json")).unwrap();
         assert!(index.contains("windows/1010000-1020000.pb.gz"), "{index}");
         // A fresh open finds the same windows from the listing; temp files are cleaned.

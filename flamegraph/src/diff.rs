@@ -12,18 +12,22 @@ use crate::ProfileError;
 
 /// Writes a differential flamegraph SVG of `before` -> `after`. Threads are matched by name
 /// (thread ids differ from run to run). With `normalize`, BEFORE is scaled to AFTER's total
-/// first, so a longer run does not colour everything red.
+/// first, so a longer run does not colour everything red. Both are compared by the kind
+/// named `value` (samples by default).
 pub fn write(
     before: &Profile,
     after: &Profile,
     normalize: bool,
+    value: Option<&str>,
     options: &SvgOptions,
     out: &mut dyn Write,
 ) -> Result<(), ProfileError> {
+    let before_value = before.value_index(value)?;
+    let after_value = after.value_index(value)?;
     let before = without_tids(before);
     let after = without_tids(after);
-    let before_lines = folded::lines(&before).join("\n");
-    let after_lines = folded::lines(&after).join("\n");
+    let before_lines = folded::lines(&before, before_value).join("\n");
+    let after_lines = folded::lines(&after, after_value).join("\n");
     let mut merged = Vec::new();
     differential::from_readers(
         differential::Options {
@@ -40,11 +44,16 @@ pub fn write(
         .clone()
         .unwrap_or_else(|| "rpprof: differential".to_owned());
     let subtitle = format!(
-        "before: {} samples, after: {} samples; red grew, blue shrank",
-        before.total().samples,
-        after.total().samples
+        "before: {}, after: {}; red grew, blue shrank",
+        svg::shown_total(&before, before_value),
+        svg::shown_total(&after, after_value)
     );
-    svg::write_lines(merged.lines(), &title, &subtitle, &after, options, out)
+    let heading = svg::Heading {
+        title: &title,
+        subtitle: &subtitle,
+        count_name: &svg::count_name(&after, after_value),
+    };
+    svg::write_lines(merged.lines(), &heading, &after, options, out)
 }
 
 fn without_tids(profile: &Profile) -> Profile {
@@ -53,8 +62,8 @@ fn without_tids(profile: &Profile) -> Profile {
     merged.frames = std::mem::take(&mut copy.frames);
     for thread in copy.threads {
         let target = merged.thread_mut(&thread.name, 0);
-        for (stack, counts) in thread.stacks {
-            target.add(&stack, counts);
+        for (stack, values) in thread.stacks {
+            target.add(&stack, values);
         }
     }
     merged
@@ -80,7 +89,15 @@ mod tests {
         )
         .unwrap();
         let mut out = Vec::new();
-        write(&before, &after, false, &SvgOptions::default(), &mut out).unwrap();
+        write(
+            &before,
+            &after,
+            false,
+            None,
+            &SvgOptions::default(),
+            &mut out,
+        )
+        .unwrap();
         let svg = String::from_utf8(out).unwrap();
         assert!(svg.contains("fast (a.py:9)"));
         assert!(

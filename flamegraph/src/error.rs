@@ -14,4 +14,12 @@ pub enum ProfileError {
         /// What is wrong, and where.
         reason: String,
     },
+    /// A view asked for a value kind the profile does not carry.
+    #[error("the profile has no value `{asked}` (it has: {known})")]
+    NoSuchValue {
+        /// The kind asked for.
+        asked: String,
+        /// The kinds there are.
+        known: String,
+    },
 }

@@ -1,11 +1,14 @@
 //! Folded stacks, the pivot format: `thread (tid N);outer (file.py:10);leaf (file.py:20) 42`.
-//! One line per distinct stack, root first, then a space and the sample count. inferno and
-//! flamegraph.pl read it; so does [`parse`], for files of ours and of other tools.
+//! One line per distinct stack, root first, then a space and one value: samples unless
+//! another kind is asked for. inferno and flamegraph.pl read it; so does [`parse`], for files
+//! of ours and of other tools.
 
 use std::io::{self, BufRead, Write};
 
 use crate::frame::{Frame, FrameId};
-use crate::profile::{Profile, ProfileMeta, StackCounts, ThreadProfile, ALL_THREADS, MAX_SAMPLES};
+use crate::options::WriteOptions;
+use crate::profile::{Profile, ProfileMeta, ThreadProfile, ALL_THREADS, MAX_SAMPLES};
+use crate::value::{ValueKind, Values};
 use crate::ProfileError;
 
 /// Whether a thread gets a root frame: every thread does, except the single thread of a
@@ -14,10 +17,11 @@ pub fn has_thread_root(thread: &ThreadProfile) -> bool {
     !(thread.name == ALL_THREADS && thread.tid == 0)
 }
 
-/// The folded lines of a profile: threads in the order of their labels, each thread's
-/// stacks in the order of their frames' labels (frame by frame, as flamegraphs order
-/// siblings); stacks with no whole sample are left out.
-pub fn lines(profile: &Profile) -> Vec<String> {
+/// The folded lines of a profile, counting the kind at `value` (see
+/// [`Profile::value_index`]): threads in the order of their labels, each thread's stacks in
+/// the order of their frames' labels (frame by frame, as flamegraphs order siblings);
+/// stacks whose value is zero are left out.
+pub fn lines(profile: &Profile, value: usize) -> Vec<String> {
     // Each frame's label once, not once per stack it appears in; and each label's rank in
     // sorted order, so that stacks sort by comparing small numbers, not long strings.
     let labels: Vec<String> = profile
@@ -39,8 +43,8 @@ pub fn lines(profile: &Profile) -> Vec<String> {
         let mut stacks: Vec<(&[FrameId], u64)> = thread
             .stacks
             .iter()
-            .filter(|(_, counts)| counts.samples > 0)
-            .map(|(stack, counts)| (stack.as_slice(), counts.samples))
+            .map(|(stack, values)| (stack.as_slice(), values.get(value)))
+            .filter(|(_, count)| *count > 0)
             .collect();
         // Lexicographic on ranks: a stack that is a prefix of another comes first.
         stacks.sort_unstable_by(|a, b| {
@@ -102,19 +106,31 @@ fn sanitize(label: &str) -> String {
     label
 }
 
-/// Writes the profile as folded stacks.
-pub fn write(profile: &Profile, out: &mut dyn Write) -> io::Result<()> {
-    for line in lines(profile) {
+/// Writes the profile as folded stacks, counting the kind `options.value` names (samples
+/// by default).
+pub fn write(profile: &Profile, options: &WriteOptions, out: &mut dyn Write) -> io::Result<()> {
+    let value = options.value.unwrap_or_else(|| profile.meta.count_index());
+    for line in lines(profile, value) {
         writeln!(out, "{line}")?;
     }
     Ok(())
 }
 
+/// True when `bytes` could be folded stacks: text.
+pub fn looks_like(bytes: &[u8]) -> bool {
+    std::str::from_utf8(bytes).is_ok()
+}
+
 /// Reads folded stacks. A root frame of the form `name (tid N)` names the thread; stacks
-/// without one go to a thread called [`ALL_THREADS`]. Weights are counts times the period
-/// of `meta.rate_hz` (10 ms when unknown).
+/// without one go to a thread called [`ALL_THREADS`]. The profile carries samples (the
+/// counts) and time (counts times the period of `meta.rate_hz`, 10 ms when unknown), of
+/// the time kind `meta` names (CPU unless it names another).
 pub fn parse(input: impl BufRead, meta: ProfileMeta) -> Result<Profile, ProfileError> {
-    let mut profile = Profile::new(meta);
+    let time = meta.time_kind().cloned().unwrap_or(ValueKind::CPU);
+    let mut profile = Profile::new(ProfileMeta {
+        kinds: vec![ValueKind::SAMPLES, time],
+        ..meta
+    });
     let period = profile.meta.period_ns();
     let mut total: u64 = 0;
     for (index, line) in input.lines().enumerate() {
@@ -153,11 +169,8 @@ pub fn parse(input: impl BufRead, meta: ProfileMeta) -> Result<Profile, ProfileE
         if frames.is_empty() && root_frame.is_some() {
             return Err(malformed("empty stack"));
         }
-        let counts = StackCounts {
-            samples: count,
-            weight_ns: count.saturating_mul(period),
-        };
-        profile.thread_mut(&thread_name, tid).add(&frames, counts);
+        let values = Values::from_slice(&[count, count.saturating_mul(period)]);
+        profile.thread_mut(&thread_name, tid).add(&frames, values);
     }
     Ok(profile)
 }
@@ -186,9 +199,9 @@ worker-1 (tid 8);run (app.py:40);[idle] 3
         assert_eq!(profile.threads.len(), 2);
         assert_eq!(profile.threads[1].name, "worker-1");
         assert_eq!(profile.threads[1].tid, 8);
-        assert_eq!(profile.total().samples, 10);
+        assert_eq!(profile.total().get(0), 10);
         let mut out = Vec::new();
-        write(&profile, &mut out).unwrap();
+        write(&profile, &WriteOptions::default(), &mut out).unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), SAMPLE);
     }
 
@@ -196,7 +209,7 @@ worker-1 (tid 8);run (app.py:40);[idle] 3
     fn labels_other_tools_would_misread_are_sanitized() {
         let input = "a;task 12 3\na;v 1.5 2\n; #x \t 1\n";
         let profile = parse(input.as_bytes(), ProfileMeta::default()).unwrap();
-        assert_eq!(lines(&profile), ["_x 1", "a;task_12 3", "a;v_1.5 2"]);
+        assert_eq!(lines(&profile, 0), ["_x 1", "a;task_12 3", "a;v_1.5 2"]);
     }
 
     #[test]
@@ -215,10 +228,21 @@ worker-1 (tid 8);run (app.py:40);[idle] 3
         let profile = parse("a;b 3\na;c 1\n".as_bytes(), ProfileMeta::default()).unwrap();
         assert_eq!(profile.threads.len(), 1);
         assert_eq!(profile.threads[0].name, ALL_THREADS);
-        assert_eq!(profile.total().weight_ns, 40_000_000);
+        assert_eq!(profile.total().get(1), 40_000_000);
         let mut out = Vec::new();
-        write(&profile, &mut out).unwrap();
+        write(&profile, &WriteOptions::default(), &mut out).unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), "a;b 3\na;c 1\n");
+        let cpu = WriteOptions {
+            value: Some(1),
+            ..WriteOptions::default()
+        };
+        let mut out = Vec::new();
+        write(&profile, &cpu, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "a;b 30000000\na;c 10000000\n",
+            "the cpu value, in nanoseconds"
+        );
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! flamegraph SVG (through inferno), pprof, speedscope, top tables and differential
 //! flamegraphs; and the readers that bring folded and pprof files back in.
 //!
-//! A profile holds one frame table and, per thread, the time of each distinct stack. It
+//! A profile holds one frame table, the kinds of value it measures ([`ValueKind`]: samples,
+//! CPU or wall time, and room for bytes and objects) and, per thread, the [`Values`] of each
+//! distinct stack. Every format is a row of the [`format`] table. It
 //! knows nothing of the interpreter: frames arrive resolved (the `symbolizer` crate does
 //! that), so this crate also serves files recorded elsewhere.
 
@@ -12,18 +14,21 @@ pub mod atomic;
 pub mod diff;
 mod error;
 pub mod folded;
+pub mod format;
 mod frame;
 pub mod hash;
+mod options;
 pub mod pprof;
 mod profile;
 pub mod speedscope;
 pub mod summary;
 pub mod svg;
 pub mod top;
+pub mod value;
 
 pub use error::ProfileError;
+pub use format::{Format, FORMATS};
 pub use frame::{Frame, FrameId, FrameKind, FrameTable, IDLE, INTERPRETER, OVERFLOW, TRUNCATED};
-pub use profile::{
-    Profile, ProfileMeta, StackCounts, ThreadProfile, TimeKind, ALL_THREADS, MAX_SAMPLES,
-};
-pub use svg::SvgOptions;
+pub use options::{SvgOptions, WriteOptions};
+pub use profile::{Profile, ProfileMeta, ThreadProfile, ALL_THREADS, MAX_SAMPLES};
+pub use value::{ValueKind, Values, MAX_VALUE_KINDS};

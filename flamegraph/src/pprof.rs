@@ -1,8 +1,8 @@
 //! pprof: the gzipped protobuf that `go tool pprof`, Grafana and Pyroscope read.
 //!
 //! One `Function` per (qualified name, file), one `Location` per (function, line), samples
-//! leaf first, two values per sample (`samples/count` and `cpu|wall/nanoseconds`), and
-//! labels `thread_name`, `thread_id` and `thread_state` (`idle` for a sample that ended in
+//! leaf first, one value per kind the profile carries (`samples/count` and
+//! `cpu|wall/nanoseconds` for a time profile), and labels `thread_name`, `thread_id` and `thread_state` (`idle` for a sample that ended in
 //! the `[idle]` marker, which is then left off the stack; `running` otherwise).
 
 use std::collections::HashMap;
@@ -14,7 +14,9 @@ use pprof::protos;
 pub use pprof::protos::{Label, Location, Message, Profile as Proto};
 
 use crate::frame::{Frame, FrameId, IDLE};
-use crate::profile::{Profile, ProfileMeta, StackCounts, TimeKind, ALL_THREADS, MAX_SAMPLES};
+use crate::options::WriteOptions;
+use crate::profile::{Profile, ProfileMeta, ALL_THREADS, MAX_SAMPLES};
+use crate::value::{ValueKind, Values, MAX_VALUE_KINDS};
 use crate::ProfileError;
 
 /// Comments carry each thread's CPU time (pprof has no field for it):
@@ -48,20 +50,19 @@ impl Strings {
     }
 }
 
-/// The protobuf message for a profile.
-pub fn to_proto(profile: &Profile) -> protos::Profile {
+/// The protobuf message for a profile. Its default sample type is the kind at `value`
+/// when given, else the profile's time (as Go's CPU profiles), else its last kind (as Go's
+/// heap profiles, whose last is `inuse_space`).
+pub fn to_proto(profile: &Profile, value: Option<usize>) -> protos::Profile {
     let mut strings = Strings::new();
-    let time_name = profile.meta.time.label();
-    let sample_type = vec![
-        protos::ValueType {
-            ty: strings.id("samples"),
-            unit: strings.id("count"),
-        },
-        protos::ValueType {
-            ty: strings.id(time_name),
-            unit: strings.id("nanoseconds"),
-        },
-    ];
+    let kinds = &profile.meta.kinds;
+    let sample_type: Vec<protos::ValueType> = kinds
+        .iter()
+        .map(|kind| protos::ValueType {
+            ty: strings.id(&kind.name),
+            unit: strings.id(&kind.unit),
+        })
+        .collect();
     let mut functions: Vec<protos::Function> = Vec::new();
     let mut function_ids: HashMap<(&str, &str), u64> = HashMap::new();
     let mut locations: Vec<protos::Location> = Vec::new();
@@ -114,7 +115,7 @@ pub fn to_proto(profile: &Profile) -> protos::Profile {
         let thread_name = strings.id(&thread.name);
         let mut stacks: Vec<_> = thread.stacks.iter().collect();
         stacks.sort_by(|a, b| a.0.cmp(b.0));
-        for (stack, counts) in stacks {
+        for (stack, values) in stacks {
             let idle = stack
                 .last()
                 .is_some_and(|&id| profile.frames.get(id).is_idle());
@@ -142,16 +143,20 @@ pub fn to_proto(profile: &Profile) -> protos::Profile {
             });
             samples.push(protos::Sample {
                 location_id,
-                value: vec![clamp_i64(counts.samples), clamp_i64(counts.weight_ns)],
+                value: (0..kinds.len()).map(|i| clamp_i64(values.get(i))).collect(),
                 label,
             });
         }
     }
-    let period_type = protos::ValueType {
-        ty: strings.id(time_name),
-        unit: strings.id("nanoseconds"),
-    };
-    let default_sample_type = strings.id(time_name);
+    let period_type = profile.meta.time_kind().map(|time| protos::ValueType {
+        ty: strings.id(&time.name),
+        unit: strings.id(&time.unit),
+    });
+    let default_kind = value
+        .or_else(|| profile.meta.time_index())
+        .or_else(|| kinds.len().checked_sub(1))
+        .and_then(|i| kinds.get(i));
+    let default_sample_type = default_kind.map_or(0, |kind| strings.id(&kind.name));
     let comment = profile
         .threads
         .iter()
@@ -167,8 +172,12 @@ pub fn to_proto(profile: &Profile) -> protos::Profile {
         function: functions,
         time_nanos: clamp_i64(profile.meta.start_unix_ns),
         duration_nanos: clamp_i64(profile.meta.duration_ns),
-        period_type: Some(period_type),
-        period: clamp_i64(profile.meta.period_ns()),
+        period: if period_type.is_some() {
+            clamp_i64(profile.meta.period_ns())
+        } else {
+            0
+        },
+        period_type,
         default_sample_type,
         comment,
         string_table: strings.table,
@@ -176,14 +185,24 @@ pub fn to_proto(profile: &Profile) -> protos::Profile {
     }
 }
 
-/// Writes the profile as gzipped pprof protobuf.
-pub fn write(profile: &Profile, out: &mut dyn Write) -> Result<(), ProfileError> {
-    let bytes = to_proto(profile).encode_to_vec();
+/// Writes the profile as gzipped pprof protobuf, every kind of value in it; `options.value`
+/// is the default sample type.
+pub fn write(
+    profile: &Profile,
+    options: &WriteOptions,
+    out: &mut dyn Write,
+) -> Result<(), ProfileError> {
+    let bytes = to_proto(profile, options.value).encode_to_vec();
     // Fast compression: a few percent larger than the default level, several times faster.
     let mut gz = GzEncoder::new(out, flate2::Compression::fast());
     gz.write_all(&bytes)?;
     gz.finish()?;
     Ok(())
+}
+
+/// True when `bytes` could be pprof: gzipped, or not text.
+pub fn looks_like(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0x1f, 0x8b]) || std::str::from_utf8(bytes).is_err()
 }
 
 /// Reads a pprof profile, gzipped or not: ours or any other (Go's, py-spy's, pprof-rs's).
@@ -230,32 +249,31 @@ pub fn from_proto(proto: &protos::Profile) -> Result<Profile, ProfileError> {
     if proto.string_table.first().is_some_and(|s| !s.is_empty()) {
         return Err(malformed("string_table[0] must be empty".to_owned()));
     }
-    let mut count_index = None;
-    let mut time_index = None;
-    let mut time = TimeKind::Cpu;
-    for (i, vt) in proto.sample_type.iter().enumerate() {
-        let (ty, unit) = (text(vt.ty)?, text(vt.unit)?);
-        if unit == "count" && count_index.is_none() {
-            count_index = Some(i);
-        } else if unit == "nanoseconds" && time_index.is_none() {
-            time_index = Some(i);
-            if ty == "wall" {
-                time = TimeKind::Wall;
-            }
-        }
+    let mut kinds = Vec::new();
+    for vt in proto.sample_type.iter().take(MAX_VALUE_KINDS) {
+        kinds.push(ValueKind::new(text(vt.ty)?, text(vt.unit)?));
     }
-    if count_index.is_none() && time_index.is_none() {
-        return Err(malformed(
-            "no sample type counts samples or nanoseconds".to_owned(),
-        ));
+    if kinds.is_empty() {
+        return Err(malformed("no sample types".to_owned()));
     }
     let period_ns = match proto.period_type.as_ref() {
         Some(pt) if text(pt.unit)? == "nanoseconds" && proto.period > 0 => proto.period as u64,
         _ => 0,
     };
+    // A time profile without a count (pprof-rs, some agents) gets one, its time in whole
+    // periods, so that flamegraphs count samples as they do for ours.
+    let has_count = kinds.iter().any(|k| k.unit == "count");
+    let time_index = kinds.iter().position(ValueKind::is_time);
+    let derived_samples = match time_index {
+        Some(index) if !has_count && kinds.len() < MAX_VALUE_KINDS => {
+            kinds.insert(0, ValueKind::SAMPLES);
+            Some(index)
+        }
+        _ => None,
+    };
     let meta = ProfileMeta {
         title: String::new(),
-        time,
+        kinds,
         rate_hz: 1_000_000_000u64.checked_div(period_ns).unwrap_or(0) as u32,
         start_unix_ns: proto.time_nanos.max(0) as u64,
         duration_ns: proto.duration_nanos.max(0) as u64,
@@ -324,19 +342,24 @@ pub fn from_proto(proto: &protos::Profile) -> Result<Profile, ProfileError> {
         if idle {
             stack.push(idle_frame);
         }
-        let value = |index: Option<usize>| -> Option<u64> {
-            index
-                .and_then(|i| sample.value.get(i))
-                .map(|&v| v.max(0) as u64)
+        let raw: Vec<u64> = sample
+            .value
+            .iter()
+            .take(MAX_VALUE_KINDS)
+            .map(|&v| v.max(0) as u64)
+            .collect();
+        let values = match derived_samples {
+            Some(time) => {
+                let weight = raw.get(time).copied().unwrap_or(0);
+                let mut with_count = vec![weight / period.max(1)];
+                with_count.extend(&raw);
+                Values::from_slice(&with_count)
+            }
+            None => Values::from_slice(&raw),
         };
-        let weight_ns = value(time_index)
-            .unwrap_or_else(|| value(count_index).unwrap_or(0).saturating_mul(period));
-        let samples = value(count_index).unwrap_or(weight_ns / period.max(1));
-        profile
-            .thread_mut(&thread_name, tid)
-            .add(&stack, StackCounts { samples, weight_ns });
+        profile.thread_mut(&thread_name, tid).add(&stack, values);
     }
-    if profile.total().samples > MAX_SAMPLES {
+    if profile.total().get(profile.meta.count_index()) > MAX_SAMPLES {
         return Err(malformed(
             "sample counts add up to more than 2^53".to_owned(),
         ));
@@ -380,7 +403,7 @@ mod tests {
 
     #[test]
     fn proto_fields_follow_the_pprof_conventions() {
-        let proto = to_proto(&sample());
+        let proto = to_proto(&sample(), None);
         assert_eq!(proto.string_table[0], "");
         let s = |i: i64| proto.string_table[i as usize].as_str();
         let types: Vec<(&str, &str)> = proto
@@ -448,12 +471,12 @@ mod tests {
         let mut original = sample();
         original.threads[1].cpu_time_ns = Some(123_456_789);
         let mut bytes = Vec::new();
-        write(&original, &mut bytes).unwrap();
+        write(&original, &WriteOptions::default(), &mut bytes).unwrap();
         assert_eq!(&bytes[..2], &[0x1f, 0x8b], "gzipped");
         let back = parse(&bytes).unwrap();
         let (mut a, mut b) = (Vec::new(), Vec::new());
-        folded::write(&original, &mut a).unwrap();
-        folded::write(&back, &mut b).unwrap();
+        folded::write(&original, &WriteOptions::default(), &mut a).unwrap();
+        folded::write(&back, &WriteOptions::default(), &mut b).unwrap();
         assert_eq!(String::from_utf8(a).unwrap(), String::from_utf8(b).unwrap());
         assert_eq!(back.total(), original.total());
         assert_eq!(back.meta.rate_hz, 100);
@@ -464,6 +487,44 @@ mod tests {
             "CPU time in a comment"
         );
         assert_eq!(back.threads[0].cpu_time_ns, None);
+    }
+
+    #[test]
+    fn every_kind_is_written_and_read_back() {
+        let mut heap = sample();
+        heap.meta.kinds = vec![
+            ValueKind::ALLOC_OBJECTS,
+            ValueKind::ALLOC_SPACE,
+            ValueKind::INUSE_OBJECTS,
+            ValueKind::INUSE_SPACE,
+        ];
+        let proto = to_proto(&heap, None);
+        let s = |i: i64| proto.string_table[i as usize].as_str();
+        assert_eq!(
+            s(proto.default_sample_type),
+            "inuse_space",
+            "Go's heap default"
+        );
+        assert!(proto.period_type.is_none(), "no time kind, no time period");
+        assert_eq!(proto.sample[0].value.len(), 4);
+        let back = from_proto(&proto).unwrap();
+        assert_eq!(back.meta.kinds, heap.meta.kinds);
+        assert_eq!(back.total(), heap.total());
+        let chosen = to_proto(&sample(), Some(0));
+        let s = |i: i64| chosen.string_table[i as usize].as_str();
+        assert_eq!(s(chosen.default_sample_type), "samples");
+    }
+
+    #[test]
+    fn a_time_profile_without_counts_gets_samples() {
+        let mut proto = to_proto(&sample(), None);
+        proto.sample_type.remove(0);
+        for smp in &mut proto.sample {
+            smp.value.remove(0);
+        }
+        let back = from_proto(&proto).unwrap();
+        assert_eq!(back.meta.kinds, [ValueKind::SAMPLES, ValueKind::CPU]);
+        assert_eq!(back.total(), sample().total());
     }
 
     #[test]

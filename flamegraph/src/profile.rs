@@ -1,36 +1,18 @@
-//! The aggregated, thread-aware profile every writer reads: per thread, how much time each
-//! distinct stack got.
+//! The aggregated, thread-aware profile every writer reads: per thread, the values (samples,
+//! time, bytes: see [`crate::value`]) each distinct stack got.
 
 use crate::frame::{Frame, FrameId, FrameTable, OVERFLOW};
 use crate::hash::FastMap;
-
-/// What the sample weights measure.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub enum TimeKind {
-    /// CPU time of the threads.
-    #[default]
-    Cpu,
-    /// Wall-clock time, running or blocked.
-    Wall,
-}
-
-impl TimeKind {
-    /// `cpu` or `wall`.
-    pub fn label(self) -> &'static str {
-        match self {
-            TimeKind::Cpu => "cpu",
-            TimeKind::Wall => "wall",
-        }
-    }
-}
+use crate::value::{ValueKind, Values, MAX_VALUE_KINDS};
+use crate::ProfileError;
 
 /// Facts about a recording as a whole.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ProfileMeta {
     /// What was profiled (the script's name), used as a title.
     pub title: String,
-    /// CPU or wall time.
-    pub time: TimeKind,
+    /// The kinds of value every stack carries, in the order of its [`Values`].
+    pub kinds: Vec<ValueKind>,
     /// Samples per second per thread; 0 when unknown (a folded file from elsewhere).
     pub rate_hz: u32,
     /// When the recording started, in nanoseconds since the Unix epoch (0 when unknown).
@@ -43,6 +25,21 @@ pub struct ProfileMeta {
     pub overflowed: u64,
 }
 
+impl Default for ProfileMeta {
+    /// A CPU profile's metadata: samples and CPU time, nothing else known.
+    fn default() -> ProfileMeta {
+        ProfileMeta {
+            title: String::new(),
+            kinds: vec![ValueKind::SAMPLES, ValueKind::CPU],
+            rate_hz: 0,
+            start_unix_ns: 0,
+            duration_ns: 0,
+            dropped: 0,
+            overflowed: 0,
+        }
+    }
+}
+
 impl ProfileMeta {
     /// The time one sample stands for, in nanoseconds (10 ms when the rate is unknown).
     pub fn period_ns(&self) -> u64 {
@@ -52,31 +49,41 @@ impl ProfileMeta {
             1_000_000_000 / u64::from(self.rate_hz)
         }
     }
+
+    /// The index of the kind with this name.
+    pub fn kind_index(&self, name: &str) -> Option<usize> {
+        self.kinds.iter().position(|k| k.name == name)
+    }
+
+    /// The index of the first kind measured in time (CPU or wall), if any.
+    pub fn time_index(&self) -> Option<usize> {
+        self.kinds.iter().position(ValueKind::is_time)
+    }
+
+    /// The first kind measured in time (CPU or wall), if any.
+    pub fn time_kind(&self) -> Option<&ValueKind> {
+        self.time_index().map(|i| &self.kinds[i])
+    }
+
+    /// The index of the kind views count by default: `samples`, else the first count,
+    /// else the first kind.
+    pub fn count_index(&self) -> usize {
+        self.kind_index(ValueKind::SAMPLES.name.as_ref())
+            .or_else(|| self.kinds.iter().position(|k| k.unit == "count"))
+            .unwrap_or(0)
+    }
+
+    /// The kinds' names, for messages: `samples, cpu`.
+    pub fn kind_names(&self) -> String {
+        let names: Vec<&str> = self.kinds.iter().map(|k| k.name.as_ref()).collect();
+        names.join(", ")
+    }
 }
 
 /// The most samples a parsed profile may hold in all: 2^53, some 285,000 years of samples at
 /// 1 kHz. Parsers reject files whose counts add up to more, so that sums in the writers (ours
-/// and inferno's) cannot overflow; [`StackCounts::add`] saturates besides.
+/// and inferno's) cannot overflow; [`Values::add`] saturates besides.
 pub const MAX_SAMPLES: u64 = 1 << 53;
-
-/// Counts for one stack.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct StackCounts {
-    /// Samples: the stack's time in whole sampling periods. This is what folded stacks and
-    /// flamegraphs count.
-    pub samples: u64,
-    /// The stack's time in nanoseconds (CPU or wall, per [`TimeKind`]).
-    pub weight_ns: u64,
-}
-
-impl StackCounts {
-    /// Adds `other` to these counts, saturating: a count that would pass `u64::MAX` (only
-    /// reachable from hostile input files) stays there instead of wrapping.
-    pub fn add(&mut self, other: StackCounts) {
-        self.samples = self.samples.saturating_add(other.samples);
-        self.weight_ns = self.weight_ns.saturating_add(other.weight_ns);
-    }
-}
 
 /// One thread's stacks. Stacks are root first.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -87,8 +94,8 @@ pub struct ThreadProfile {
     pub tid: i32,
     /// CPU time the thread used while it was recorded, from its own CPU clock, if known.
     pub cpu_time_ns: Option<u64>,
-    /// Counts per distinct stack (root first).
-    pub stacks: FastMap<Vec<FrameId>, StackCounts>,
+    /// Values per distinct stack (root first), in the order of the profile's kinds.
+    pub stacks: FastMap<Vec<FrameId>, Values>,
 }
 
 impl ThreadProfile {
@@ -101,21 +108,21 @@ impl ThreadProfile {
         }
     }
 
-    /// Adds counts to a stack.
-    pub fn add(&mut self, stack: &[FrameId], counts: StackCounts) {
+    /// Adds values to a stack.
+    pub fn add(&mut self, stack: &[FrameId], values: Values) {
         match self.stacks.get_mut(stack) {
-            Some(existing) => existing.add(counts),
+            Some(existing) => existing.add(&values),
             None => {
-                self.stacks.insert(stack.to_vec(), counts);
+                self.stacks.insert(stack.to_vec(), values);
             }
         }
     }
 
     /// The sum over all stacks.
-    pub fn total(&self) -> StackCounts {
-        let mut total = StackCounts::default();
-        for counts in self.stacks.values() {
-            total.add(*counts);
+    pub fn total(&self) -> Values {
+        let mut total = Values::default();
+        for values in self.stacks.values() {
+            total.add(values);
         }
         total
     }
@@ -154,12 +161,36 @@ impl Profile {
     }
 
     /// The sum over all threads.
-    pub fn total(&self) -> StackCounts {
-        let mut total = StackCounts::default();
+    pub fn total(&self) -> Values {
+        let mut total = Values::default();
         for thread in &self.threads {
-            total.add(thread.total());
+            total.add(&thread.total());
         }
         total
+    }
+
+    /// The sum over all threads of one kind (0 when the profile does not carry it).
+    pub fn total_of(&self, kind: &ValueKind) -> u64 {
+        self.meta
+            .kinds
+            .iter()
+            .position(|k| k == kind)
+            .map_or(0, |index| self.total().get(index))
+    }
+
+    /// The index of the kind a view asked for by name (`samples`, `cpu`, `alloc_space`),
+    /// or of the kind views count by default when none was asked for.
+    pub fn value_index(&self, asked: Option<&str>) -> Result<usize, ProfileError> {
+        match asked {
+            None => Ok(self.meta.count_index()),
+            Some(name) => self
+                .meta
+                .kind_index(name)
+                .ok_or_else(|| ProfileError::NoSuchValue {
+                    asked: name.to_owned(),
+                    known: self.meta.kind_names(),
+                }),
+        }
     }
 
     /// True when no stack has any time.
@@ -210,11 +241,13 @@ impl Profile {
         {
             self.meta.start_unix_ns = other.meta.start_unix_ns;
         }
+        let kinds = self.align_kinds(&other.meta.kinds);
         let remap: Vec<FrameId> = other
             .frames
             .iter()
             .map(|(_, frame)| self.frames.intern(frame.clone()))
             .collect();
+        let count_index = self.meta.count_index();
         let mut overflow: Option<FrameId> = None;
         let mut distinct: usize = self.threads.iter().map(|t| t.stacks.len()).sum();
         let mut overflowed = 0;
@@ -227,24 +260,56 @@ impl Profile {
                 (Some(a), Some(b)) => Some(a.saturating_add(b)),
                 (a, b) => a.or(b),
             };
-            for (stack, counts) in &thread.stacks {
+            for (stack, values) in &thread.stacks {
+                let values = match &kinds {
+                    None => *values,
+                    Some(kinds) => values.remapped(kinds),
+                };
                 mapped.clear();
                 mapped.extend(stack.iter().map(|&id| remap[id as usize]));
                 if let Some(existing) = target.stacks.get_mut(mapped.as_slice()) {
-                    existing.add(*counts);
+                    existing.add(&values);
                 } else if distinct < max_stacks {
                     distinct += 1;
-                    target.stacks.insert(mapped.clone(), *counts);
+                    target.stacks.insert(mapped.clone(), values);
                 } else {
-                    overflowed = counts.samples.saturating_add(overflowed);
+                    overflowed = values.get(count_index).saturating_add(overflowed);
                     let id =
                         *overflow.get_or_insert_with(|| frames.intern(Frame::marker(OVERFLOW)));
-                    target.add(&[id], *counts);
+                    target.add(&[id], values);
                 }
             }
         }
         self.meta.overflowed = self.meta.overflowed.saturating_add(overflowed);
         overflowed
+    }
+
+    /// Makes room in this profile's kinds for `other`'s: `None` when they are the same,
+    /// else where each of `other`'s kinds goes (kinds this profile lacks are added while
+    /// there is room, the rest dropped). A profile with no threads yet takes `other`'s
+    /// kinds as they are.
+    fn align_kinds(&mut self, other: &[ValueKind]) -> Option<Vec<Option<usize>>> {
+        if self.meta.kinds == other {
+            return None;
+        }
+        if self.threads.is_empty() {
+            self.meta.kinds = other.to_vec();
+            return None;
+        }
+        let remap = other
+            .iter()
+            .map(
+                |kind| match self.meta.kinds.iter().position(|k| k == kind) {
+                    Some(index) => Some(index),
+                    None if self.meta.kinds.len() < MAX_VALUE_KINDS => {
+                        self.meta.kinds.push(kind.clone());
+                        Some(self.meta.kinds.len() - 1)
+                    }
+                    None => None,
+                },
+            )
+            .collect();
+        Some(remap)
     }
 
     /// Drops frames no stack refers to (renumbering the rest).
@@ -266,12 +331,12 @@ impl Profile {
         for thread in &self.threads {
             let mut target = ThreadProfile::new(&thread.name, thread.tid);
             target.cpu_time_ns = thread.cpu_time_ns;
-            for (stack, counts) in &thread.stacks {
+            for (stack, values) in &thread.stacks {
                 let stack: Vec<FrameId> = stack
                     .iter()
                     .map(|&id| remap[id as usize].expect("used frame"))
                     .collect();
-                target.add(&stack, *counts);
+                target.add(&stack, *values);
             }
             compacted.threads.push(target);
         }
@@ -287,8 +352,8 @@ impl Profile {
         all.cpu_time_ns =
             (!cpu.is_empty()).then(|| cpu.iter().fold(0u64, |a, &b| a.saturating_add(b)));
         for thread in &self.threads {
-            for (stack, counts) in &thread.stacks {
-                all.add(stack, *counts);
+            for (stack, values) in &thread.stacks {
+                all.add(stack, *values);
             }
         }
         merged.threads.push(all);
@@ -312,9 +377,9 @@ impl Profile {
         for thread in &self.threads {
             let mut target = ThreadProfile::new(&thread.name, thread.tid);
             target.cpu_time_ns = thread.cpu_time_ns;
-            for (stack, counts) in &thread.stacks {
+            for (stack, values) in &thread.stacks {
                 let stack: Vec<FrameId> = stack.iter().map(|&id| remap[id as usize]).collect();
-                target.add(&stack, *counts);
+                target.add(&stack, *values);
             }
             mapped.threads.push(target);
         }
@@ -340,10 +405,7 @@ mod tests {
         let main = profile.frames.intern(Frame::python("main", "a.py", 10, 1));
         let work_a = profile.frames.intern(Frame::python("work", "a.py", 20, 15));
         let work_b = profile.frames.intern(Frame::python("work", "a.py", 21, 15));
-        let one = StackCounts {
-            samples: 1,
-            weight_ns: 10_000_000,
-        };
+        let one = Values::from_slice(&[1, 10_000_000]);
         let t1 = profile.thread_mut("MainThread", 1);
         t1.add(&[main, work_a], one);
         t1.add(&[main, work_a], one);
@@ -355,13 +417,13 @@ mod tests {
     #[test]
     fn totals_and_transforms() {
         let profile = sample_profile();
-        assert_eq!(profile.total().samples, 3);
+        assert_eq!(profile.total().get(0), 3);
         assert_eq!(profile.threads[0].label(), "MainThread (tid 1)");
 
         let merged = profile.merged_threads();
         assert_eq!(merged.threads.len(), 1);
         assert_eq!(merged.threads[0].name, ALL_THREADS);
-        assert_eq!(merged.total().samples, 3);
+        assert_eq!(merged.total().get(0), 3);
         assert_eq!(merged.threads[0].stacks.len(), 2);
 
         let functions = profile.merged_threads().by_function();
@@ -370,7 +432,7 @@ mod tests {
             1,
             "lines 20 and 21 fold into work"
         );
-        assert_eq!(functions.total().weight_ns, 30_000_000);
+        assert_eq!(functions.total().get(1), 30_000_000);
     }
 
     #[test]
@@ -383,7 +445,7 @@ mod tests {
             overflowed, 3,
             "all of b's stacks are new and past the bound"
         );
-        assert_eq!(a.total().samples, 6, "nothing is lost");
+        assert_eq!(a.total().get(0), 6, "nothing is lost");
         assert_eq!(a.meta.overflowed, 3);
         let compact = a.compact();
         assert!(
@@ -394,12 +456,39 @@ mod tests {
     }
 
     #[test]
+    fn merging_other_kinds_keeps_each_value_in_its_kind() {
+        let mut a = sample_profile();
+        let mut wall = sample_profile();
+        wall.meta.kinds = vec![ValueKind::SAMPLES, ValueKind::WALL];
+        a.merge(&wall);
+        assert_eq!(
+            a.meta.kinds,
+            [ValueKind::SAMPLES, ValueKind::CPU, ValueKind::WALL]
+        );
+        let total = a.total();
+        assert_eq!(
+            (total.get(0), total.get(1), total.get(2)),
+            (6, 30_000_000, 30_000_000)
+        );
+        let mut empty = Profile::default();
+        empty.merge(&wall);
+        assert_eq!(
+            empty.meta.kinds, wall.meta.kinds,
+            "an empty profile adopts them"
+        );
+        assert_eq!(a.value_index(Some("wall")).unwrap(), 2);
+        assert_eq!(a.value_index(None).unwrap(), 0);
+        let err = a.value_index(Some("bytes")).unwrap_err().to_string();
+        assert!(err.contains("samples, cpu, wall"), "{err}");
+    }
+
+    #[test]
     fn merge_adds_matching_threads() {
         let mut a = sample_profile();
         let b = sample_profile();
         a.merge(&b);
         assert_eq!(a.threads.len(), 2);
-        assert_eq!(a.total().samples, 6);
+        assert_eq!(a.total().get(0), 6);
         assert_eq!(a.frames.len(), 3);
     }
 }

@@ -6,6 +6,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use crate::frame::FrameKind;
+use crate::options::WriteOptions;
 use crate::profile::Profile;
 use crate::ProfileError;
 
@@ -52,8 +53,22 @@ struct SampledProfile {
     weights: Vec<u64>,
 }
 
-/// Writes the profile as speedscope JSON; weights are nanoseconds of CPU (or wall) time.
-pub fn write(profile: &Profile, out: &mut dyn Write) -> Result<(), ProfileError> {
+/// Writes the profile as speedscope JSON; weights are the kind `options.value` names, by
+/// default nanoseconds of CPU (or wall) time.
+pub fn write(
+    profile: &Profile,
+    options: &WriteOptions,
+    out: &mut dyn Write,
+) -> Result<(), ProfileError> {
+    let value = options
+        .value
+        .or_else(|| profile.meta.time_index())
+        .unwrap_or_else(|| profile.meta.count_index());
+    let unit = match profile.meta.kinds.get(value) {
+        Some(kind) if kind.is_time() => "nanoseconds",
+        Some(kind) if kind.is_bytes() => "bytes",
+        _ => "none",
+    };
     let frames = profile
         .frames
         .iter()
@@ -76,11 +91,11 @@ pub fn write(profile: &Profile, out: &mut dyn Write) -> Result<(), ProfileError>
         .map(|thread| {
             let mut stacks: Vec<_> = thread.stacks.iter().collect();
             stacks.sort_by(|a, b| a.0.cmp(b.0));
-            let weights: Vec<u64> = stacks.iter().map(|(_, c)| c.weight_ns).collect();
+            let weights: Vec<u64> = stacks.iter().map(|(_, v)| v.get(value)).collect();
             SampledProfile {
                 kind: "sampled",
                 name: thread.label(),
-                unit: "nanoseconds",
+                unit,
                 start_value: 0,
                 end_value: weights.iter().fold(0, |a: u64, &b| a.saturating_add(b)),
                 samples: stacks.iter().map(|(stack, _)| stack.to_vec()).collect(),
@@ -122,7 +137,7 @@ mod tests {
         )
         .unwrap();
         let mut out = Vec::new();
-        write(&profile, &mut out).unwrap();
+        write(&profile, &WriteOptions::default(), &mut out).unwrap();
         let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(json["$schema"], SCHEMA);
         let frames = json["shared"]["frames"].as_array().unwrap();

@@ -32,14 +32,16 @@ impl ThreadSummary {
         let mut running = 0;
         let mut idle = 0;
         let mut by_frame: HashMap<u32, u64> = HashMap::new();
-        for (stack, counts) in &thread.stacks {
+        let count = profile.meta.count_index();
+        for (stack, values) in &thread.stacks {
+            let samples = values.get(count);
             let is_idle = stack
                 .last()
                 .is_some_and(|&id| profile.frames.get(id).is_idle());
             if is_idle {
-                idle = counts.samples.saturating_add(idle);
+                idle = samples.saturating_add(idle);
             } else {
-                running = counts.samples.saturating_add(running);
+                running = samples.saturating_add(running);
             }
             let top_python = stack
                 .iter()
@@ -47,7 +49,7 @@ impl ThreadSummary {
                 .find(|&&id| profile.frames.get(id).kind == FrameKind::Python);
             if let Some(&id) = top_python {
                 let total = by_frame.entry(id).or_default();
-                *total = total.saturating_add(counts.samples);
+                *total = total.saturating_add(samples);
             }
         }
         let heaviest = by_frame

@@ -10,35 +10,11 @@ use inferno::flamegraph::{self, Direction, Options, Palette};
 
 use crate::folded;
 use crate::frame::{FrameId, IDLE, INTERPRETER, TRUNCATED};
-use crate::profile::{Profile, StackCounts, ThreadProfile, TimeKind};
+use crate::options::WriteOptions;
+pub use crate::options::{SvgOptions, DEFAULT_WIDTH};
+use crate::profile::{Profile, ThreadProfile};
+use crate::value::{ValueKind, Values};
 use crate::ProfileError;
-
-/// Choices a user can make about the SVG.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SvgOptions {
-    /// The title; the profile's own title when `None`.
-    pub title: Option<String>,
-    /// Draw an icicle graph (roots at the top) instead of a flame graph.
-    pub icicle: bool,
-    /// Image width in pixels; [`DEFAULT_WIDTH`] when `None`.
-    pub width: Option<usize>,
-    /// Frames narrower than this many pixels are left out.
-    pub min_width: f64,
-}
-
-/// The image width when none is given (inferno's default).
-pub const DEFAULT_WIDTH: usize = 1200;
-
-impl Default for SvgOptions {
-    fn default() -> Self {
-        SvgOptions {
-            title: None,
-            icicle: false,
-            width: None,
-            min_width: 1.2,
-        }
-    }
-}
 
 const THREAD_COLOR: Color = Color {
     r: 0x9a,
@@ -56,12 +32,14 @@ const TRUNCATED_COLOR: Color = Color {
     b: 0xc0,
 };
 
-/// The one-line description under the title: mode, rate, duration, samples, drops.
-pub fn subtitle(profile: &Profile) -> String {
+/// The one-line description under the title: mode, rate, duration, what is counted (the
+/// kind at `value`: `N samples`, `1.5 MiB alloc_space`), drops.
+pub fn subtitle(profile: &Profile, value: usize) -> String {
     let meta = &profile.meta;
-    let mode = match meta.time {
-        TimeKind::Cpu => "CPU",
-        TimeKind::Wall => "Wall-clock",
+    let mode = match meta.time_kind().map(|k| k.name.as_ref()) {
+        Some("cpu") | None => "CPU",
+        Some("wall") => "Wall-clock",
+        Some(other) => other,
     };
     let rate = if meta.rate_hz > 0 {
         format!(" at {} Hz", meta.rate_hz)
@@ -74,48 +52,79 @@ pub fn subtitle(profile: &Profile) -> String {
         String::new()
     };
     format!(
-        "{mode} profile{rate}, {:.2} s, {} samples, {} dropped{overflow}",
+        "{mode} profile{rate}, {:.2} s, {}, {} dropped{overflow}",
         meta.duration_ns as f64 / 1e9,
-        profile.total().samples,
+        shown_total(profile, value),
         meta.dropped
     )
 }
 
-/// Writes the profile as a flamegraph SVG.
+/// The total of the kind at `value`, with its name: `6 samples`, `1.50 s cpu`.
+pub fn shown_total(profile: &Profile, value: usize) -> String {
+    let total = profile.total().get(value);
+    match profile.meta.kinds.get(value) {
+        Some(kind) => format!("{} {}", kind.format(total), kind.name),
+        None => format!("{total} samples"),
+    }
+}
+
+/// What inferno calls the counted unit in its tooltips: `samples`, `cpu nanoseconds`.
+pub(crate) fn count_name(profile: &Profile, value: usize) -> String {
+    match profile.meta.kinds.get(value) {
+        Some(kind) if *kind == ValueKind::SAMPLES => "samples".to_owned(),
+        Some(kind) if kind.unit == "count" => kind.name.to_string(),
+        Some(kind) => format!("{} {}", kind.name, kind.unit),
+        None => "samples".to_owned(),
+    }
+}
+
+/// Writes the profile as a flamegraph SVG, frame widths by the kind `options.value` names
+/// (samples by default).
 pub fn write(
     profile: &Profile,
-    options: &SvgOptions,
+    options: &WriteOptions,
     out: &mut dyn Write,
 ) -> Result<(), ProfileError> {
-    let title = options
-        .title
-        .clone()
-        .unwrap_or_else(|| default_title(profile));
-    let pruned = prune(profile, options.min_width_fraction());
-    let lines = folded::lines(&pruned);
+    let value = options.value.unwrap_or_else(|| profile.meta.count_index());
+    let svg = &options.svg;
+    let title = svg.title.clone().unwrap_or_else(|| default_title(profile));
+    let pruned = prune(profile, value, svg.min_width_fraction());
+    let lines = folded::lines(&pruned, value);
     write_lines(
         lines.iter().map(String::as_str),
-        &title,
-        &subtitle(profile),
+        &Heading {
+            title: &title,
+            subtitle: &subtitle(profile, value),
+            count_name: &count_name(profile, value),
+        },
         profile,
-        options,
+        svg,
         out,
     )
+}
+
+/// What is written above and about the graph.
+pub(crate) struct Heading<'a> {
+    /// The title.
+    pub title: &'a str,
+    /// The line under it.
+    pub subtitle: &'a str,
+    /// The counted unit, for tooltips.
+    pub count_name: &'a str,
 }
 
 /// Draws folded `lines` (one count, or two for a differential graph); `profile` supplies
 /// the thread roots to colour.
 pub(crate) fn write_lines<'a>(
     lines: impl IntoIterator<Item = &'a str>,
-    title: &str,
-    subtitle: &str,
+    heading: &Heading<'_>,
     profile: &Profile,
     options: &SvgOptions,
     out: &mut dyn Write,
 ) -> Result<(), ProfileError> {
     let lines: Vec<&str> = lines.into_iter().collect();
     if lines.is_empty() {
-        return write_empty(title, subtitle, out);
+        return write_empty(heading.title, heading.subtitle, out);
     }
     let mut palette = PaletteMap::default();
     palette.insert(IDLE, IDLE_COLOR);
@@ -129,13 +138,13 @@ pub(crate) fn write_lines<'a>(
         palette.insert(thread.label(), THREAD_COLOR);
     }
     let mut inferno = Options::default();
-    inferno.title = title.to_owned();
-    inferno.subtitle = Some(subtitle.to_owned());
+    inferno.title = heading.title.to_owned();
+    inferno.subtitle = Some(heading.subtitle.to_owned());
     inferno.colors = Palette::Multi(MultiPalette::Python);
     inferno.hash = true;
     inferno.deterministic = true;
     inferno.palette_map = Some(&mut palette);
-    inferno.count_name = "samples".to_owned();
+    inferno.count_name = heading.count_name.to_owned();
     inferno.name_type = "Function:".to_owned();
     inferno.image_width = options.width;
     // inferno takes the minimum width as a percentage of the image.
@@ -147,19 +156,13 @@ pub(crate) fn write_lines<'a>(
     Ok(())
 }
 
-impl SvgOptions {
-    /// The narrowest frame drawn, as a fraction of the image width.
-    pub fn min_width_fraction(&self) -> f64 {
-        self.min_width / self.width.unwrap_or(DEFAULT_WIDTH) as f64
-    }
-}
-
 /// The profile with every stack cut just above its first frame that would be narrower than
 /// `min_fraction` of the whole graph: such a frame, and everything above it, is not drawn,
 /// so its samples count as its parent's own time, exactly as drawn. Stacks that become equal
-/// merge. For a profile with many small stacks this leaves inferno far fewer, shorter lines.
-pub fn prune(profile: &Profile, min_fraction: f64) -> Profile {
-    let min_samples = (profile.total().samples as f64 * min_fraction).ceil() as u64;
+/// merge. Widths are by the kind at `value`. For a profile with many small stacks this
+/// leaves inferno far fewer, shorter lines.
+pub fn prune(profile: &Profile, value: usize, min_fraction: f64) -> Profile {
+    let min_samples = (profile.total().get(value) as f64 * min_fraction).ceil() as u64;
     if min_samples <= 1 {
         return profile.clone();
     }
@@ -168,8 +171,8 @@ pub fn prune(profile: &Profile, min_fraction: f64) -> Profile {
     for thread in &profile.threads {
         let target = pruned.thread_mut(&thread.name, thread.tid);
         target.cpu_time_ns = thread.cpu_time_ns;
-        for (stack, counts) in cut_narrow_frames(thread, min_samples) {
-            target.add(stack, counts);
+        for (stack, values) in cut_narrow_frames(thread, value, min_samples) {
+            target.add(stack, values);
         }
     }
     pruned
@@ -178,11 +181,15 @@ pub fn prune(profile: &Profile, min_fraction: f64) -> Profile {
 /// One thread's stacks, each cut above its first frame with fewer than `min_samples` under
 /// it. Sorted, stacks that share a prefix are neighbours, so the samples under a frame are
 /// the sum over a run of neighbours: one pass finds every run and its total.
-fn cut_narrow_frames(thread: &ThreadProfile, min_samples: u64) -> Vec<(&[FrameId], StackCounts)> {
-    let mut stacks: Vec<(&[FrameId], StackCounts)> = thread
+fn cut_narrow_frames(
+    thread: &ThreadProfile,
+    value: usize,
+    min_samples: u64,
+) -> Vec<(&[FrameId], Values)> {
+    let mut stacks: Vec<(&[FrameId], Values)> = thread
         .stacks
         .iter()
-        .map(|(stack, counts)| (stack.as_slice(), *counts))
+        .map(|(stack, values)| (stack.as_slice(), *values))
         .collect();
     stacks.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let mut keep: Vec<usize> = stacks.iter().map(|(stack, _)| stack.len()).collect();
@@ -216,14 +223,14 @@ fn cut_narrow_frames(thread: &ThreadProfile, min_samples: u64) -> Vec<(&[FrameId
             runs.push((i, 0));
         }
         for run in &mut runs {
-            run.1 = run.1.saturating_add(stacks[i].1.samples);
+            run.1 = run.1.saturating_add(stacks[i].1.get(value));
         }
     }
     close(&mut runs, &mut keep, 0, stacks.len());
     stacks
         .into_iter()
         .zip(keep)
-        .map(|((stack, counts), kept)| (&stack[..kept], counts))
+        .map(|((stack, values), kept)| (&stack[..kept], values))
         .collect()
 }
 
@@ -284,10 +291,22 @@ mod tests {
             "MainThread (tid 1);main (app.py:3) 4\nworker (tid 2);run (app.py:9);[idle] 2\n",
         );
         let mut out = Vec::new();
-        write(&p, &SvgOptions::default(), &mut out).unwrap();
+        write(&p, &WriteOptions::default(), &mut out).unwrap();
         let svg = String::from_utf8(out).unwrap();
         assert!(svg.contains("rpprof: app.py"));
         assert!(svg.contains("CPU profile at 99 Hz, 2.00 s, 6 samples, 0 dropped"));
+        let mut out = Vec::new();
+        let cpu = WriteOptions {
+            value: Some(1),
+            ..WriteOptions::default()
+        };
+        write(&p, &cpu, &mut out).unwrap();
+        let by_cpu = String::from_utf8(out).unwrap();
+        assert!(
+            by_cpu.contains("CPU profile at 99 Hz, 2.00 s, 0.06 s cpu, 0 dropped"),
+            "the subtitle names the value shown"
+        );
+        assert!(by_cpu.contains("cpu nanoseconds"), "tooltips name its unit");
         assert!(svg.contains("MainThread (tid 1)"));
         assert!(svg.contains("worker (tid 2)"));
         assert!(svg.contains("[idle]"));
@@ -310,9 +329,9 @@ mod tests {
             min_width: 6.0, // 0.5% of 1200 pixels
             ..SvgOptions::default()
         };
-        let pruned = prune(&p, options.min_width_fraction());
+        let pruned = prune(&p, 0, options.min_width_fraction());
         assert_eq!(pruned.total(), p.total(), "no sample is lost");
-        let lines = folded::lines(&pruned);
+        let lines = folded::lines(&pruned, 0);
         assert_eq!(
             lines,
             [
@@ -323,9 +342,14 @@ mod tests {
         // inferno draws the pruned profile with the same frames as the whole one.
         let draw = |p: &Profile| {
             let mut out = Vec::new();
-            let lines = folded::lines(p);
+            let lines = folded::lines(p, 0);
             let lines = lines.iter().map(String::as_str);
-            write_lines(lines, "t", "s", p, &options, &mut out).unwrap();
+            let heading = Heading {
+                title: "t",
+                subtitle: "s",
+                count_name: "samples",
+            };
+            write_lines(lines, &heading, p, &options, &mut out).unwrap();
             String::from_utf8(out).unwrap().matches("<g>").count()
         };
         assert_eq!(draw(&p), draw(&pruned));
@@ -336,7 +360,7 @@ mod tests {
     fn empty_profile_still_gives_an_svg() {
         let p = profile("");
         let mut out = Vec::new();
-        write(&p, &SvgOptions::default(), &mut out).unwrap();
+        write(&p, &WriteOptions::default(), &mut out).unwrap();
         let svg = String::from_utf8(out).unwrap();
         assert!(svg.starts_with("<?xml"));
         assert!(svg.contains("No samples were recorded."));

@@ -1,19 +1,20 @@
 //! The text report of `rpprof report --top N`: the heaviest functions, per thread and over
-//! all threads, with self and total shares.
+//! all threads, with self and total shares of one kind of value (samples by default).
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
 use crate::profile::{Profile, ThreadProfile};
+use crate::value::{ValueKind, Values};
 
-/// One function's figures in a [`TopTable`].
+/// One function's figures in a [`TopTable`], in the table's kind of value.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TopRow {
     /// `function (file)`, or a marker.
     pub function: String,
-    /// Samples where it was the leaf.
+    /// Where it was the leaf.
     pub self_samples: u64,
-    /// Samples where it was anywhere on the stack.
+    /// Where it was anywhere on the stack.
     pub total_samples: u64,
 }
 
@@ -22,42 +23,46 @@ pub struct TopRow {
 pub struct TopTable {
     /// Whose functions: a thread's label, or "all threads".
     pub title: String,
-    /// Samples in all.
+    /// The kind of value the rows count.
+    pub kind: ValueKind,
+    /// The kind measured in time, when the profile has one (its total is shown too).
+    pub time: Option<ValueKind>,
+    /// The rows' kind in all.
     pub samples: u64,
-    /// Nanoseconds in all.
+    /// The time kind in all (0 without one).
     pub weight_ns: u64,
-    /// Rows, heaviest self time first.
+    /// Rows, heaviest self first.
     pub rows: Vec<TopRow>,
 }
 
 impl TopTable {
-    /// The table of stacks from the given threads.
+    /// The table of stacks from the given threads, counting the kind at `value`.
     pub fn new<'a>(
         title: &str,
         profile: &Profile,
         threads: impl IntoIterator<Item = &'a ThreadProfile>,
+        value: usize,
         limit: usize,
     ) -> TopTable {
         let mut figures: HashMap<String, (u64, u64)> = HashMap::new();
-        let mut samples = 0;
-        let mut weight_ns = 0;
+        let mut all = Values::default();
         for thread in threads {
-            for (stack, counts) in &thread.stacks {
-                samples = counts.samples.saturating_add(samples);
-                weight_ns = counts.weight_ns.saturating_add(weight_ns);
+            for (stack, values) in &thread.stacks {
+                all.add(values);
+                let count = values.get(value);
                 let names: Vec<String> = stack
                     .iter()
                     .map(|&id| profile.frames.get(id).without_line().label())
                     .collect();
                 if let Some(leaf) = names.last() {
                     let own = &mut figures.entry(leaf.clone()).or_default().0;
-                    *own = own.saturating_add(counts.samples);
+                    *own = own.saturating_add(count);
                 }
                 let mut seen = HashSet::new();
                 for name in names {
                     if seen.insert(name.clone()) {
                         let total = &mut figures.entry(name).or_default().1;
-                        *total = total.saturating_add(counts.samples);
+                        *total = total.saturating_add(count);
                     }
                 }
             }
@@ -77,24 +82,36 @@ impl TopTable {
                 .then(a.function.cmp(&b.function))
         });
         rows.truncate(limit);
+        let time_index = profile.meta.time_index();
         TopTable {
             title: title.to_owned(),
-            samples,
-            weight_ns,
+            kind: profile
+                .meta
+                .kinds
+                .get(value)
+                .cloned()
+                .unwrap_or(ValueKind::SAMPLES),
+            time: time_index.map(|i| profile.meta.kinds[i].clone()),
+            samples: all.get(value),
+            weight_ns: time_index.map_or(0, |i| all.get(i)),
             rows,
         }
     }
 
-    /// The table as aligned text.
-    pub fn render(&self, time_label: &str) -> String {
+    /// The table as aligned text: `T: 38 samples (0.38 s cpu)` above the rows.
+    pub fn render(&self) -> String {
         let mut text = String::new();
-        let _ = writeln!(
-            text,
-            "{}: {} samples ({:.2} s {time_label})",
-            self.title,
-            self.samples,
-            self.weight_ns as f64 / 1e9
-        );
+        let total = format!("{} {}", self.kind.format(self.samples), self.kind.name);
+        let _ = match &self.time {
+            Some(time) if *time != self.kind => writeln!(
+                text,
+                "{}: {total} ({} {})",
+                self.title,
+                time.format(self.weight_ns),
+                time.name
+            ),
+            _ => writeln!(text, "{}: {total}", self.title),
+        };
         let _ = writeln!(
             text,
             "  {:>6}  {:>6}  {:>8}  {:>8}  function",
@@ -107,8 +124,8 @@ impl TopTable {
                 "  {:>6.1}  {:>6.1}  {:>8}  {:>8}  {}",
                 pct(row.self_samples),
                 pct(row.total_samples),
-                row.self_samples,
-                row.total_samples,
+                self.kind.format(row.self_samples),
+                self.kind.format(row.total_samples),
                 row.function
             );
         }
@@ -116,17 +133,24 @@ impl TopTable {
     }
 }
 
-/// Tables for all threads together, then each thread.
-pub fn tables(profile: &Profile, limit: usize) -> Vec<TopTable> {
+/// Tables for all threads together, then each thread, counting the kind at `value`.
+pub fn tables(profile: &Profile, value: usize, limit: usize) -> Vec<TopTable> {
     let mut tables = vec![TopTable::new(
         "all threads",
         profile,
         &profile.threads,
+        value,
         limit,
     )];
     if profile.threads.len() > 1 {
         for thread in &profile.threads {
-            tables.push(TopTable::new(&thread.label(), profile, [thread], limit));
+            tables.push(TopTable::new(
+                &thread.label(),
+                profile,
+                [thread],
+                value,
+                limit,
+            ));
         }
     }
     tables
@@ -148,7 +172,7 @@ mod tests {
             ProfileMeta::default(),
         )
         .unwrap();
-        let all = tables(&profile, 10);
+        let all = tables(&profile, 0, 10);
         assert_eq!(all.len(), 3);
         let overall = &all[0];
         assert_eq!(overall.samples, 20);
@@ -170,7 +194,7 @@ mod tests {
         assert_eq!(row("main (a.py)").self_samples, 2);
         assert_eq!(row("main (a.py)").total_samples, 20);
         assert_eq!(overall.rows[0].function, "rec (a.py)");
-        let text = all[1].render("cpu");
+        let text = all[1].render();
         assert!(text.starts_with("T (tid 1): 10 samples"), "{text}");
         assert!(
             text.contains("80.0     90.0") || text.contains("80.0"),

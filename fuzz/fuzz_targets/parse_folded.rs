@@ -3,15 +3,14 @@
 
 #![no_main]
 
-use flamegraph::{folded, pprof, speedscope, svg, ProfileMeta, SvgOptions};
+use flamegraph::{folded, ProfileMeta, WriteOptions, FORMATS};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(profile) = folded::parse(data, ProfileMeta::default()) {
         let mut out = Vec::new();
-        folded::write(&profile, &mut out).unwrap();
-        pprof::write(&profile, &mut out).unwrap();
-        speedscope::write(&profile, &mut out).unwrap();
-        svg::write(&profile, &SvgOptions::default(), &mut out).unwrap();
+        for format in FORMATS {
+            (format.write)(&profile, &WriteOptions::default(), &mut out).unwrap();
+        }
     }
 });

@@ -1,4 +1,7 @@
-//! What a sampling session is asked to do.
+//! What a sampling session is asked to do, and the one check of it ([`SamplerConfig::validate`])
+//! that the command line, the in-script API and [`crate::Sampler::start`] all use.
+
+use crate::SamplerError;
 
 /// What the samples measure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -10,12 +13,31 @@ pub enum Mode {
 }
 
 impl Mode {
-    /// `cpu` or `wall`.
+    /// Every mode, in the order help texts list them.
+    pub const ALL: [Mode; 2] = [Mode::Cpu, Mode::Wall];
+
+    /// `cpu` or `wall`: the name the command line and the in-script API take.
     pub fn label(self) -> &'static str {
         match self {
             Mode::Cpu => "cpu",
             Mode::Wall => "wall",
         }
+    }
+}
+
+impl std::str::FromStr for Mode {
+    type Err = SamplerError;
+
+    /// The mode named `cpu` or `wall`.
+    fn from_str(name: &str) -> Result<Mode, SamplerError> {
+        Mode::ALL
+            .into_iter()
+            .find(|mode| mode.label() == name)
+            .ok_or_else(|| {
+                SamplerError::InvalidConfig(format!(
+                    "mode must be \"cpu\" or \"wall\", not {name:?}"
+                ))
+            })
     }
 }
 
@@ -36,6 +58,23 @@ pub const MAX_RATE_HZ: u32 = 20_000;
 pub const MAX_DEPTH_LIMIT: usize = 4096;
 
 impl SamplerConfig {
+    /// Checks the rate and the depth against their bounds.
+    pub fn validate(&self) -> Result<(), SamplerError> {
+        if self.rate_hz == 0 || self.rate_hz > MAX_RATE_HZ {
+            return Err(SamplerError::InvalidConfig(format!(
+                "rate must be between 1 and {MAX_RATE_HZ} Hz, not {}",
+                self.rate_hz
+            )));
+        }
+        if self.max_depth == 0 || self.max_depth > MAX_DEPTH_LIMIT {
+            return Err(SamplerError::InvalidConfig(format!(
+                "max depth must be between 1 and {MAX_DEPTH_LIMIT}, not {}",
+                self.max_depth
+            )));
+        }
+        Ok(())
+    }
+
     /// The sampling period in nanoseconds.
     pub fn period_ns(&self) -> u64 {
         1_000_000_000 / u64::from(self.rate_hz.max(1))

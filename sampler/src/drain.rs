@@ -43,7 +43,7 @@ impl Drainer {
         let handle = std::thread::Builder::new()
             .name(DRAIN_THREAD_NAME.to_owned())
             .spawn(move || {
-                crate::session::note_background_thread(0);
+                crate::background::note_background_thread(0);
                 drain_loop(interval, &output, &stopped, &handler_lost, warn);
                 thread_cpu_ns()
             })?;

@@ -7,7 +7,7 @@ pub enum SamplerError {
     #[error("a sampling session is already running in this process")]
     AlreadyRunning,
     /// A setting is out of range.
-    #[error("invalid sampler setting: {0}")]
+    #[error("{0}")]
     InvalidConfig(String),
     /// Installing the SIGPROF handler failed.
     #[error("cannot install the SIGPROF handler: {0}")]

@@ -15,43 +15,18 @@
 //! nothing (`tests/handler_allocation.rs`).
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use crate::config::Mode;
+use crate::flags::{mode_bits, SESSION};
 use crate::raw::{SampleHeader, ThreadState};
 use crate::registry::{ThreadEntry, CURRENT};
 use crate::stats::HandlerStats;
 use crate::timer::{monotonic_ns, park_threshold_ns, thread_cpu_ns, Driver};
 use crate::walk::walk_current_stack;
 
-/// What the running session asks of the handler. Plain atomics: read on every signal.
-pub(crate) struct SessionFlags {
-    pub sampling: AtomicBool,
-    pub mode: AtomicU8,
-    pub max_depth: AtomicUsize,
-    /// [`Driver::bits`] of the session's driver.
-    pub driver: AtomicU8,
-    /// The sampling period, for re-arming parked timers.
-    pub period_ns: AtomicU64,
-}
-
-pub(crate) static SESSION: SessionFlags = SessionFlags {
-    sampling: AtomicBool::new(false),
-    mode: AtomicU8::new(0),
-    max_depth: AtomicUsize::new(128),
-    driver: AtomicU8::new(0),
-    period_ns: AtomicU64::new(10_000_000),
-};
-
 /// Counters every handler run updates.
 pub(crate) static STATS: HandlerStats = HandlerStats::new();
-
-pub(crate) fn mode_bits(mode: Mode) -> u8 {
-    match mode {
-        Mode::Cpu => 0,
-        Mode::Wall => 1,
-    }
-}
 
 thread_local! {
     /// True while this thread runs the handler (a `const` thread-local without destructor:

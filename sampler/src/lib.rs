@@ -15,10 +15,13 @@
 
 #![deny(missing_docs)]
 
+mod background;
 mod batch;
 mod config;
 mod drain;
 mod error;
+mod flags;
+mod fork;
 pub mod handler;
 mod ownership;
 mod raw;
@@ -32,16 +35,18 @@ pub mod ticker;
 pub mod timer;
 mod walk;
 
+pub use background::background_cpu_ns;
 pub use batch::SampleBatch;
 pub use config::{Mode, SamplerConfig, MAX_DEPTH_LIMIT, MAX_RATE_HZ};
 pub use drain::DRAIN_THREAD_NAME;
 pub use error::SamplerError;
-pub use ownership::{in_forked_child, release_sigprof, sigprof_released};
+pub use fork::in_forked_child;
+pub use ownership::{release_sigprof, sigprof_released};
 pub use raw::{RawFrame, RawSample, SampleHeader, ThreadState};
 pub use registry::{
     arm_failures, current_entry, register_current_thread, registered_threads, ThreadEntry,
 };
-pub use session::{background_cpu_ns, current_stats, Sampler, SessionReport};
+pub use session::{current_stats, Sampler, SessionReport};
 pub use signal::{handler_is_installed, install_handler};
 pub use stats::{HandlerTimes, StatsSnapshot};
 pub use walk::walk_current_stack;

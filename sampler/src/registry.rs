@@ -255,7 +255,7 @@ pub fn register_current_thread(
         entry.set_name(name);
         return entry;
     }
-    let forked_child = crate::ownership::in_forked_child();
+    let forked_child = crate::fork::in_forked_child();
     // SAFETY: gettid and pthread_self have no preconditions.
     let (tid, ident) = unsafe { (libc::gettid(), libc::pthread_self() as u64) };
     let mut cpu_clock: libc::clockid_t = 0;
@@ -368,7 +368,7 @@ impl Drop for ExitGuard {
         // and with SIGPROF blocked, so that this thread's handler does not run while its
         // timers are deleted (no other thread's handler touches them).
         let _blocked = SigprofBlocked::new();
-        if crate::ownership::in_forked_child() {
+        if crate::fork::in_forked_child() {
             // As in registration: the registry's lock may belong to a thread that is gone.
             self.entry.alive.store(false, Ordering::Release);
             return;

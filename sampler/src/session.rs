@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Receiver;
 
 use crate::batch::SampleBatch;
-use crate::config::{SamplerConfig, MAX_DEPTH_LIMIT, MAX_RATE_HZ};
+use crate::config::SamplerConfig;
 use crate::drain::Drainer;
-use crate::handler::{mode_bits, SESSION, STATS};
+use crate::flags::{mode_bits, SESSION};
+use crate::handler::STATS;
 use crate::registry::{self, ArmSpec};
 use crate::ring::{FRAME_WORDS, HEADER_WORDS};
 use crate::signal::install_handler;
@@ -62,7 +63,7 @@ impl Sampler {
         config: SamplerConfig,
         warn: fn(&str),
     ) -> Result<(Sampler, Receiver<SampleBatch>), SamplerError> {
-        validate(&config)?;
+        config.validate()?;
         if RUNNING
             .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
             .is_err()
@@ -134,7 +135,7 @@ impl Sampler {
     /// Stops every timer, drains what is left and ends the session. The sample channel
     /// closes once the consumer has read everything.
     pub fn stop(mut self) -> SessionReport {
-        let ticker_cpu_ns = if crate::ownership::in_forked_child() {
+        let ticker_cpu_ns = if crate::fork::in_forked_child() {
             0
         } else {
             self.ticker.take().map_or(0, Ticker::finish)
@@ -153,7 +154,7 @@ impl Sampler {
 
     /// Stops everything; returns the drain thread's CPU time (0 if already stopped).
     fn shutdown(&mut self) -> u64 {
-        if crate::ownership::in_forked_child() {
+        if crate::fork::in_forked_child() {
             // A forked child has none of the session's threads: nothing to stop or join.
             std::mem::forget(self.ticker.take());
             std::mem::forget(self.drainer.take());
@@ -182,49 +183,6 @@ impl Drop for Sampler {
 /// Handler counters of the running (or last) session.
 pub fn current_stats() -> StatsSnapshot {
     STATS.snapshot()
-}
-
-/// CPU time of the sampler's background threads (drain, ticker) of the running session.
-pub fn background_cpu_ns() -> u64 {
-    BACKGROUND_CLOCKS
-        .iter()
-        .filter_map(|clock| {
-            let id = clock.load(Ordering::Relaxed);
-            (id != NO_CLOCK).then(|| crate::timer::clock_ns(id).unwrap_or(0))
-        })
-        .sum()
-}
-
-const NO_CLOCK: libc::clockid_t = libc::clockid_t::MIN;
-/// CPU clocks of the drain and ticker threads, set by each when it starts.
-static BACKGROUND_CLOCKS: [std::sync::atomic::AtomicI32; 2] = [
-    std::sync::atomic::AtomicI32::new(NO_CLOCK),
-    std::sync::atomic::AtomicI32::new(NO_CLOCK),
-];
-
-/// Records the calling thread's CPU clock as background thread `slot` (0 drain, 1 ticker).
-pub(crate) fn note_background_thread(slot: usize) {
-    let mut clock: libc::clockid_t = 0;
-    // SAFETY: pthread_self is the live calling thread; `clock` is valid for writing.
-    if unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) } == 0 {
-        BACKGROUND_CLOCKS[slot].store(clock, Ordering::Relaxed);
-    }
-}
-
-fn validate(config: &SamplerConfig) -> Result<(), SamplerError> {
-    if config.rate_hz == 0 || config.rate_hz > MAX_RATE_HZ {
-        return Err(SamplerError::InvalidConfig(format!(
-            "rate must be between 1 and {MAX_RATE_HZ} Hz, not {}",
-            config.rate_hz
-        )));
-    }
-    if config.max_depth == 0 || config.max_depth > MAX_DEPTH_LIMIT {
-        return Err(SamplerError::InvalidConfig(format!(
-            "max depth must be between 1 and {MAX_DEPTH_LIMIT}, not {}",
-            config.max_depth
-        )));
-    }
-    Ok(())
 }
 
 /// About 20 samples per thread per drain: every 100 ms at 99 Hz, 20 ms at 999 Hz, down to

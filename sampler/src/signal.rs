@@ -11,7 +11,7 @@ use crate::handler::on_sigprof;
 /// Installs the SIGPROF handler (`SA_SIGINFO | SA_RESTART`). Install it after the
 /// interpreter is built: building it re-installs handlers for every signal.
 pub fn install_handler() -> io::Result<()> {
-    crate::ownership::watch_forks();
+    crate::fork::watch_forks();
     if crate::ownership::sigprof_released() {
         return Err(io::Error::other(
             "the program has taken SIGPROF for itself; sampling is off for this process",

@@ -40,7 +40,7 @@ impl Ticker {
         let handle = std::thread::Builder::new()
             .name(TICKER_THREAD_NAME.to_owned())
             .spawn(move || {
-                crate::session::note_background_thread(1);
+                crate::background::note_background_thread(1);
                 tick_loop(period, &stopped);
                 thread_cpu_ns()
             })?;

@@ -13,10 +13,8 @@ use agent::{
 };
 use anyhow::Context;
 use clap::Args;
-use sampler::{SamplerConfig, MAX_DEPTH_LIMIT, MAX_RATE_HZ};
 
-use crate::cli::{program_or_usage_error, ProgramArgs};
-use crate::commands::record::ModeArg;
+use crate::args::{ProgramArgs, SamplingArgs};
 use crate::python::{native, ExitStatus, PythonRun};
 use crate::{ending, signals};
 
@@ -31,13 +29,9 @@ pub struct AgentArgs {
     #[arg(long, env = "RPPROF_AGENT_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
 
-    /// Samples per second per thread.
-    #[arg(short = 'r', long, default_value_t = 99, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_RATE_HZ)))]
-    pub rate: u32,
-
-    /// `cpu` or `wall` time.
-    #[arg(short = 'm', long, value_enum, default_value_t = ModeArg::Cpu)]
-    pub mode: ModeArg,
+    /// How to sample.
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
 
     /// Length of a stored window (like 10s, 1m).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration_arg)]
@@ -67,10 +61,6 @@ pub struct AgentArgs {
     #[arg(long = "label", value_name = "KEY=VALUE", value_parser = label_arg)]
     pub labels: Vec<(String, String)>,
 
-    /// Frames kept per sample.
-    #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..=MAX_DEPTH_LIMIT as i64))]
-    pub max_depth: u32,
-
     /// The program to run.
     #[command(flatten)]
     pub program: ProgramArgs,
@@ -90,20 +80,18 @@ fn label_arg(text: &str) -> Result<(String, String), String> {
 
 /// Runs the program under the agent; returns how the program ended.
 pub fn agent(args: &AgentArgs) -> anyhow::Result<ExitStatus> {
-    let program = program_or_usage_error(&args.program, "agent");
-    program.check_readable()?;
+    let program = args.program.program()?;
     let app_name = args.app_name.clone().unwrap_or_else(|| {
         let name = program.display_name();
         name.strip_suffix(".py").unwrap_or(&name).to_owned()
     });
+    let mut session = args.sampling.session(&app_name)?;
+    session.max_stacks = DEFAULT_MAX_STACKS;
+    program.check_readable()?;
     let config = AgentConfig {
         listen: args.listen,
         token: args.token.clone().filter(|t| !t.is_empty()),
-        sampler: SamplerConfig {
-            rate_hz: args.rate,
-            mode: args.mode.into(),
-            max_depth: args.max_depth as usize,
-        },
+        session,
         window: args.window,
         store_dir: args.store.clone(),
         retain: args.retain,
@@ -111,7 +99,6 @@ pub fn agent(args: &AgentArgs) -> anyhow::Result<ExitStatus> {
         push: args.push.clone(),
         app_name,
         labels: args.labels.clone(),
-        max_stacks: DEFAULT_MAX_STACKS,
     };
     let window = config.window;
     // Settings, store and port are checked before the program starts.

@@ -5,9 +5,11 @@ use std::path::PathBuf;
 use clap::Args;
 use flamegraph::diff;
 
-use crate::cli::ViewArgs;
+use flamegraph::Format;
+
+use crate::args::ViewArgs;
 use crate::input::{keep_threads, read_merged};
-use crate::output::{write_atomically, Format, OutputTarget};
+use crate::output::{write_atomically, OutputTarget};
 use crate::python::ExitStatus;
 use crate::render;
 
@@ -45,7 +47,7 @@ pub struct DiffArgs {
 
 /// Writes the differential flamegraph.
 pub fn diff(args: &DiffArgs) -> anyhow::Result<ExitStatus> {
-    let target = OutputTarget::new(&args.output, Some(Format::Svg))?;
+    let target = OutputTarget::new(&args.output, Format::named("svg"))?;
     target.check_writable()?;
     let options = args.view.render_options();
     let mut before = read_merged(std::slice::from_ref(&args.before))?;
@@ -55,14 +57,21 @@ pub fn diff(args: &DiffArgs) -> anyhow::Result<ExitStatus> {
     let before = render::view(&before, &options);
     let after = render::view(&after, &options);
     write_atomically(&target.path, |out| {
-        diff::write(&before, &after, args.normalize, &options.svg, out)?;
+        diff::write(
+            &before,
+            &after,
+            args.normalize,
+            options.value.as_deref(),
+            &options.svg,
+            out,
+        )?;
         Ok(())
     })?;
     eprintln!(
         "rpprof: wrote {} ({} samples before, {} after)",
         target.path.display(),
-        before.total().samples,
-        after.total().samples
+        before.total().get(before.value_index(None)?),
+        after.total().get(after.value_index(None)?)
     );
     Ok(ExitStatus::Code(0))
 }

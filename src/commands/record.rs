@@ -4,13 +4,12 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use flamegraph::summary;
-use sampler::{Mode, SamplerConfig, MAX_DEPTH_LIMIT, MAX_RATE_HZ};
+use flamegraph::{summary, Format};
+use session::{Recorded, Session};
 
-use crate::cli::{program_or_usage_error, ProgramArgs, ViewArgs};
-use crate::output::{Format, OutputTarget};
+use crate::args::{format_arg, ProgramArgs, SamplingArgs, ViewArgs};
+use crate::output::OutputTarget;
 use crate::python::{native, ExitStatus, PythonRun};
-use crate::recording::{RecordSettings, Recorded, Recording};
 use crate::render::{self, RenderOptions};
 use crate::{ending, signals};
 
@@ -28,31 +27,13 @@ pub struct RecordArgs {
     )]
     pub outputs: Vec<PathBuf>,
 
-    /// Output format, whatever the file extension.
-    #[arg(short = 'f', long, value_enum)]
-    pub format: Option<Format>,
+    /// Output format, whatever the file extension: svg, folded, pprof or speedscope.
+    #[arg(short = 'f', long, value_parser = format_arg)]
+    pub format: Option<&'static Format>,
 
-    /// Samples per second per thread.
-    #[arg(short = 'r', long, default_value_t = 99, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_RATE_HZ)))]
-    pub rate: u32,
-
-    /// What to measure: `cpu` samples threads in proportion to the CPU they use; `wall`
-    /// samples every thread at the rate, running or blocked.
-    #[arg(short = 'm', long, value_enum, default_value_t = ModeArg::Cpu)]
-    pub mode: ModeArg,
-
-    /// Keep samples of blocked threads (sleeping, waiting on a lock, IO), ending in an
-    /// `[idle]` frame. The default in wall mode.
-    #[arg(long, overrides_with = "no_idle")]
-    pub idle: bool,
-
-    /// Drop samples of blocked threads. The default in CPU mode.
-    #[arg(long, overrides_with = "idle")]
-    pub no_idle: bool,
-
-    /// Frames kept per sample (the innermost); deeper stacks get a `[truncated]` root.
-    #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..=MAX_DEPTH_LIMIT as i64))]
-    pub max_depth: u32,
+    /// How to sample.
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
 
     /// Also print the sampler's own telemetry: handler time, skipped and stray signals,
     /// which timers ran.
@@ -70,26 +51,16 @@ pub struct RecordArgs {
 
 /// Runs the program under the sampler, writes the profile, returns how the program ended.
 pub fn record(args: &RecordArgs) -> anyhow::Result<ExitStatus> {
-    let program = program_or_usage_error(&args.program, "record");
+    let program = args.program.program()?;
+    let config = args.sampling.session(&program.display_name())?;
     let targets = OutputTarget::all(&args.outputs, args.format)?;
     program.check_readable()?;
 
-    let title = program.display_name();
     let python = PythonRun::new(program, native::add_modules);
     python
         .enter(native::install)
         .map_err(|_| anyhow::anyhow!("cannot install rpprof's module in the interpreter"))?;
-    let mode = args.mode.into();
-    let settings = RecordSettings {
-        sampler: SamplerConfig {
-            rate_hz: args.rate,
-            mode,
-            max_depth: args.max_depth as usize,
-        },
-        keep_idle: keep_idle(mode, args.idle, args.no_idle),
-        title,
-    };
-    let recording = Recording::start(settings)?;
+    let recording = Session::start(config).context("cannot start sampling")?;
     let options = args.view.render_options();
     let verbose = args.verbose;
     // However the program ends (normally, SIGTERM, os._exit), the profile is written once.
@@ -182,39 +153,9 @@ pub fn telemetry(recorded: &Recorded) -> String {
     )
 }
 
-/// Whether samples of blocked threads are kept: `--idle`/`--no-idle`, else yes in wall
-/// mode and no in CPU mode.
-fn keep_idle(mode: Mode, idle: bool, no_idle: bool) -> bool {
-    if idle {
-        true
-    } else if no_idle {
-        false
-    } else {
-        mode == Mode::Wall
-    }
-}
-
 /// The per-thread table printed after a recording (at most 20 threads).
 pub fn thread_table(profile: &flamegraph::Profile) -> String {
     summary::render(&summary::summaries(profile), 20)
-}
-
-/// `--mode`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum ModeArg {
-    /// CPU time.
-    Cpu,
-    /// Wall-clock time.
-    Wall,
-}
-
-impl From<ModeArg> for Mode {
-    fn from(mode: ModeArg) -> Mode {
-        match mode {
-            ModeArg::Cpu => Mode::Cpu,
-            ModeArg::Wall => Mode::Wall,
-        }
-    }
 }
 
 /// The closing line: samples, time, threads, drops, where the files went.
@@ -224,11 +165,12 @@ fn summary(recorded: &Recorded, targets: &[OutputTarget]) -> String {
         .iter()
         .map(|t| t.path.display().to_string())
         .collect();
+    let time = recorded.profile.meta.time_kind();
     format!(
         "{} samples ({:.2} s {}) from {} threads, {} dropped; wrote {}",
-        total.samples,
-        total.weight_ns as f64 / 1e9,
-        recorded.profile.meta.time.label(),
+        total.get(symbolizer::SAMPLES_VALUE),
+        total.get(symbolizer::TIME_VALUE) as f64 / 1e9,
+        time.map_or("cpu", |kind| kind.name.as_ref()),
         recorded.profile.threads.len(),
         recorded.report.stats.dropped,
         files.join(", ")

@@ -4,11 +4,11 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use flamegraph::{summary, top};
+use flamegraph::{summary, top, Format};
 
-use crate::cli::ViewArgs;
+use crate::args::{format_arg, ViewArgs};
 use crate::input::{keep_threads, read_merged};
-use crate::output::{Format, OutputTarget};
+use crate::output::OutputTarget;
 use crate::python::ExitStatus;
 use crate::render;
 
@@ -28,8 +28,8 @@ pub struct ReportArgs {
     pub outputs: Vec<PathBuf>,
 
     /// Output format, whatever the file extension.
-    #[arg(short = 'f', long, value_enum)]
-    pub format: Option<Format>,
+    #[arg(short = 'f', long, value_parser = format_arg)]
+    pub format: Option<&'static Format>,
 
     /// Keep only this thread (by name); repeat for several.
     #[arg(long = "thread", value_name = "NAME")]
@@ -61,10 +61,10 @@ pub fn report(args: &ReportArgs) -> anyhow::Result<ExitStatus> {
         .or_else(|| targets.is_empty().then_some(DEFAULT_TOP));
     if let Some(limit) = top {
         let viewed = render::view(&profile, &options);
-        let time = profile.meta.time.label();
-        let text: Vec<String> = top::tables(&viewed, limit)
+        let value = render::value_index(&viewed, &options)?;
+        let text: Vec<String> = top::tables(&viewed, value, limit)
             .iter()
-            .map(|table| table.render(time))
+            .map(top::TopTable::render)
             .collect();
         print!("{}", text.join("\n"));
         println!();

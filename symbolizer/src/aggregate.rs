@@ -1,5 +1,8 @@
 //! Building a [`Profile`] from sample batches: resolve frames (once per distinct raw frame),
-//! turn each sample's weight into whole sampling periods, add it to its thread's stack.
+//! turn each sample's weight into whole sampling periods, add both to its thread's stack.
+//! Profiles carry two values per stack, in this order: samples (whole periods, see
+//! [`SAMPLES_VALUE`]) and the weight in nanoseconds ([`TIME_VALUE`]); the session names the
+//! time kind (CPU or wall).
 //!
 //! Memory is bounded: at most [`AggregateOptions::max_stacks`] distinct stacks are kept
 //! (about 200 bytes each at depth 30, so about 40 MB at the default bound), plus their
@@ -10,8 +13,8 @@ use std::sync::Arc;
 
 use flamegraph::hash::FastMap;
 use flamegraph::{
-    Frame, FrameId, Profile, ProfileMeta, StackCounts, ThreadProfile, IDLE, INTERPRETER, OVERFLOW,
-    TRUNCATED,
+    Frame, FrameId, FrameTable, Profile, ProfileMeta, ThreadProfile, Values, IDLE, INTERPRETER,
+    OVERFLOW, TRUNCATED,
 };
 use sampler::{RawFrame, SampleBatch, SampleHeader, ThreadEntry, ThreadState};
 
@@ -33,11 +36,16 @@ pub struct AggregateOptions {
 /// The default bound on distinct stacks: about 40 MB of stacks at depth 30.
 pub const DEFAULT_MAX_STACKS: usize = 200_000;
 
+/// Where a stack's samples (whole sampling periods) are in its [`Values`].
+pub const SAMPLES_VALUE: usize = 0;
+/// Where a stack's time (the samples' weights, in nanoseconds) is in its [`Values`].
+pub const TIME_VALUE: usize = 1;
+
 struct ThreadTotals {
     entry: Arc<ThreadEntry>,
     /// Weight not yet turned into whole samples.
     carry_ns: u64,
-    counts: FastMap<StackId, StackCounts>,
+    counts: FastMap<StackId, Values>,
 }
 
 /// Accumulates batches into a profile.
@@ -144,10 +152,9 @@ impl Aggregator {
         thread.carry_ns += header.weight_ns;
         let samples = thread.carry_ns / self.options.period_ns;
         thread.carry_ns -= samples * self.options.period_ns;
-        thread.counts.entry(id).or_default().add(StackCounts {
-            samples,
-            weight_ns: header.weight_ns,
-        });
+        let values = thread.counts.entry(id).or_default();
+        values.add_at(SAMPLES_VALUE, samples);
+        values.add_at(TIME_VALUE, header.weight_ns);
     }
 
     /// The id of the sample's stack (frames root first, with its markers), or `None` when it
@@ -198,15 +205,26 @@ impl Aggregator {
         self.threads.len() - 1
     }
 
-    /// The profile so far, with each thread's current name and CPU time.
+    /// The profile so far, with each thread's current name and CPU time since it was armed.
+    /// It holds only the frames its stacks use, so its cost follows the stacks since the
+    /// last [`Aggregator::clear_stacks`], not every frame ever resolved.
     pub fn profile(&self, meta: ProfileMeta) -> Profile {
         let mut profile = Profile::new(meta);
-        profile.frames = self.frames.clone();
+        let mut used: FastMap<FrameId, FrameId> = FastMap::default();
+        let mut stack: Vec<FrameId> = Vec::new();
         for thread in &self.threads {
             let mut out = ThreadProfile::new(&thread.entry.name(), thread.entry.tid());
             out.cpu_time_ns = Some(thread.entry.cpu_time_since_armed_ns());
-            for (&id, &counts) in &thread.counts {
-                out.add(self.stacks.get(id), counts);
+            for (&id, values) in &thread.counts {
+                stack.clear();
+                for &frame in self.stacks.get(id) {
+                    stack.push(
+                        *used.entry(frame).or_insert_with(|| {
+                            copy_frame(&self.frames, frame, &mut profile.frames)
+                        }),
+                    );
+                }
+                out.add(&stack, *values);
             }
             profile.threads.push(out);
         }
@@ -227,6 +245,10 @@ impl Aggregator {
             .expect("an empty table has room");
         self.overflowed_samples = 0;
     }
+}
+
+fn copy_frame(from: &FrameTable, id: FrameId, to: &mut FrameTable) -> FrameId {
+    to.intern(from.get(id).clone())
 }
 
 #[cfg(test)]
@@ -292,7 +314,7 @@ mod tests {
         let profile = agg.profile(ProfileMeta::default());
         let t = &profile.threads[0];
         assert_eq!(t.name, "worker");
-        let mut stacks: Vec<(Vec<String>, StackCounts)> = t
+        let mut stacks: Vec<(Vec<String>, Values)> = t
             .stacks
             .iter()
             .map(|(s, c)| (labels(&profile, s), *c))
@@ -303,18 +325,12 @@ mod tests {
             [
                 (
                     vec!["[interpreter]".to_owned()],
-                    StackCounts {
-                        samples: 1,
-                        weight_ns: 10
-                    }
+                    Values::from_slice(&[1, 10])
                 ),
                 (
                     vec!["main (app.py:3)".to_owned(), "leaf (app.py:9)".to_owned()],
                     // 25 + 5 ns at a 10 ns period: 2 samples, then 3 (the carry adds up).
-                    StackCounts {
-                        samples: 3,
-                        weight_ns: 30
-                    }
+                    Values::from_slice(&[3, 30])
                 ),
                 (
                     vec![
@@ -322,10 +338,7 @@ mod tests {
                         "leaf (app.py:9)".to_owned(),
                         "[idle]".to_owned()
                     ],
-                    StackCounts {
-                        samples: 1,
-                        weight_ns: 10
-                    }
+                    Values::from_slice(&[1, 10])
                 ),
             ]
         );
@@ -360,13 +373,18 @@ mod tests {
         let profile = agg.profile(ProfileMeta::default());
         let t = &profile.threads[0];
         assert_eq!(t.stacks.len(), 5, "4 kept stacks and [overflow]");
-        assert_eq!(t.total().samples, 12, "no sample is lost");
+        assert_eq!(t.total().get(SAMPLES_VALUE), 12, "no sample is lost");
         assert_eq!(agg.overflowed_samples(), 7);
         let overflow = t
             .stacks
             .iter()
             .find(|(s, _)| profile.frames.get(s[0]).function == OVERFLOW)
             .unwrap();
-        assert_eq!(overflow.1.samples, 7);
+        assert_eq!(overflow.1.get(SAMPLES_VALUE), 7);
+        assert_eq!(
+            profile.frames.len(),
+            5,
+            "only the frames its stacks use: f at four lines, [overflow]"
+        );
     }
 }

@@ -11,5 +11,5 @@ mod aggregate;
 mod names;
 mod stacks;
 
-pub use aggregate::{AggregateOptions, Aggregator, DEFAULT_MAX_STACKS};
+pub use aggregate::{AggregateOptions, Aggregator, DEFAULT_MAX_STACKS, SAMPLES_VALUE, TIME_VALUE};
 pub use names::Symbolizer;

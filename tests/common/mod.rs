@@ -145,7 +145,7 @@ pub fn samples_in(profile: &flamegraph::Profile, function: &str) -> u64 {
                 .iter()
                 .any(|&id| profile.frames.get(id).function == function)
         })
-        .map(|(_, counts)| counts.samples)
+        .map(|(_, counts)| counts.get(0))
         .sum()
 }
 
@@ -155,7 +155,7 @@ pub fn thread_samples(profile: &flamegraph::Profile, name: &str) -> u64 {
         .threads
         .iter()
         .filter(|t| t.name == name)
-        .map(|t| t.total().samples)
+        .map(|t| t.total().get(0))
         .sum()
 }
 

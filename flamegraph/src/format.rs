@@ -1,0 +1,178 @@
+//! The format table: every file format rpprof writes or reads, in one place. The CLI
+//! (`-o`, `--format`), `report`, the in-script API and the agent's HTTP endpoints all look
+//! formats up here, by name ([`Format::named`]), by file name ([`Format::for_path`]) or by
+//! content ([`parse_any`]).
+//!
+//! Adding a format is a module with a writer (and a reader, if there is one) and one more
+//! row in [`FORMATS`].
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::options::WriteOptions;
+use crate::{folded, pprof, speedscope, svg, Profile, ProfileError, ProfileMeta};
+
+/// Writes a profile.
+pub type Writer = fn(&Profile, &WriteOptions, &mut dyn Write) -> Result<(), ProfileError>;
+
+/// Reads a profile, when the bytes look like the format.
+#[derive(Clone, Copy)]
+pub struct Reader {
+    /// True when `bytes` are worth trying as this format.
+    pub looks_like: fn(&[u8]) -> bool,
+    /// Parses them.
+    pub parse: fn(&[u8]) -> Result<Profile, ProfileError>,
+}
+
+/// One row of the table.
+pub struct Format {
+    /// The name `--format`, `format=` and the Python API take.
+    pub name: &'static str,
+    /// One line for help texts.
+    pub description: &'static str,
+    /// File name endings that imply it, lower case; the first is the one to suggest.
+    pub extensions: &'static [&'static str],
+    /// The HTTP content type.
+    pub content_type: &'static str,
+    /// The writer.
+    pub write: Writer,
+    /// The reader, for formats rpprof reads back.
+    pub read: Option<Reader>,
+}
+
+impl std::fmt::Debug for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+impl Eq for Format {}
+
+impl PartialEq for Format {
+    fn eq(&self, other: &Format) -> bool {
+        self.name == other.name
+    }
+}
+
+/// Every format, in the order help texts list them. Reading by content tries readers in
+/// this order too.
+pub static FORMATS: &[Format] = &[
+    Format {
+        name: "svg",
+        description: "flamegraph SVG (open it in a browser)",
+        extensions: &[".svg"],
+        content_type: "image/svg+xml",
+        write: svg::write,
+        read: None,
+    },
+    Format {
+        name: "folded",
+        description: "folded stacks, one `frame;frame;... count` line per stack",
+        extensions: &[".folded", ".txt"],
+        content_type: "text/plain; charset=utf-8",
+        write: |profile, options, out| Ok(folded::write(profile, options, out)?),
+        read: Some(Reader {
+            looks_like: folded::looks_like,
+            parse: |bytes| folded::parse(bytes, ProfileMeta::default()),
+        }),
+    },
+    Format {
+        name: "pprof",
+        description: "gzipped pprof protobuf (go tool pprof, Grafana, Pyroscope)",
+        extensions: &[".pb.gz", ".pb", ".pprof"],
+        content_type: "application/octet-stream",
+        write: pprof::write,
+        read: Some(Reader {
+            looks_like: pprof::looks_like,
+            parse: pprof::parse,
+        }),
+    },
+    Format {
+        name: "speedscope",
+        description: "speedscope JSON, one profile per thread",
+        extensions: &[".speedscope.json", ".json"],
+        content_type: "application/json",
+        write: speedscope::write,
+        read: None,
+    },
+];
+
+impl Format {
+    /// The format with this name (any case).
+    pub fn named(name: &str) -> Option<&'static Format> {
+        FORMATS.iter().find(|f| f.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The format a file name implies by its ending (any case).
+    pub fn for_path(path: &Path) -> Option<&'static Format> {
+        let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
+        FORMATS
+            .iter()
+            .find(|f| f.extensions.iter().any(|e| name.ends_with(e)))
+    }
+
+    /// Every format's name, for messages: `svg, folded, pprof or speedscope`.
+    pub fn names() -> String {
+        let names: Vec<&str> = FORMATS.iter().map(|f| f.name).collect();
+        match names.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+            _ => names.join(""),
+        }
+    }
+
+    /// The file name endings to suggest, for messages: `.svg, .folded, .pb.gz or ...`.
+    pub fn suggested_extensions() -> String {
+        let names: Vec<&str> = FORMATS.iter().map(|f| f.extensions[0]).collect();
+        names.join(", ")
+    }
+}
+
+/// Reads a profile whatever its format, told by its content rather than its name: the
+/// first reader whose `looks_like` accepts the bytes parses them.
+pub fn parse_any(bytes: &[u8]) -> Result<Profile, ProfileError> {
+    if bytes.is_empty() {
+        return Err(ProfileError::Malformed {
+            format: "profile",
+            reason: "the file is empty".to_owned(),
+        });
+    }
+    let reader = FORMATS
+        .iter()
+        .filter_map(|f| f.read)
+        .find(|r| (r.looks_like)(bytes))
+        .ok_or_else(|| ProfileError::Malformed {
+            format: "profile",
+            reason: "neither pprof nor folded stacks".to_owned(),
+        })?;
+    (reader.parse)(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_are_found_by_name_ending_and_content() {
+        let by_path = |p: &str| Format::for_path(Path::new(p)).map(|f| f.name);
+        assert_eq!(by_path("a/profile.SVG"), Some("svg"));
+        assert_eq!(by_path("p.folded"), Some("folded"));
+        assert_eq!(by_path("p.txt"), Some("folded"));
+        assert_eq!(by_path("p.pb.gz"), Some("pprof"));
+        assert_eq!(by_path("p.pprof"), Some("pprof"));
+        assert_eq!(by_path("p.speedscope.json"), Some("speedscope"));
+        assert_eq!(by_path("p.dat"), None);
+        assert_eq!(Format::named("PPROF").map(|f| f.name), Some("pprof"));
+        assert!(Format::named("png").is_none());
+        assert_eq!(Format::names(), "svg, folded, pprof or speedscope");
+
+        let folded = parse_any(b"main (a.py:1);f (a.py:2) 3\n").unwrap();
+        assert_eq!(folded.total().get(0), 3);
+        let mut pb = Vec::new();
+        (Format::named("pprof").unwrap().write)(&folded, &WriteOptions::default(), &mut pb)
+            .unwrap();
+        assert_eq!(parse_any(&pb).unwrap().total().get(0), 3);
+        assert!(parse_any(b"").is_err());
+        assert!(parse_any(b"not a profile\n").is_err());
+        assert!(parse_any(&[0xff, 0xfe, 0x00, 0x01]).is_err());
+    }
+}

@@ -1,0 +1,32 @@
+//! What the running session asks of the signal handler: plain atomics, read on every
+//! signal, written by the session (start, stop), by SIGPROF's release and after a fork.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize};
+
+use crate::config::Mode;
+
+/// What the running session asks of the handler. Plain atomics: read on every signal.
+pub(crate) struct SessionFlags {
+    pub sampling: AtomicBool,
+    pub mode: AtomicU8,
+    pub max_depth: AtomicUsize,
+    /// [`Driver::bits`] of the session's driver.
+    pub driver: AtomicU8,
+    /// The sampling period, for re-arming parked timers.
+    pub period_ns: AtomicU64,
+}
+
+pub(crate) static SESSION: SessionFlags = SessionFlags {
+    sampling: AtomicBool::new(false),
+    mode: AtomicU8::new(0),
+    max_depth: AtomicUsize::new(128),
+    driver: AtomicU8::new(0),
+    period_ns: AtomicU64::new(10_000_000),
+};
+
+pub(crate) fn mode_bits(mode: Mode) -> u8 {
+    match mode {
+        Mode::Cpu => 0,
+        Mode::Wall => 1,
+    }
+}

@@ -1,0 +1,55 @@
+//! What a session is asked to do, and what each sampling mode means for the profile.
+
+use flamegraph::ValueKind;
+use sampler::{Mode, SamplerConfig};
+
+/// The default bound on distinct stacks: about 40 MB of stacks at depth 30.
+pub use symbolizer::DEFAULT_MAX_STACKS;
+
+/// Settings of one session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionConfig {
+    /// Rate, mode and depth (checked by [`SamplerConfig::validate`]).
+    pub sampler: SamplerConfig,
+    /// Keep samples of blocked threads, ending in `[idle]`.
+    pub keep_idle: bool,
+    /// The profile's title (the program's name).
+    pub title: String,
+    /// Distinct stacks kept per profile; samples of others go to `[overflow]`.
+    pub max_stacks: usize,
+}
+
+impl SessionConfig {
+    /// A session with the mode's own idle handling ([`keeps_idle`]) and the default stack
+    /// bound.
+    pub fn new(sampler: SamplerConfig, title: &str) -> SessionConfig {
+        SessionConfig {
+            sampler,
+            keep_idle: keeps_idle(sampler.mode),
+            title: title.to_owned(),
+            max_stacks: DEFAULT_MAX_STACKS,
+        }
+    }
+
+    /// The kinds of value its profiles carry: samples, then the mode's time (in the order
+    /// the aggregator fills them: `symbolizer::SAMPLES_VALUE`, `symbolizer::TIME_VALUE`).
+    pub fn value_kinds(&self) -> Vec<ValueKind> {
+        let mut kinds = vec![ValueKind::SAMPLES; 2];
+        kinds[symbolizer::TIME_VALUE] = time_kind(self.sampler.mode);
+        kinds
+    }
+}
+
+/// What a mode's sample weights measure: CPU time or wall-clock time.
+pub fn time_kind(mode: Mode) -> ValueKind {
+    match mode {
+        Mode::Cpu => ValueKind::CPU,
+        Mode::Wall => ValueKind::WALL,
+    }
+}
+
+/// Whether samples of blocked threads are kept unless the user says otherwise: in wall
+/// mode, where waiting is what is asked about, yes; in CPU mode, no.
+pub fn keeps_idle(mode: Mode) -> bool {
+    mode == Mode::Wall
+}

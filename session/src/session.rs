@@ -1,0 +1,218 @@
+//! The [`Session`]: the sampler, and the aggregator thread that turns its batches into
+//! profiles, from start to finish.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{never, select, Receiver, Sender};
+use flamegraph::hash::FastMap;
+use flamegraph::{Profile, ProfileMeta};
+use sampler::{SampleBatch, Sampler, SessionReport};
+use symbolizer::{AggregateOptions, Aggregator, Symbolizer};
+
+use crate::config::SessionConfig;
+use crate::{now_unix_ns, SessionError};
+
+/// Distinct frames past which the aggregator of a sliced session starts afresh after a
+/// slice (frames are never forgotten otherwise, and a program that keeps generating code
+/// would grow them without end).
+pub const MAX_FRAMES: usize = 500_000;
+
+/// A running session: every registered Python thread (and every one that starts later) is
+/// sampled, and the samples are added up on the session's aggregator thread. Take the
+/// profile in slices ([`Session::slicer`], as the agent does), at the end
+/// ([`Session::finish`], as `record` does), or both: each profile holds what came after
+/// the previous one.
+pub struct Session {
+    sampler: Sampler,
+    requests: Sender<Request>,
+    aggregator: JoinHandle<Finished>,
+    aggregator_cpu_ns: Arc<AtomicU64>,
+}
+
+/// What a finished session produced.
+pub struct Recorded {
+    /// The profile since the last slice (since the start when none was taken).
+    pub profile: Profile,
+    /// The sampler's account: samples, drops, handler time.
+    pub report: SessionReport,
+    /// CPU time of the aggregator thread.
+    pub aggregate_cpu_ns: u64,
+}
+
+/// Asks a running session for slices; clone it to ask from any thread.
+#[derive(Clone)]
+pub struct Slicer {
+    requests: Sender<Request>,
+    aggregator_cpu_ns: Arc<AtomicU64>,
+}
+
+impl Slicer {
+    /// The profile of everything sampled since the previous slice (or the start), with
+    /// only the frames its stacks use and each thread's CPU time during the slice; `None`
+    /// once the session has finished.
+    pub fn slice(&self) -> Option<Profile> {
+        let (reply, answer) = crossbeam_channel::bounded(1);
+        self.requests.send(Request::Slice(reply)).ok()?;
+        answer.recv().ok()
+    }
+
+    /// CPU time the aggregator thread has used, as of its last slice.
+    pub fn aggregator_cpu_ns(&self) -> u64 {
+        self.aggregator_cpu_ns.load(Ordering::Relaxed)
+    }
+}
+
+enum Request {
+    Slice(Sender<Profile>),
+}
+
+struct Finished {
+    remainder: Profile,
+    cpu_ns: u64,
+}
+
+/// Writes a warning the user should see while a session runs.
+pub fn warn(message: &str) {
+    eprintln!("rpprof: warning: {message}");
+}
+
+impl Session {
+    /// Starts sampling and the aggregator thread.
+    pub fn start(config: SessionConfig) -> Result<Session, SessionError> {
+        let (sampler, batches) = Sampler::start(config.sampler, warn)?;
+        let (requests, requests_in) = crossbeam_channel::unbounded();
+        let aggregator_cpu_ns = Arc::new(AtomicU64::new(0));
+        let cpu = aggregator_cpu_ns.clone();
+        let aggregator = std::thread::Builder::new()
+            .name("rpprof-aggregate".to_owned())
+            .spawn(move || SessionAggregator::new(config).run(&batches, requests_in, &cpu))
+            .map_err(SessionError::Thread)?;
+        Ok(Session {
+            sampler,
+            requests,
+            aggregator,
+            aggregator_cpu_ns,
+        })
+    }
+
+    /// A handle that asks for slices.
+    pub fn slicer(&self) -> Slicer {
+        Slicer {
+            requests: self.requests.clone(),
+            aggregator_cpu_ns: self.aggregator_cpu_ns.clone(),
+        }
+    }
+
+    /// Stops sampling, adds up what is left, and returns the profile since the last slice.
+    pub fn finish(self) -> Recorded {
+        let Session {
+            sampler,
+            requests,
+            aggregator,
+            ..
+        } = self;
+        let report = sampler.stop();
+        drop(requests);
+        let finished = aggregator
+            .join()
+            .unwrap_or_else(|_| panic!("the aggregator thread panicked"));
+        let mut profile = finished.remainder;
+        profile.meta.dropped = report.stats.dropped;
+        Recorded {
+            profile,
+            report,
+            aggregate_cpu_ns: finished.cpu_ns,
+        }
+    }
+}
+
+/// The aggregator thread's state: the aggregator, where the current slice started, and how
+/// much CPU each thread had when the last slice was taken.
+struct SessionAggregator {
+    config: SessionConfig,
+    aggregator: Aggregator,
+    slice_start_ns: u64,
+    cpu_reported: FastMap<(String, i32), u64>,
+}
+
+impl SessionAggregator {
+    fn new(config: SessionConfig) -> SessionAggregator {
+        SessionAggregator {
+            aggregator: new_aggregator(&config),
+            config,
+            slice_start_ns: now_unix_ns(),
+            cpu_reported: FastMap::default(),
+        }
+    }
+
+    fn run(
+        mut self,
+        batches: &Receiver<SampleBatch>,
+        mut requests: Receiver<Request>,
+        cpu: &AtomicU64,
+    ) -> Finished {
+        loop {
+            select! {
+                recv(batches) -> batch => match batch {
+                    Ok(batch) => self.aggregator.add(&batch),
+                    Err(_) => break,
+                },
+                recv(requests) -> request => match request {
+                    Ok(Request::Slice(reply)) => {
+                        let _ = reply.send(self.take());
+                        cpu.store(sampler::timer::thread_cpu_ns(), Ordering::Relaxed);
+                    }
+                    // Nobody can ask any more: only the batches matter now.
+                    Err(_) => requests = never(),
+                },
+            }
+        }
+        Finished {
+            remainder: self.take(),
+            cpu_ns: sampler::timer::thread_cpu_ns(),
+        }
+    }
+
+    /// The profile since the last one, then a fresh start for the next.
+    fn take(&mut self) -> Profile {
+        let end_ns = now_unix_ns();
+        let meta = ProfileMeta {
+            title: self.config.title.clone(),
+            kinds: self.config.value_kinds(),
+            rate_hz: self.config.sampler.rate_hz,
+            start_unix_ns: self.slice_start_ns,
+            duration_ns: end_ns.saturating_sub(self.slice_start_ns),
+            dropped: 0,
+            overflowed: self.aggregator.overflowed_samples(),
+        };
+        let mut profile = self.aggregator.profile(meta);
+        // The aggregator reports CPU since each thread was armed: keep this profile's share.
+        for thread in &mut profile.threads {
+            if let Some(total) = thread.cpu_time_ns {
+                let seen = self
+                    .cpu_reported
+                    .entry((thread.name.clone(), thread.tid))
+                    .or_insert(0);
+                thread.cpu_time_ns = Some(total.saturating_sub(*seen));
+                *seen = total;
+            }
+        }
+        self.aggregator.clear_stacks();
+        if self.aggregator.frames_len() > MAX_FRAMES {
+            self.aggregator = new_aggregator(&self.config);
+        }
+        self.slice_start_ns = end_ns;
+        profile
+    }
+}
+
+fn new_aggregator(config: &SessionConfig) -> Aggregator {
+    let options = AggregateOptions {
+        period_ns: config.sampler.period_ns(),
+        keep_idle: config.keep_idle,
+        max_stacks: config.max_stacks,
+    };
+    Aggregator::new(options, Symbolizer::new(std::env::current_dir().ok()))
+}

@@ -1,0 +1,205 @@
+//! Argument groups that several subcommands share, each declared and checked once: the
+//! program to run, the sampling options, the view options, the output format; and the
+//! [`UsageError`] a subcommand returns for a bad combination (the binary reports it as clap
+//! reports its own, with status 2).
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::Args;
+use flamegraph::{Format, SvgOptions};
+use sampler::{Mode, SamplerConfig};
+use session::SessionConfig;
+
+use crate::python::Program;
+use crate::render::{RenderOptions, ThreadsView};
+
+/// A command line that parsed but makes no sense: reported like clap's own errors.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct UsageError {
+    /// What is wrong.
+    pub message: String,
+}
+
+impl UsageError {
+    /// An error with this message.
+    pub fn new(message: impl Into<String>) -> UsageError {
+        UsageError {
+            message: message.into(),
+        }
+    }
+}
+
+/// How to sample; shared by `record` and `agent`, checked by [`SamplerConfig::validate`]
+/// (as the in-script API is).
+#[derive(Debug, Args)]
+pub struct SamplingArgs {
+    /// Samples per second per thread (1 to 20000).
+    #[arg(short = 'r', long, default_value_t = 99)]
+    pub rate: u32,
+
+    /// What to measure: `cpu` samples threads in proportion to the CPU they use; `wall`
+    /// samples every thread at the rate, running or blocked.
+    #[arg(short = 'm', long, default_value = "cpu", value_parser = mode_arg)]
+    pub mode: Mode,
+
+    /// Keep samples of blocked threads (sleeping, waiting on a lock, IO), ending in an
+    /// `[idle]` frame. The default in wall mode.
+    #[arg(long, overrides_with = "no_idle")]
+    pub idle: bool,
+
+    /// Drop samples of blocked threads. The default in CPU mode.
+    #[arg(long, overrides_with = "idle")]
+    pub no_idle: bool,
+
+    /// Frames kept per sample (the innermost); deeper stacks get a `[truncated]` root.
+    #[arg(long, default_value_t = 128)]
+    pub max_depth: usize,
+}
+
+impl SamplingArgs {
+    /// The session these flags ask for, checked.
+    pub fn session(&self, title: &str) -> Result<SessionConfig, UsageError> {
+        let sampler = SamplerConfig {
+            rate_hz: self.rate,
+            mode: self.mode,
+            max_depth: self.max_depth,
+        };
+        sampler
+            .validate()
+            .map_err(|err| UsageError::new(err.to_string()))?;
+        let mut config = SessionConfig::new(sampler, title);
+        if self.idle {
+            config.keep_idle = true;
+        } else if self.no_idle {
+            config.keep_idle = false;
+        }
+        Ok(config)
+    }
+}
+
+fn mode_arg(text: &str) -> Result<Mode, String> {
+    text.parse::<Mode>().map_err(|err| err.to_string())
+}
+
+/// `--format NAME`: a row of the format table.
+pub fn format_arg(text: &str) -> Result<&'static Format, String> {
+    Format::named(text).ok_or_else(|| format!("`{text}` is not a format ({})", Format::names()))
+}
+
+/// How a profile is viewed and drawn; shared by `record`, `report` and `diff`.
+#[derive(Debug, Args)]
+pub struct ViewArgs {
+    /// One flamegraph root per thread (split), or all threads added together (merged).
+    #[arg(long, value_enum, default_value_t = ThreadsView::Split)]
+    pub threads: ThreadsView,
+
+    /// One frame per function instead of one per line.
+    #[arg(long)]
+    pub function: bool,
+
+    /// SVG title (default: "rpprof: " and the program's name).
+    #[arg(long)]
+    pub title: Option<String>,
+
+    /// SVG: draw an icicle graph (roots at the top) instead of a flame graph.
+    #[arg(long)]
+    pub icicle: bool,
+
+    /// SVG: image width in pixels.
+    #[arg(long, value_name = "PIXELS", value_parser = clap::value_parser!(u32).range(100..=100_000))]
+    pub width: Option<u32>,
+
+    /// SVG: leave out frames narrower than this many pixels.
+    #[arg(long, value_name = "PIXELS", default_value_t = 1.2, value_parser = parse_min_width)]
+    pub min_width: f64,
+
+    /// The value SVG, folded, speedscope and top tables show: `samples` (the default),
+    /// `cpu` or `wall` (nanoseconds), or any kind the profile carries (pprof writes them
+    /// all).
+    #[arg(long, value_name = "KIND")]
+    pub value: Option<String>,
+}
+
+impl ViewArgs {
+    /// The render options these flags ask for.
+    pub fn render_options(&self) -> RenderOptions {
+        RenderOptions {
+            threads: self.threads,
+            function: self.function,
+            value: self.value.clone(),
+            svg: SvgOptions {
+                title: self.title.clone(),
+                icicle: self.icicle,
+                width: self.width.map(|w| w as usize),
+                min_width: self.min_width,
+            },
+        }
+    }
+}
+
+fn parse_min_width(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(value) if value.is_finite() && (0.0..=1000.0).contains(&value) => Ok(value),
+        _ => Err(format!("`{text}` is not a width between 0 and 1000 pixels")),
+    }
+}
+
+/// The program part of a command line: `SCRIPT [ARGS...]`, `-m MODULE [ARGS...]` or
+/// `-c CODE [ARGS...]`, exactly as `python` takes it. Everything after the script, module or
+/// code belongs to the program, flags included.
+#[derive(Debug, Args)]
+pub struct ProgramArgs {
+    /// The program: `SCRIPT [ARGS...]`, `-m MODULE [ARGS...]` or `-c CODE [ARGS...]`.
+    #[arg(
+        value_name = "SCRIPT | -m MODULE | -c CODE",
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        required = true
+    )]
+    pub command: Vec<OsString>,
+}
+
+impl ProgramArgs {
+    /// The [`Program`] these arguments name.
+    pub fn program(&self) -> Result<Program, UsageError> {
+        self.parse().map_err(UsageError::new)
+    }
+
+    fn parse(&self) -> Result<Program, String> {
+        let (first_os, rest_os) = self
+            .command
+            .split_first()
+            .ok_or_else(|| "a script, -m MODULE or -c CODE is required".to_owned())?;
+        // The script's path may be any bytes; everything else becomes Python str.
+        let first = first_os.to_string_lossy().into_owned();
+        let rest: Vec<String> = rest_os
+            .iter()
+            .map(|arg| arg.to_string_lossy().into_owned())
+            .collect();
+        let attached_or_next = |flag: &str| -> Result<(String, Vec<String>), String> {
+            match first.strip_prefix(flag).filter(|v| !v.is_empty()) {
+                Some(value) => Ok((value.to_owned(), rest.to_vec())),
+                None => rest
+                    .split_first()
+                    .map(|(value, args)| (value.clone(), args.to_vec()))
+                    .ok_or_else(|| format!("argument expected for the {flag} option")),
+            }
+        };
+        if first.starts_with("-m") {
+            let (name, args) = attached_or_next("-m")?;
+            Ok(Program::Module { name, args })
+        } else if first.starts_with("-c") {
+            let (source, args) = attached_or_next("-c")?;
+            Ok(Program::Code { source, args })
+        } else if first.starts_with('-') && first != "-" {
+            Err(format!("unknown option {first}"))
+        } else {
+            Ok(Program::Script {
+                path: PathBuf::from(first_os),
+                args: rest,
+            })
+        }
+    }
+}
