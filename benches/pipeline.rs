@@ -1,6 +1,7 @@
 //! Throughput of everything after the signal handler, on synthetic samples made of real
 //! interned interpreter strings: the drain (ring -> batch), the symbolizer and aggregator,
-//! the memory bound, and the writers on a profile of 100k distinct stacks. Prints one JSON
+//! the memory bound, the writers on a profile of 100k distinct stacks, and the agent's cost
+//! per one-second slice with a small and a huge frame table. Prints one JSON
 //! object; `benches/run_benchmarks.py` turns it into BENCHMARKS.md rows.
 //!
 //!     cargo bench --ignore-rust-version --bench pipeline
@@ -164,8 +165,113 @@ fn pipeline_throughput(samples: usize) -> (f64, f64) {
     (done as f64 / total_s, done as f64 / (total_s - drain_s))
 }
 
+/// An aggregator as the agent's session keeps one (50k stacks per slice), with `table`
+/// distinct frames resolved already: fed in stacks of `DEPTH` new frames, emptied every
+/// 10k stacks as each slice empties it, so the table never fills.
+fn aggregator_with_frames(
+    table: usize,
+    entry: &std::sync::Arc<sampler::ThreadEntry>,
+) -> Aggregator {
+    let mut aggregator = aggregator(50_000);
+    let all = frames(table);
+    for chunk in all.chunks(DEPTH * 10_000) {
+        let mut batch = SampleBatch::new(entry.clone());
+        for stack in chunk.chunks(DEPTH) {
+            batch.push(header(), stack.iter().copied());
+        }
+        aggregator.add(&batch);
+        aggregator.clear_stacks();
+    }
+    assert!(aggregator.frames_len() >= table);
+    aggregator
+}
+
+/// The agent's work for one second of samples: 8 threads at 99 Hz from a working set of
+/// 5000 stacks, then the slice (the profile since the last one, only the frames it uses),
+/// then its merge into the window. Returns the CPU seconds it took.
+fn one_slice(
+    aggregator: &mut Aggregator,
+    window: &mut flamegraph::Profile,
+    stacks: &[Vec<RawFrame>],
+    random: &mut Random,
+    entry: &std::sync::Arc<sampler::ThreadEntry>,
+) -> f64 {
+    let mut batch = SampleBatch::new(entry.clone());
+    for _ in 0..8 * 99 {
+        batch.push(header(), stacks[random.below(stacks.len())].iter().copied());
+    }
+    let start = cpu_seconds();
+    aggregator.add(&batch);
+    let slice = aggregator.profile(ProfileMeta::default());
+    aggregator.clear_stacks();
+    window.merge_bounded(&slice, 50_000);
+    cpu_seconds() - start
+}
+
+/// The agent's CPU per one-second slice with 1k and with 490k frames already resolved,
+/// alternating slice by slice; medians over 300 slices each, in milliseconds. Also what the
+/// code before slices carried only their frames added per slice at 490k: a copy of the
+/// whole frame table, then dropping the unused frames again.
+fn slice_cost() -> (f64, f64, f64) {
+    let entry = thread_entry();
+    let mut random = Random(3);
+    let working_set = stacks(&frames(1000), 5000, &mut random);
+    let mut small = aggregator_with_frames(1_000, &entry);
+    let mut large = aggregator_with_frames(490_000, &entry);
+    let (mut small_ms, mut large_ms) = (Vec::new(), Vec::new());
+    let mut windows = [
+        flamegraph::Profile::default(),
+        flamegraph::Profile::default(),
+    ];
+    for round in 0..300 {
+        if round % 10 == 0 {
+            windows = Default::default();
+        }
+        small_ms.push(
+            1e3 * one_slice(
+                &mut small,
+                &mut windows[0],
+                &working_set,
+                &mut random,
+                &entry,
+            ),
+        );
+        large_ms.push(
+            1e3 * one_slice(
+                &mut large,
+                &mut windows[1],
+                &working_set,
+                &mut random,
+                &entry,
+            ),
+        );
+    }
+    // The old extra work, per slice: the whole table copied, then compacted.
+    let mut table = flamegraph::Profile::default();
+    for i in 0..490_000u32 {
+        table
+            .frames
+            .intern(flamegraph::Frame::python(&format!("f{i}"), "m.py", i, 1));
+    }
+    let mut old_ms = Vec::new();
+    for _ in 0..20 {
+        let start = cpu_seconds();
+        let copy = table.clone();
+        let compacted = copy.compact();
+        old_ms.push(1e3 * (cpu_seconds() - start));
+        drop(compacted);
+    }
+    (median(small_ms), median(large_ms), median(old_ms))
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
 fn main() {
     let (pipeline_rate, aggregate_rate) = pipeline_throughput(2_000_000);
+    let (slice_1k_ms, slice_490k_ms, old_copy_490k_ms) = slice_cost();
 
     // A profile of 100k distinct stacks, and the writers on it.
     let mut random = Random(2);
@@ -230,7 +336,9 @@ fn main() {
          \"pprof_100k_bytes\": {pprof_bytes}, \"folded_100k_s\": {folded_s:.3}, \
          \"speedscope_100k_s\": {speedscope_s:.3}, \"bound_stacks\": {DEFAULT_MAX_STACKS}, \
          \"bound_kept_stacks\": {kept}, \"bound_samples\": {total}, \
-         \"bound_overflowed\": {}, \"bound_aggregator_mib\": {aggregator_mib:.1}}}",
+         \"bound_overflowed\": {}, \"bound_aggregator_mib\": {aggregator_mib:.1}, \
+         \"slice_1k_frames_ms\": {slice_1k_ms:.3}, \"slice_490k_frames_ms\": {slice_490k_ms:.3}, \
+         \"old_table_copy_490k_ms\": {old_copy_490k_ms:.3}}}",
         bounded.overflowed_samples()
     );
 }

@@ -257,6 +257,60 @@ fn several_outputs_from_one_recording_agree() {
     );
 }
 
+#[test]
+fn value_kinds_choose_what_one_value_views_show() {
+    let dir = TempDir::new("values");
+    let ran = run(rpprof()
+        .args(["record", "--rate", "199", "--value", "cpu", "-o"])
+        .arg(dir.join("cpu.folded"))
+        .arg("-o")
+        .arg(dir.join("p.pb.gz"))
+        .arg(example("threads.py"))
+        .arg("3"));
+    ran.expect_code(0);
+    let by_samples = rpprof::input::read_profile(&dir.join("p.pb.gz")).unwrap();
+    let kinds: Vec<String> = by_samples
+        .meta
+        .kinds
+        .iter()
+        .map(|k| k.to_string())
+        .collect();
+    assert_eq!(kinds, ["samples/count", "cpu/nanoseconds"]);
+    // The folded file counts nanoseconds of CPU: the pprof's cpu value, stack by stack.
+    let cpu_text = std::fs::read_to_string(dir.join("cpu.folded")).unwrap();
+    let folded_total: u64 = cpu_text
+        .lines()
+        .map(|l| l.rsplit_once(' ').unwrap().1.parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(folded_total, by_samples.total().get(1));
+    assert!(
+        folded_total > 100 * by_samples.total().get(0),
+        "nanoseconds, not samples"
+    );
+    // report and its top table take --value too.
+    let pb = dir.join("p.pb.gz");
+    let pb = pb.to_str().unwrap();
+    let text = report_stdout(&[pb, "--value", "cpu", "--top", "3"]);
+    assert!(text.starts_with("all threads: "), "{text}");
+    assert!(text.lines().next().unwrap().ends_with(" s cpu"), "{text}");
+    // A kind the profile lacks is a one-line error, before any work for record.
+    let ran = run(rpprof().args(["report", pb, "--value", "wall"]));
+    ran.expect_code(1);
+    assert!(
+        ran.stderr
+            .contains("has no value `wall` (it has: samples, cpu)"),
+        "{}",
+        ran.stderr
+    );
+    let ran = run(rpprof()
+        .args(["record", "--value", "alloc_space", "-o"])
+        .arg(dir.join("never.svg"))
+        .args(["-c", "print('ran')"]));
+    ran.expect_code(2);
+    assert_eq!(ran.stdout, "", "the program did not run");
+    assert!(ran.stderr.starts_with("error:"), "{}", ran.stderr);
+}
+
 fn report_stdout(args: &[&str]) -> String {
     let ran = run(rpprof().arg("report").args(args));
     ran.expect_code(0);

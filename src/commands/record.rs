@@ -7,7 +7,7 @@ use clap::Args;
 use flamegraph::{summary, Format};
 use session::{Recorded, Session};
 
-use crate::args::{format_arg, ProgramArgs, SamplingArgs, ViewArgs};
+use crate::args::{format_arg, ProgramArgs, SamplingArgs, UsageError, ViewArgs};
 use crate::output::OutputTarget;
 use crate::python::{native, ExitStatus, PythonRun};
 use crate::render::{self, RenderOptions};
@@ -53,6 +53,17 @@ pub struct RecordArgs {
 pub fn record(args: &RecordArgs) -> anyhow::Result<ExitStatus> {
     let program = args.program.program()?;
     let config = args.sampling.session(&program.display_name())?;
+    if let Some(asked) = &args.view.value {
+        let kinds = config.value_kinds();
+        if !kinds.iter().any(|kind| kind.name == asked.as_str()) {
+            let names: Vec<&str> = kinds.iter().map(|k| k.name.as_ref()).collect();
+            return Err(UsageError::new(format!(
+                "this recording has no value `{asked}` (it has: {})",
+                names.join(", ")
+            ))
+            .into());
+        }
+    }
     let targets = OutputTarget::all(&args.outputs, args.format)?;
     program.check_readable()?;
 
