@@ -21,6 +21,11 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a Python program on the embedded interpreter, as `python` would.
+    ///
+    /// Takes CPython's command line: `[option] ... [-c cmd | -m mod | file | -] [arg] ...`
+    /// (`rpprof run -h` lists nothing more; `rpprof -h` under a `python3` link does).
+    /// `rpprof ARGS` and a link named `python3` do the same when ARGS do not start with a
+    /// subcommand.
     Run(RunArgs),
     /// Run a Python program and record where each of its threads spends its time.
     Record(crate::commands::record::RecordArgs),
@@ -137,7 +142,9 @@ impl ProgramArgs {
         } else if first.starts_with("-c") {
             let (source, args) = attached_or_next("-c")?;
             Ok(Program::Code { source, args })
-        } else if first.starts_with('-') && first != "-" {
+        } else if first == "-" {
+            Ok(Program::Stdin { args: rest })
+        } else if first.starts_with('-') {
             Err(format!("unknown option {first}"))
         } else {
             Ok(Program::Script {

@@ -1,13 +1,54 @@
-//! `rpprof run`: run a program on the embedded interpreter, without profiling.
+//! `rpprof run`, and rpprof started as `python`: run a program on the embedded interpreter,
+//! without profiling, from CPython's command line (`[option] ... [-c cmd | -m mod | file |
+//! -] [arg] ...`).
 
-use crate::cli::{program_or_usage_error, RunArgs};
-use crate::python::{native, ExitStatus, PythonRun};
+use std::ffi::OsString;
 
-/// Runs the program and returns how it ended.
+use crate::cli::{usage_error, RunArgs};
+use crate::python::command_line::{self, InterpreterOptions, PythonRequest};
+use crate::python::{native, ExitStatus, Program, PythonRun};
+
+/// `rpprof run ARGS`: ARGS is a CPython command line; a mistake in it is reported as clap
+/// reports its own (status 2).
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitStatus> {
-    let program = program_or_usage_error(&args.program, "run");
+    match command_line::parse(&args.program.command) {
+        Ok(request) => answer(request, "rpprof run"),
+        Err(err) => usage_error("run", clap::error::ErrorKind::UnknownArgument, err),
+    }
+}
+
+/// rpprof started with CPython's command line (`rpprof -c CODE`, `rpprof SCRIPT`, or
+/// through a link named `python3`): `args` follow the program name `argv0`; a mistake in
+/// them is reported with CPython's wording and status 2.
+pub fn run_as_python(argv0: &str, args: &[OsString]) -> anyhow::Result<ExitStatus> {
+    match command_line::parse(args) {
+        Ok(request) => answer(request, argv0),
+        Err(err) => {
+            err.print_python_usage(argv0);
+            Ok(ExitStatus::Code(2))
+        }
+    }
+}
+
+/// Prints help or the version, or runs the program.
+fn answer(request: PythonRequest, argv0: &str) -> anyhow::Result<ExitStatus> {
+    match request {
+        PythonRequest::Help => {
+            println!("{}", command_line::help_text(argv0));
+            Ok(ExitStatus::Code(0))
+        }
+        PythonRequest::Version(verbosity) => {
+            println!("{}", command_line::version_text(verbosity));
+            Ok(ExitStatus::Code(0))
+        }
+        PythonRequest::Run { options, program } => run_program(program, &options),
+    }
+}
+
+/// Runs `program` with `options` and returns how it ended.
+fn run_program(program: Program, options: &InterpreterOptions) -> anyhow::Result<ExitStatus> {
     program.check_readable()?;
-    let python = PythonRun::new(program, native::add_modules);
+    let python = PythonRun::with_options(program, options, native::add_modules);
     python
         .enter(native::install)
         .map_err(|_| anyhow::anyhow!("cannot install rpprof's module in the interpreter"))?;
