@@ -5,7 +5,7 @@
 use std::ffi::OsString;
 
 use crate::cli::{usage_error, RunArgs};
-use crate::python::command_line::{self, InterpreterOptions, PythonRequest};
+use crate::python::command_line::{self, InterpreterOptions, PythonRequest, UsageError};
 use crate::python::{native, ExitStatus, Program, PythonRun};
 
 /// `rpprof run ARGS`: ARGS is a CPython command line; a mistake in it is reported as clap
@@ -23,6 +23,11 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitStatus> {
 pub fn run_as_python(argv0: &str, args: &[OsString]) -> anyhow::Result<ExitStatus> {
     match command_line::parse(args) {
         Ok(request) => answer(request, argv0),
+        // CPython refuses these at start-up, without the usage, with status 1.
+        Err(err @ UsageError::BadXOption(_)) => {
+            eprintln!("rpprof: {err}");
+            Ok(ExitStatus::Code(1))
+        }
         Err(err) => {
             err.print_python_usage(argv0);
             Ok(ExitStatus::Code(2))

@@ -54,6 +54,7 @@ impl PythonRun {
         let settings = settings::for_command_line(&program, options);
         let builder = Interpreter::builder(settings).init_stdlib();
         let interpreter = customize(builder).build();
+        interpreter.enter(point_sys_executable_here);
         PythonRun {
             interpreter,
             program,
@@ -94,6 +95,30 @@ impl PythonRun {
         } else {
             ExitStatus::Code(code as u8)
         }
+    }
+}
+
+/// Makes `sys.executable` (and `sys._base_executable`) name this binary. RustPython finds
+/// it by looking `argv[0]` up on `PATH`, which gives `''` for a name that is not there
+/// (`exec -a`) and, for a bare `python3`, whichever `python3` comes first on `PATH`: a
+/// different interpreter, which `subprocess` and multiprocessing's spawn would then start.
+/// A path that is this binary (a `python3` link to it) is kept, as CPython keeps it; so is
+/// `PYTHONEXECUTABLE`, which says what the user wants.
+fn point_sys_executable_here(vm: &VirtualMachine) {
+    let found = &vm.state.config.paths.executable;
+    let overridden = std::env::var_os("PYTHONEXECUTABLE").is_some_and(|v| !v.is_empty())
+        && !vm.state.config.settings.ignore_environment;
+    let Ok(this_binary) = std::env::current_exe() else {
+        return;
+    };
+    let is_this_binary = !found.is_empty()
+        && std::fs::canonicalize(found).ok() == std::fs::canonicalize(&this_binary).ok();
+    if overridden || is_this_binary {
+        return;
+    }
+    let path = vm.new_pyobj(this_binary.to_string_lossy().into_owned());
+    for name in ["executable", "_base_executable"] {
+        let _ = vm.sys_module.set_attr(name, path.clone(), vm);
     }
 }
 
