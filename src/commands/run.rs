@@ -38,15 +38,22 @@ pub fn run_as_python(argv0: &str, args: &[OsString]) -> anyhow::Result<ExitStatu
 /// Prints help or the version, or runs the program.
 fn answer(request: PythonRequest, argv0: &str) -> anyhow::Result<ExitStatus> {
     match request {
-        PythonRequest::Help => {
-            println!("{}", command_line::help_text(argv0));
-            Ok(ExitStatus::Code(0))
-        }
+        PythonRequest::Help => Ok(print_stdout(&command_line::help_text(argv0))),
         PythonRequest::Version(verbosity) => {
-            println!("{}", command_line::version_text(verbosity));
-            Ok(ExitStatus::Code(0))
+            Ok(print_stdout(&command_line::version_text(verbosity)))
         }
         PythonRequest::Run { options, program } => run_program(program, &options),
+    }
+}
+
+/// Prints `text` and a newline; status 0, or 1 when stdout is closed (`rpprof -h | head`
+/// must not panic).
+fn print_stdout(text: &str) -> ExitStatus {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {
+        Ok(()) => ExitStatus::Code(0),
+        Err(_) => ExitStatus::Code(1),
     }
 }
 
