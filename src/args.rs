@@ -193,7 +193,9 @@ impl ProgramArgs {
         } else if first.starts_with("-c") {
             let (source, args) = attached_or_next("-c")?;
             Ok(Program::Code { source, args })
-        } else if first.starts_with('-') && first != "-" {
+        } else if first == "-" {
+            Ok(Program::Stdin { args: rest })
+        } else if first.starts_with('-') {
             Err(format!("unknown option {first}"))
         } else {
             Ok(Program::Script {

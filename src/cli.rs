@@ -19,6 +19,11 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a Python program on the embedded interpreter, as `python` would.
+    ///
+    /// Takes CPython's command line: `[option] ... [-c cmd | -m mod | file | -] [arg] ...`
+    /// (`rpprof run -h` lists nothing more; `rpprof -h` under a `python3` link does).
+    /// `rpprof ARGS` and a link named `python3` do the same when ARGS do not start with a
+    /// subcommand.
     Run(RunArgs),
     /// Run a Python program and record where each of its threads spends its time.
     Record(RecordArgs),

@@ -1,6 +1,10 @@
-//! The `rpprof` binary: parse the command line, run the subcommand, exit with its status.
+//! The `rpprof` binary: decide whether it was started as rpprof or as a Python interpreter,
+//! parse the command line, run, exit with the program's status.
 
-use clap::Parser;
+use std::ffi::OsString;
+use std::path::Path;
+
+use clap::{CommandFactory, Parser};
 
 use rpprof::args::UsageError;
 use rpprof::cli::{exit_with_usage_error, Cli, Command};
@@ -8,19 +12,30 @@ use rpprof::commands;
 use rpprof::python::{ExitStatus, ProgramError};
 
 fn main() {
-    let cli = Cli::parse();
-    let result = match &cli.command {
-        Command::Run(args) => commands::run::run(args),
-        Command::Record(args) => commands::record::record(args),
-        Command::Report(args) => commands::report::report(args),
-        Command::Diff(args) => commands::diff::diff(args),
-        Command::Agent(args) => commands::agent::agent(args),
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let (subcommand, result) = if started_as_python(&args) {
+        let argv0 = args
+            .first()
+            .map(|arg| arg.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "python".to_owned());
+        let ran = commands::run::run_as_python(&argv0, args.get(1..).unwrap_or_default());
+        ("run", ran)
+    } else {
+        let cli = Cli::parse_from(&args);
+        let ran = match &cli.command {
+            Command::Run(args) => commands::run::run(args),
+            Command::Record(args) => commands::record::record(args),
+            Command::Report(args) => commands::report::report(args),
+            Command::Diff(args) => commands::diff::diff(args),
+            Command::Agent(args) => commands::agent::agent(args),
+        };
+        (cli.command.name(), ran)
     };
     match result {
         Ok(status) => status.exit(),
         Err(err) => {
             if let Some(usage) = err.downcast_ref::<UsageError>() {
-                exit_with_usage_error(cli.command.name(), usage);
+                exit_with_usage_error(subcommand, usage);
             }
             eprintln!("rpprof: {err:#}");
             // `python` exits 2 when it cannot open the script; other failures are 1.
@@ -32,4 +47,61 @@ fn main() {
             ExitStatus::Code(code).exit()
         }
     }
+}
+
+/// Whether this command line is CPython's rather than rpprof's. rpprof is `sys.executable`
+/// of the programs it runs, so `subprocess`, `multiprocessing` and tools start it as they
+/// would start `python`; then it behaves as `rpprof run`.
+///
+/// - Started through a name like `python`, `python3` or `python3.11` (a link, or a venv's
+///   copy): Python entirely, `-h` and `-V` included, as anything that finds it under that
+///   name expects.
+/// - Otherwise rpprof keeps its own command line where it has one: no arguments (rpprof's
+///   help), a subcommand (`rpprof record ...`; a script named `record` is reachable with
+///   `rpprof run record`), and `-h`/`--help`/`-V`/`--version`, which ask rpprof about
+///   itself: Python callers that want the interpreter's version read `sys.version_info`
+///   through `-c`, and a venv reaches rpprof through a `python` link, where `-V` is
+///   Python's.
+/// - A bare word that is no file (`rpprof recrod x.py`) is a mistyped subcommand far more
+///   often than a script without an extension: clap reports it with its suggestions.
+/// - Everything else (`-c CODE`, `-m MOD`, `-`, flags like `-B -s`, `script.py`) is Python.
+fn started_as_python(args: &[OsString]) -> bool {
+    let name = args
+        .first()
+        .and_then(|arg0| Path::new(arg0).file_name())
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if is_python_name(&name) {
+        return true;
+    }
+    let Some(first) = args.get(1) else {
+        return false;
+    };
+    let first = first.to_string_lossy();
+    if matches!(&*first, "-h" | "--help" | "-V" | "--version") {
+        return false;
+    }
+    let command = Cli::command();
+    let is_subcommand = first == "help"
+        || command
+            .get_subcommands()
+            .any(|sub| sub.get_name() == first || sub.get_all_aliases().any(|a| a == first));
+    if is_subcommand {
+        return false;
+    }
+    let bare_word = !first.starts_with('-') && !first.contains(['/', '.']);
+    !bare_word || Path::new(&*first).exists()
+}
+
+/// `python`, `python3`, `python3.11` (and `python3.11t`-like suffixes are not accepted).
+fn is_python_name(name: &str) -> bool {
+    let Some(version) = name.strip_prefix("python") else {
+        return false;
+    };
+    if version.is_empty() || version == "3" {
+        return true;
+    }
+    version
+        .strip_prefix("3.")
+        .is_some_and(|minor| !minor.is_empty() && minor.bytes().all(|b| b.is_ascii_digit()))
 }

@@ -4,13 +4,32 @@
 //! and restores `errno`; a watcher thread reads the pipe and runs the callback, where it may
 //! lock, allocate and write files. A program that installs its own handler for the same
 //! signal (`signal.signal(SIGTERM, ...)`) replaces ours and keeps full control.
+//!
+//! A child made by `os.fork()` (multiprocessing's `fork` start method) inherits the handler
+//! and the pipe but not the watcher thread: there the handler acts as if it were not
+//! installed (the signal's default action), so that `Pool.terminate()` ends the child
+//! instead of the byte reaching the parent's watcher, which would end the parent.
 
 use std::io;
 use std::sync::atomic::{AtomicI32, Ordering};
 
 static WRITE_FD: AtomicI32 = AtomicI32::new(-1);
 
+/// The process whose watcher thread reads the pipe.
+static WATCHER_PID: AtomicI32 = AtomicI32::new(0);
+
 extern "C" fn on_signal(signal: libc::c_int) {
+    // SAFETY: getpid(2) is async-signal-safe.
+    if unsafe { libc::getpid() } != WATCHER_PID.load(Ordering::Relaxed) {
+        // A forked child: nobody watches for it; the default action applies.
+        // SAFETY: signal(2) and raise(3) are async-signal-safe. The signal is blocked
+        // while its handler runs, so it is delivered (and ends the process) on return.
+        unsafe {
+            libc::signal(signal, libc::SIG_DFL);
+            libc::raise(signal);
+        }
+        return;
+    }
     // SAFETY: __errno_location is this thread's errno slot; reading and restoring it
     // around the write keeps the interrupted code's errno intact.
     let saved = unsafe { *libc::__errno_location() };
@@ -42,6 +61,8 @@ pub fn watch(
     // SAFETY: fcntl on a descriptor we own.
     unsafe { libc::fcntl(read_fd, libc::F_SETFL, 0) };
     WRITE_FD.store(write_fd, Ordering::Relaxed);
+    // SAFETY: getpid(2) has no preconditions.
+    WATCHER_PID.store(unsafe { libc::getpid() }, Ordering::Relaxed);
     std::thread::Builder::new()
         .name("rpprof-signals".to_owned())
         .spawn(move || loop {

@@ -1,9 +1,14 @@
-//! `rpprof run`: run a program on the embedded interpreter, without profiling.
+//! `rpprof run`, and rpprof started as `python`: run a program on the embedded interpreter,
+//! without profiling, from CPython's command line (`[option] ... [-c cmd | -m mod | file |
+//! -] [arg] ...`).
+
+use std::ffi::OsString;
 
 use clap::Args;
 
-use crate::args::ProgramArgs;
-use crate::python::{native, ExitStatus, PythonRun};
+use crate::args::{ProgramArgs, UsageError};
+use crate::python::command_line::{self, CommandLineError, InterpreterOptions, PythonRequest};
+use crate::python::{native, ExitStatus, Program, PythonRun};
 
 /// `rpprof run`.
 #[derive(Debug, Args)]
@@ -13,11 +18,59 @@ pub struct RunArgs {
     pub program: ProgramArgs,
 }
 
-/// Runs the program and returns how it ended.
+/// `rpprof run ARGS`: ARGS is a CPython command line; a mistake in it is reported as clap
+/// reports its own (status 2).
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitStatus> {
-    let program = args.program.program()?;
+    match command_line::parse(&args.program.command) {
+        Ok(request) => answer(request, "rpprof run"),
+        Err(err) => Err(UsageError::new(err.to_string()).into()),
+    }
+}
+
+/// rpprof started with CPython's command line (`rpprof -c CODE`, `rpprof SCRIPT`, or
+/// through a link named `python3`): `args` follow the program name `argv0`; a mistake in
+/// them is reported with CPython's wording and status 2.
+pub fn run_as_python(argv0: &str, args: &[OsString]) -> anyhow::Result<ExitStatus> {
+    match command_line::parse(args) {
+        Ok(request) => answer(request, argv0),
+        // CPython refuses these at start-up, without the usage, with status 1.
+        Err(err @ CommandLineError::BadXOption(_)) => {
+            eprintln!("rpprof: {err}");
+            Ok(ExitStatus::Code(1))
+        }
+        Err(err) => {
+            err.print_python_usage(argv0);
+            Ok(ExitStatus::Code(2))
+        }
+    }
+}
+
+/// Prints help or the version, or runs the program.
+fn answer(request: PythonRequest, argv0: &str) -> anyhow::Result<ExitStatus> {
+    match request {
+        PythonRequest::Help => Ok(print_stdout(&command_line::help_text(argv0))),
+        PythonRequest::Version(verbosity) => {
+            Ok(print_stdout(&command_line::version_text(verbosity)))
+        }
+        PythonRequest::Run { options, program } => run_program(program, &options),
+    }
+}
+
+/// Prints `text` and a newline; status 0, or 1 when stdout is closed (`rpprof -h | head`
+/// must not panic).
+fn print_stdout(text: &str) -> ExitStatus {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {
+        Ok(()) => ExitStatus::Code(0),
+        Err(_) => ExitStatus::Code(1),
+    }
+}
+
+/// Runs `program` with `options` and returns how it ended.
+fn run_program(program: Program, options: &InterpreterOptions) -> anyhow::Result<ExitStatus> {
     program.check_readable()?;
-    let python = PythonRun::new(program, native::add_modules);
+    let python = PythonRun::with_options(program, options, native::add_modules);
     python
         .enter(native::install)
         .map_err(|_| anyhow::anyhow!("cannot install rpprof's module in the interpreter"))?;

@@ -1,6 +1,8 @@
-//! The embedded RustPython interpreter: what to run ([`Program`]), how to build an interpreter
-//! for it ([`settings`]), and how to run it the way `python` does ([`runner`]).
+//! The embedded RustPython interpreter: what to run ([`Program`]), CPython's command line
+//! ([`command_line`]), how to build an interpreter for it ([`settings`]), and how to run it
+//! the way `python` does ([`runner`]).
 
+pub mod command_line;
 pub mod native;
 pub mod program;
 pub mod runner;

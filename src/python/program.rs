@@ -1,5 +1,5 @@
-//! What the user asked to run: a script, a module (`-m`) or a code string (`-c`), with the
-//! arguments that become `sys.argv[1:]`.
+//! What the user asked to run: a script, a module (`-m`), a code string (`-c`), the program
+//! on stdin (`-`) or the interactive prompt, with the arguments that become `sys.argv[1:]`.
 
 use std::path::{Path, PathBuf};
 
@@ -27,6 +27,13 @@ pub enum Program {
         /// Arguments after the code.
         args: Vec<String>,
     },
+    /// `- [ARGS...]`: the program is read from stdin.
+    Stdin {
+        /// Arguments after the `-`.
+        args: Vec<String>,
+    },
+    /// No program: the interactive prompt (`python` on a terminal).
+    Interactive,
 }
 
 /// Why a program cannot be started; `Display` gives the one line `python` itself prints.
@@ -62,6 +69,8 @@ impl Program {
             Program::Script { path, args } => (path.to_string_lossy().into_owned(), args),
             Program::Module { args, .. } => ("-m".to_owned(), args),
             Program::Code { args, .. } => ("-c".to_owned(), args),
+            Program::Stdin { args } => ("-".to_owned(), args),
+            Program::Interactive => return vec![String::new()],
         };
         std::iter::once(first).chain(args.iter().cloned()).collect()
     }
@@ -75,6 +84,8 @@ impl Program {
                 .unwrap_or_else(|| path.to_string_lossy().into_owned()),
             Program::Module { name, .. } => format!("-m {name}"),
             Program::Code { .. } => "-c".to_owned(),
+            Program::Stdin { .. } => "<stdin>".to_owned(),
+            Program::Interactive => "<prompt>".to_owned(),
         }
     }
 

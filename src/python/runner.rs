@@ -5,6 +5,7 @@ use rustpython::InterpreterBuilderExt;
 use rustpython_vm::builtins::PyBaseExceptionRef;
 use rustpython_vm::{AsObject, Interpreter, InterpreterBuilder, PyResult, VirtualMachine};
 
+use super::command_line::InterpreterOptions;
 use super::program::absolute_path;
 use super::{settings, Program};
 
@@ -41,8 +42,19 @@ impl PythonRun {
         program: Program,
         customize: impl FnOnce(InterpreterBuilder) -> InterpreterBuilder,
     ) -> Self {
-        let builder = Interpreter::builder(settings::for_program(&program)).init_stdlib();
+        Self::with_options(program, &InterpreterOptions::default(), customize)
+    }
+
+    /// Like [`PythonRun::new`], with CPython's interpreter flags (`-u`, `-I`, `-X ...`).
+    pub fn with_options(
+        program: Program,
+        options: &InterpreterOptions,
+        customize: impl FnOnce(InterpreterBuilder) -> InterpreterBuilder,
+    ) -> Self {
+        let settings = settings::for_command_line(&program, options);
+        let builder = Interpreter::builder(settings).init_stdlib();
         let interpreter = customize(builder).build();
+        interpreter.enter(point_sys_executable_here);
         PythonRun {
             interpreter,
             program,
@@ -86,14 +98,90 @@ impl PythonRun {
     }
 }
 
-/// `pymain_run_python`: set up `__main__` and `sys.path[0]`, import `site`, run.
+/// Makes `sys.executable` (and `sys._base_executable`) name this binary. RustPython finds
+/// it by looking `argv[0]` up on `PATH`, which gives `''` for a name that is not there
+/// (`exec -a`) and, for a bare `python3`, whichever `python3` comes first on `PATH`: a
+/// different interpreter, which `subprocess` and multiprocessing's spawn would then start.
+/// A path that is this binary (a `python3` link to it) is kept, as CPython keeps it; so is
+/// `PYTHONEXECUTABLE`, which says what the user wants.
+fn point_sys_executable_here(vm: &VirtualMachine) {
+    let found = &vm.state.config.paths.executable;
+    let overridden = std::env::var_os("PYTHONEXECUTABLE").is_some_and(|v| !v.is_empty())
+        && !vm.state.config.settings.ignore_environment;
+    let Ok(this_binary) = std::env::current_exe() else {
+        return;
+    };
+    let is_this_binary = !found.is_empty()
+        && std::fs::canonicalize(found).ok() == std::fs::canonicalize(&this_binary).ok();
+    if overridden || is_this_binary {
+        return;
+    }
+    let path = vm.new_pyobj(this_binary.to_string_lossy().into_owned());
+    for name in ["executable", "_base_executable"] {
+        let _ = vm.sys_module.set_attr(name, path.clone(), vm);
+    }
+}
+
+/// `pymain_run_python`: set up `__main__` and `sys.path[0]`, import `site`, run the
+/// program, then the interactive prompt if `-i` asked for it.
 fn run_program(vm: &VirtualMachine, program: &Program) -> PyResult<()> {
     let scope = vm.new_scope_with_main()?;
+    let settings = &vm.state.config.settings;
     // Like CPython, a broken `warnings` or `site` does not stop the program.
     let _ = vm.import("warnings", 0);
-    let _ = vm.import("site", 0);
-    let safe_path = vm.state.config.settings.safe_path;
+    if settings.import_site {
+        let _ = vm.import("site", 0);
+    }
+    if settings.faulthandler {
+        let _ = vm.run_simple_string("import faulthandler; faulthandler.enable()");
+    }
+    let result = run_main_code(vm, scope.clone(), program);
+    if !settings.inspect || *program == Program::Interactive {
+        return result;
+    }
+    // `-i`: the prompt follows, after an uncaught exception too (not after SystemExit).
+    if let Err(exception) = result {
+        if exception.fast_isinstance(vm.ctx.exceptions.system_exit) {
+            return Err(exception);
+        }
+        vm.print_exception(&exception);
+    }
+    rustpython::run_shell(vm, scope)
+}
+
+/// The program's own code in `__main__`, with `sys.path[0]` as CPython sets it.
+fn run_main_code(
+    vm: &VirtualMachine,
+    scope: rustpython_vm::scope::Scope,
+    program: &Program,
+) -> PyResult<()> {
+    let settings = &vm.state.config.settings;
+    let safe_path = settings.safe_path;
     match program {
+        Program::Interactive => {
+            if !safe_path {
+                vm.insert_sys_path(vm.new_pyobj(""))?;
+            }
+            if !settings.quiet {
+                eprintln!(
+                    "{} on {}\nType \"help\", \"copyright\", \"credits\" or \"license\" for more information.",
+                    super::command_line::version_text(2),
+                    std::env::consts::OS
+                );
+            }
+            rustpython::run_shell(vm, scope)
+        }
+        Program::Stdin { .. } => {
+            if !safe_path {
+                vm.insert_sys_path(vm.new_pyobj(""))?;
+            }
+            let mut source = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut source).map_err(
+                |err| vm.new_os_error(format!("cannot read the program from stdin: {err}")),
+            )?;
+            vm.run_string(scope, &String::from_utf8_lossy(&source), "<stdin>")
+                .map(drop)
+        }
         Program::Code { source, .. } => {
             if !safe_path {
                 vm.insert_sys_path(vm.new_pyobj(""))?;
