@@ -7,12 +7,13 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::Args;
+use flamegraph::groups::ThreadsView;
 use flamegraph::{Format, SvgOptions};
 use sampler::{Mode, SamplerConfig};
 use session::SessionConfig;
 
 use crate::python::Program;
-use crate::render::{RenderOptions, ThreadsView};
+use crate::render::RenderOptions;
 
 /// A command line that parsed but makes no sense: reported like clap's own errors.
 #[derive(Debug, thiserror::Error)]
@@ -91,8 +92,11 @@ pub fn format_arg(text: &str) -> Result<&'static Format, String> {
 /// How a profile is viewed and drawn; shared by `record`, `report` and `diff`.
 #[derive(Debug, Args)]
 pub struct ViewArgs {
-    /// One flamegraph root per thread (split), or all threads added together (merged).
-    #[arg(long, value_enum, default_value_t = ThreadsView::Split)]
+    /// Thread roots: `auto` draws threads whose names differ only in numbers as one root
+    /// when there are five or more (`Thread-N (process_request_thread) ×574`), `split` one
+    /// root per thread, `grouped` one root per group however small, `merged` no thread
+    /// roots. pprof keeps every thread as labels and adds `thread_group`.
+    #[arg(long, default_value = "auto", value_parser = str::parse::<ThreadsView>)]
     pub threads: ThreadsView,
 
     /// One frame per function instead of one per line.

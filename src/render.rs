@@ -3,20 +3,10 @@
 //! table (`flamegraph::format`).
 
 use anyhow::Context;
-use clap::ValueEnum;
+use flamegraph::groups::ThreadsView;
 use flamegraph::{Profile, SvgOptions, WriteOptions};
 
 use crate::output::{write_atomically, OutputTarget};
-
-/// How threads appear.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum ThreadsView {
-    /// Each thread is a root frame of its own.
-    #[default]
-    Split,
-    /// All threads are added together, without thread roots.
-    Merged,
-}
 
 /// View and format choices.
 #[derive(Clone, Debug, Default)]
@@ -31,16 +21,31 @@ pub struct RenderOptions {
     pub svg: SvgOptions,
 }
 
-/// The profile as the options want it seen.
-pub fn view(profile: &Profile, options: &RenderOptions) -> Profile {
-    let mut viewed = match options.threads {
-        ThreadsView::Split => profile.clone(),
-        ThreadsView::Merged => profile.merged_threads(),
-    };
+/// The profile as the options want it seen. `threads_as_labels` is the format's
+/// (`Format::threads_as_labels`): such a format gets every thread with its group noted
+/// instead of grouped threads.
+pub fn view(profile: &Profile, options: &RenderOptions, threads_as_labels: bool) -> Profile {
+    let mut viewed = profile.with_threads(options.threads, threads_as_labels);
     if options.function {
         viewed = viewed.by_function();
     }
     viewed
+}
+
+/// The profile as the per-thread summary table shows it: thread groups as the view has
+/// them, but never all threads merged into one row.
+pub fn table_view(profile: &Profile, options: &RenderOptions) -> Profile {
+    match options.threads {
+        ThreadsView::Merged | ThreadsView::Split => profile.clone(),
+        ThreadsView::Auto | ThreadsView::Grouped => view(
+            profile,
+            &RenderOptions {
+                function: false,
+                ..options.clone()
+            },
+            false,
+        ),
+    }
 }
 
 /// The index of the value kind the options ask for, in `profile`; an error names the kinds
@@ -63,7 +68,7 @@ pub fn write_target(
             .transpose()?,
         svg: options.svg.clone(),
     };
-    let viewed = view(profile, options);
+    let viewed = view(profile, options, target.format.threads_as_labels);
     write_atomically(&target.path, |out| {
         (target.format.write)(&viewed, &write, out)
             .with_context(|| format!("cannot write {}", target.format.name))

@@ -100,9 +100,12 @@ fn os_exit_still_writes_what_was_sampled() {
 fn a_thousand_short_threads_leave_nothing_behind() {
     let dir = TempDir::new("threads1000");
     let out = dir.join("p.folded");
+    let pb = dir.join("p.pb.gz");
     let ran = run(rpprof()
         .args(["record", "--rate", "999", "-v", "-o"])
         .arg(&out)
+        .arg("-o")
+        .arg(&pb)
         .arg(script("many_threads.py")));
     ran.expect_code(0);
     let (done, timers) = ran.stdout.split_once('\n').unwrap();
@@ -117,13 +120,45 @@ fn a_thousand_short_threads_leave_nothing_behind() {
         timers <= 4,
         "the exited threads' timers are deleted: {timers} left"
     );
+    // By default the thousand threads (names that differ only in numbers) are one root,
+    // and one row of the thread table.
     assert!(
-        ran.stderr.contains("... and"),
-        "the thread table is cut short: {}",
+        ran.stderr.contains("short-N-N ×"),
+        "the thread table shows the group: {}",
         ran.stderr
     );
-    let profile = read_folded(&out);
-    assert!(profile.threads.iter().any(|t| t.name.starts_with("short-")));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        text.lines().any(|l| l.starts_with("short-N-N ×")),
+        "the group is one root"
+    );
+    assert!(
+        text.lines().all(|l| !l.starts_with("short-0-")),
+        "no single-thread roots"
+    );
+    // pprof keeps every thread, with its group as a label; split, the table is cut short.
+    let threads = rpprof::input::read_profile(&pb).unwrap();
+    assert!(threads.threads.len() > 20, "{}", threads.threads.len());
+    assert!(threads
+        .threads
+        .iter()
+        .filter(|t| t.name.starts_with("short-"))
+        .all(|t| t.group.as_deref() == Some("short-N-N")));
+    assert_eq!(
+        threads.total().get(0),
+        read_folded(&out).total().get(0),
+        "grouping loses nothing"
+    );
+    let report = run(rpprof()
+        .arg("report")
+        .arg(&pb)
+        .args(["--threads", "split", "--top", "3"]));
+    report.expect_code(0);
+    assert!(
+        report.stdout.contains("... and"),
+        "split, the thread table is cut short: {}",
+        report.stdout
+    );
 }
 
 #[test]

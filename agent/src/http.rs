@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
+use flamegraph::groups::ThreadsView;
 use flamegraph::{svg, Format, Profile, SvgOptions, WriteOptions};
 use tiny_http::{Header, Method, Request, Response, Server};
 
@@ -201,7 +202,10 @@ fn format_of(target: &Target) -> Result<&'static Format, AgentError> {
     })
 }
 
+/// The profile in `format`, threads as `--threads auto` draws them: a pool or a
+/// thread-per-request server is one root (pprof notes `thread_group` instead).
 fn render(profile: &Profile, format: &'static Format, title: String) -> Answer {
+    let profile = &profile.with_threads(ThreadsView::Auto, format.threads_as_labels);
     let options = WriteOptions {
         value: None,
         svg: SvgOptions {

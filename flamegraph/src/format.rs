@@ -34,6 +34,9 @@ pub struct Format {
     pub extensions: &'static [&'static str],
     /// The HTTP content type.
     pub content_type: &'static str,
+    /// True when the format keeps every thread as labels of its samples (pprof): a view
+    /// that groups threads then notes each thread's group instead of adding threads up.
+    pub threads_as_labels: bool,
     /// The writer.
     pub write: Writer,
     /// The reader, for formats rpprof reads back.
@@ -59,6 +62,7 @@ impl PartialEq for Format {
 pub static FORMATS: &[Format] = &[
     Format {
         name: "svg",
+        threads_as_labels: false,
         description: "flamegraph SVG (open it in a browser)",
         extensions: &[".svg"],
         content_type: "image/svg+xml",
@@ -67,6 +71,7 @@ pub static FORMATS: &[Format] = &[
     },
     Format {
         name: "folded",
+        threads_as_labels: false,
         description: "folded stacks, one `frame;frame;... count` line per stack",
         extensions: &[".folded", ".txt"],
         content_type: "text/plain; charset=utf-8",
@@ -78,6 +83,7 @@ pub static FORMATS: &[Format] = &[
     },
     Format {
         name: "pprof",
+        threads_as_labels: true,
         description: "gzipped pprof protobuf (go tool pprof, Grafana, Pyroscope)",
         extensions: &[".pb.gz", ".pb", ".pprof"],
         content_type: "application/octet-stream",
@@ -89,6 +95,7 @@ pub static FORMATS: &[Format] = &[
     },
     Format {
         name: "speedscope",
+        threads_as_labels: false,
         description: "speedscope JSON, one profile per thread",
         extensions: &[".speedscope.json", ".json"],
         content_type: "application/json",

@@ -16,6 +16,7 @@ mod error;
 pub mod folded;
 pub mod format;
 mod frame;
+pub mod groups;
 pub mod hash;
 mod options;
 pub mod pprof;

@@ -106,13 +106,15 @@ pub fn to_proto(profile: &Profile, value: Option<usize>) -> protos::Profile {
     }
 
     let mut samples = Vec::new();
-    let (name_key, id_key, state_key) = (
+    let (name_key, id_key, state_key, group_key) = (
         strings.id("thread_name"),
         strings.id("thread_id"),
         strings.id("thread_state"),
+        strings.id("thread_group"),
     );
     for thread in &profile.threads {
         let thread_name = strings.id(&thread.name);
+        let thread_group = thread.group.as_deref().map(|g| strings.id(g));
         let mut stacks: Vec<_> = thread.stacks.iter().collect();
         stacks.sort_by(|a, b| a.0.cmp(b.0));
         for (stack, values) in stacks {
@@ -141,6 +143,13 @@ pub fn to_proto(profile: &Profile, value: Option<usize>) -> protos::Profile {
                 str: strings.id(if idle { "idle" } else { "running" }),
                 ..Default::default()
             });
+            if let Some(group) = thread_group {
+                label.push(protos::Label {
+                    key: group_key,
+                    str: group,
+                    ..Default::default()
+                });
+            }
             samples.push(protos::Sample {
                 location_id,
                 value: (0..kinds.len()).map(|i| clamp_i64(values.get(i))).collect(),
@@ -324,11 +333,13 @@ pub fn from_proto(proto: &protos::Profile) -> Result<Profile, ProfileError> {
         let mut thread_name = ALL_THREADS.to_owned();
         let mut tid = 0i32;
         let mut idle = false;
+        let mut group = None;
         for label in &sample.label {
             match text(label.key)? {
                 "thread_name" => thread_name = text(label.str)?.to_owned(),
                 "thread_id" => tid = i32::try_from(label.num).unwrap_or(0),
                 "thread_state" => idle = text(label.str)? == "idle",
+                "thread_group" => group = Some(text(label.str)?.to_owned()),
                 _ => {}
             }
         }
@@ -357,7 +368,11 @@ pub fn from_proto(proto: &protos::Profile) -> Result<Profile, ProfileError> {
             }
             None => Values::from_slice(&raw),
         };
-        profile.thread_mut(&thread_name, tid).add(&stack, values);
+        let thread = profile.thread_mut(&thread_name, tid);
+        if thread.group.is_none() {
+            thread.group = group;
+        }
+        thread.add(&stack, values);
     }
     if profile.total().get(profile.meta.count_index()) > MAX_SAMPLES {
         return Err(malformed(

@@ -96,6 +96,8 @@ pub struct ThreadProfile {
     pub cpu_time_ns: Option<u64>,
     /// Values per distinct stack (root first), in the order of the profile's kinds.
     pub stacks: FastMap<Vec<FrameId>, Values>,
+    /// Its thread group (see [`crate::groups`]), once a grouped view noted it.
+    pub group: Option<String>,
 }
 
 impl ThreadProfile {
@@ -256,6 +258,9 @@ impl Profile {
             let cpu = thread.cpu_time_ns;
             let index = self.thread_index(&thread.name, thread.tid);
             let (frames, target) = (&mut self.frames, &mut self.threads[index]);
+            if target.group.is_none() {
+                target.group.clone_from(&thread.group);
+            }
             target.cpu_time_ns = match (target.cpu_time_ns, cpu) {
                 (Some(a), Some(b)) => Some(a.saturating_add(b)),
                 (a, b) => a.or(b),
@@ -331,6 +336,7 @@ impl Profile {
         for thread in &self.threads {
             let mut target = ThreadProfile::new(&thread.name, thread.tid);
             target.cpu_time_ns = thread.cpu_time_ns;
+            target.group.clone_from(&thread.group);
             for (stack, values) in &thread.stacks {
                 let stack: Vec<FrameId> = stack
                     .iter()
@@ -377,6 +383,7 @@ impl Profile {
         for thread in &self.threads {
             let mut target = ThreadProfile::new(&thread.name, thread.tid);
             target.cpu_time_ns = thread.cpu_time_ns;
+            target.group.clone_from(&thread.group);
             for (stack, values) in &thread.stacks {
                 let stack: Vec<FrameId> = stack.iter().map(|&id| remap[id as usize]).collect();
                 target.add(&stack, *values);

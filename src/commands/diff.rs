@@ -54,8 +54,8 @@ pub fn diff(args: &DiffArgs) -> anyhow::Result<ExitStatus> {
     let mut after = read_merged(std::slice::from_ref(&args.after))?;
     keep_threads(&mut before, &args.thread_names)?;
     keep_threads(&mut after, &args.thread_names)?;
-    let before = render::view(&before, &options);
-    let after = render::view(&after, &options);
+    let before = render::view(&before, &options, false);
+    let after = render::view(&after, &options, false);
     write_atomically(&target.path, |out| {
         diff::write(
             &before,

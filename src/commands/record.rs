@@ -117,7 +117,10 @@ fn write_recording(
             symbolizer::DEFAULT_MAX_STACKS
         );
     }
-    eprint!("{}", thread_table(&recorded.profile));
+    eprint!(
+        "{}",
+        thread_table(&render::table_view(&recorded.profile, options))
+    );
     if verbose {
         eprintln!("rpprof: {}", telemetry(&recorded));
     }

@@ -60,7 +60,7 @@ pub fn report(args: &ReportArgs) -> anyhow::Result<ExitStatus> {
         .map(|n| n as usize)
         .or_else(|| targets.is_empty().then_some(DEFAULT_TOP));
     if let Some(limit) = top {
-        let viewed = render::view(&profile, &options);
+        let viewed = render::view(&profile, &options, false);
         let value = render::value_index(&viewed, &options)?;
         let text: Vec<String> = top::tables(&viewed, value, limit)
             .iter()
@@ -68,7 +68,8 @@ pub fn report(args: &ReportArgs) -> anyhow::Result<ExitStatus> {
             .collect();
         print!("{}", text.join("\n"));
         println!();
-        print!("{}", summary::render(&summary::summaries(&profile), limit));
+        let table = render::table_view(&profile, &options);
+        print!("{}", summary::render(&summary::summaries(&table), limit));
     }
     Ok(ExitStatus::Code(0))
 }
