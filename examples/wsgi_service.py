@@ -32,11 +32,15 @@ def price_cart(items):
 
 
 def score_catalogue(query):
+    wanted = set(query.split())
     scores = []
     for entry in CATALOGUE:
         score = 0
-        for word in query.split():
-            score += entry.count(word)
+        for word in entry.split():
+            if word in wanted:
+                score += len(word)
+        for char in entry:
+            score = (score * 33 + ord(char)) % 1_000_003
         scores.append((score, entry))
     scores.sort(reverse=True)
     return [entry for _, entry in scores[:5]]
