@@ -34,12 +34,7 @@ impl RunningAgent {
         let mut stderr = BufReader::new(child.stderr.take().unwrap());
         let mut line = String::new();
         stderr.read_line(&mut line).unwrap();
-        let address = line
-            .split("http://")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .unwrap_or_else(|| panic!("the agent says where it listens: {line}"))
-            .to_owned();
+        let address = common::agent_address(&line);
         RunningAgent {
             child,
             address,

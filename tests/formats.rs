@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use std::process::Command;
 
 use common::{
-    assert_golden, data, example, have_go, read_folded, rpprof, run, samples_in, TempDir,
+    assert_golden, data, example, go_pprof_top, have_go, read_folded, rpprof, run, samples_in,
+    TempDir,
 };
 use flamegraph::pprof::Message;
 
@@ -121,38 +122,10 @@ fn go_tool_pprof_reads_it_and_filters_by_thread() {
         .arg(example("threads.py"))
         .arg("6"))
     .expect_code(0);
-    let top = Command::new("go")
-        .args(["tool", "pprof", "-top"])
-        .arg(&out)
-        .env("HOME", dir.path())
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&top.stdout);
-    assert!(
-        top.status.success(),
-        "{}",
-        String::from_utf8_lossy(&top.stderr)
-    );
+    let text = go_pprof_top(dir.path(), &[], &out);
     assert!(text.contains("checksum"), "{text}");
     assert!(text.contains("resize_images"), "{text}");
-    let one = Command::new("go")
-        .args([
-            "tool",
-            "pprof",
-            "-top",
-            "-tagfocus",
-            "thread_name=index-worker",
-        ])
-        .arg(&out)
-        .env("HOME", dir.path())
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&one.stdout);
-    assert!(
-        one.status.success(),
-        "{}",
-        String::from_utf8_lossy(&one.stderr)
-    );
+    let text = go_pprof_top(dir.path(), &["-tagfocus", "thread_name=index-worker"], &out);
     assert!(text.contains("build_index"), "{text}");
     assert!(
         !text.contains("resize_images"),

@@ -5,10 +5,10 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{example, have_go, http_get, rpprof, TempDir};
+use common::{agent_address, example, go_pprof_top, have_go, http_get, rpprof, TempDir};
 
 /// Concurrent clients hitting both endpoints until `deadline`; returns the requests served.
 fn drive(service: &str, deadline: Instant) -> usize {
@@ -50,12 +50,7 @@ fn a_thread_per_request_server_is_one_thread_group() {
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     stderr.read_line(&mut line).unwrap();
-    let agent = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("the agent says where it listens: {line}"))
-        .to_owned();
+    let agent = agent_address(&line);
     line.clear();
     stdout.read_line(&mut line).unwrap();
     let port = line
@@ -132,23 +127,10 @@ fn a_thread_per_request_server_is_one_thread_group() {
         eprintln!("skipping the go tool pprof check: go is not installed");
         return;
     }
-    let top = Command::new("go")
-        .args([
-            "tool",
-            "pprof",
-            "-top",
-            "-tagfocus",
-            "thread_group=process_request_thread",
-        ])
-        .arg(&file)
-        .env("HOME", dir.path())
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&top.stdout);
-    assert!(
-        top.status.success(),
-        "{}",
-        String::from_utf8_lossy(&top.stderr)
+    let text = go_pprof_top(
+        dir.path(),
+        &["-tagfocus", "thread_group=process_request_thread"],
+        &file,
     );
     assert!(text.contains("price_cart"), "{text}");
     assert!(text.contains("score_catalogue"), "{text}");

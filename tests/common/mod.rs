@@ -200,6 +200,33 @@ pub fn have_go() -> bool {
         .unwrap_or(false)
 }
 
+/// What `go tool pprof -top ARGS FILE` prints; fails the test with Go's message if it fails.
+/// `home` becomes `HOME` (Go keeps a cache there).
+pub fn go_pprof_top(home: &Path, args: &[&str], file: &Path) -> String {
+    let top = Command::new("go")
+        .args(["tool", "pprof", "-top"])
+        .args(args)
+        .arg(file)
+        .env("HOME", home)
+        .output()
+        .unwrap();
+    assert!(
+        top.status.success(),
+        "{}",
+        String::from_utf8_lossy(&top.stderr)
+    );
+    String::from_utf8_lossy(&top.stdout).into_owned()
+}
+
+/// The address in the agent's first line on stderr (`rpprof: agent on http://ADDR ...`).
+pub fn agent_address(line: &str) -> String {
+    line.split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("the agent says where it listens: {line}"))
+        .to_owned()
+}
+
 /// A plain HTTP/1.1 GET over loopback: (status, head, body).
 pub fn http_get(address: &str, target: &str, headers: &[(&str, &str)]) -> (u16, String, Vec<u8>) {
     use std::io::{Read, Write};
