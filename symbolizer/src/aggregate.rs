@@ -45,7 +45,9 @@ struct ThreadTotals {
     entry: Arc<ThreadEntry>,
     /// Weight not yet turned into whole samples.
     carry_ns: u64,
-    counts: FastMap<StackId, Values>,
+    /// Per stack: samples and weight, at [`SAMPLES_VALUE`] and [`TIME_VALUE`]; a pair
+    /// rather than a [`Values`] vector keeps the map small on the hot path.
+    counts: FastMap<StackId, [u64; 2]>,
 }
 
 /// Accumulates batches into a profile.
@@ -136,8 +138,9 @@ impl Aggregator {
         let id = match self.cache.get(print) {
             Some(id) => id,
             None => {
-                // A full table gains no room until `clear_stacks`, which also clears the
-                // cache: a stack sent to overflow can be cached there like any other.
+                // A full table gains no room until `clear_stacks` empties it, which also
+                // clears the cache: a stack sent to overflow can be cached there like any
+                // other.
                 let id = self
                     .resolve_and_intern(flags, raw_frames)
                     .unwrap_or(self.overflow);
@@ -152,9 +155,9 @@ impl Aggregator {
         thread.carry_ns += header.weight_ns;
         let samples = thread.carry_ns / self.options.period_ns;
         thread.carry_ns -= samples * self.options.period_ns;
-        let values = thread.counts.entry(id).or_default();
-        values.add_at(SAMPLES_VALUE, samples);
-        values.add_at(TIME_VALUE, header.weight_ns);
+        let counts = thread.counts.entry(id).or_default();
+        counts[SAMPLES_VALUE] = counts[SAMPLES_VALUE].saturating_add(samples);
+        counts[TIME_VALUE] = counts[TIME_VALUE].saturating_add(header.weight_ns);
     }
 
     /// The id of the sample's stack (frames root first, with its markers), or `None` when it
@@ -215,7 +218,7 @@ impl Aggregator {
         for thread in &self.threads {
             let mut out = ThreadProfile::new(&thread.entry.name(), thread.entry.tid());
             out.cpu_time_ns = Some(thread.entry.cpu_time_since_armed_ns());
-            for (&id, values) in &thread.counts {
+            for (&id, counts) in &thread.counts {
                 stack.clear();
                 for &frame in self.stacks.get(id) {
                     stack.push(
@@ -224,26 +227,32 @@ impl Aggregator {
                         }),
                     );
                 }
-                out.add(&stack, *values);
+                out.add(&stack, Values::from_slice(counts));
             }
             profile.threads.push(out);
         }
         profile
     }
 
-    /// Empties the stacks (keeping frames and threads): the start of a new window.
+    /// Starts a new slice: every count goes back to zero (frames and threads are kept). The
+    /// stacks seen so far are kept too, with the cache that maps raw stacks to them, so a
+    /// slice that repeats earlier stacks resolves none of them again and costs the same
+    /// however many frames the program has shown. Once the table is half full it is
+    /// emptied, so every slice has room for at least half the bound in new stacks.
     pub fn clear_stacks(&mut self) {
         for thread in &mut self.threads {
             thread.counts.clear();
         }
-        self.cache.clear();
-        self.stacks.clear();
-        let overflow_frame = self.frames.intern(Frame::marker(OVERFLOW));
-        self.overflow = self
-            .stacks
-            .intern(&[overflow_frame])
-            .expect("an empty table has room");
         self.overflowed_samples = 0;
+        if self.stacks.len() > self.options.max_stacks / 2 || self.stacks.is_full() {
+            self.cache.clear();
+            self.stacks.clear();
+            let overflow_frame = self.frames.intern(Frame::marker(OVERFLOW));
+            self.overflow = self
+                .stacks
+                .intern(&[overflow_frame])
+                .expect("an empty table has room");
+        }
     }
 }
 
@@ -353,6 +362,36 @@ mod tests {
         let mut agg = aggregator(100, false);
         agg.add(&batch);
         assert!(agg.profile(ProfileMeta::default()).is_empty());
+    }
+
+    #[test]
+    fn a_new_slice_starts_from_zero_and_keeps_known_stacks() {
+        let thread = entry();
+        let mut agg = aggregator(100, true);
+        let mut batch = SampleBatch::new(thread.clone());
+        batch.push(header(10, ThreadState::Running), [raw("f", 1)].into_iter());
+        agg.add(&batch);
+        agg.clear_stacks();
+        assert!(
+            agg.profile(ProfileMeta::default()).is_empty(),
+            "counts start from zero"
+        );
+        let kept = agg.stacks.len();
+        agg.add(&batch);
+        assert_eq!(agg.stacks.len(), kept, "the known stack is found again");
+        let profile = agg.profile(ProfileMeta::default());
+        assert_eq!(profile.total().get(SAMPLES_VALUE), 1);
+        // Past half the bound, the table is emptied at the next slice.
+        let mut many = SampleBatch::new(thread);
+        for line in 0..60 {
+            many.push(
+                header(10, ThreadState::Running),
+                [raw("g", line)].into_iter(),
+            );
+        }
+        agg.add(&many);
+        agg.clear_stacks();
+        assert_eq!(agg.stacks.len(), 1, "only [overflow] is left");
     }
 
     #[test]
