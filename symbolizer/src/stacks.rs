@@ -66,11 +66,6 @@ impl StackTable {
         self.spans.len()
     }
 
-    /// True when it holds no stack.
-    pub fn is_empty(&self) -> bool {
-        self.spans.is_empty()
-    }
-
     /// True when no new stack can be added.
     pub fn is_full(&self) -> bool {
         self.spans.len() >= self.limit
