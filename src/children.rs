@@ -95,19 +95,21 @@ impl ChildProfiles {
     }
 
     /// Adds what children delivered to `profile` (the parent's), under their process
-    /// roots; the parent's own threads get a root too (`python (pid N) TITLE`) once a
-    /// child is there. Returns whether any child's samples were added.
+    /// roots; the parent's own threads get a root too (`python (pid N) TITLE`), so that a
+    /// profile (and every agent slice) has the same shape whether a child delivered or
+    /// not. Returns whether any child's samples were added.
     pub fn add_to(&self, profile: &mut Profile) -> bool {
-        let Some(children) = self.take() else {
-            return false;
-        };
+        let pid = std::process::id();
         let parent = ProcessRoot {
-            pid: std::process::id(),
-            label: format!("python (pid {}) {}", std::process::id(), profile.meta.title),
+            pid,
+            label: format!("python (pid {pid}) {}", profile.meta.title),
         };
         for thread in profile.threads.iter_mut().filter(|t| t.process.is_none()) {
             thread.process = Some(parent.clone());
         }
+        let Some(children) = self.take() else {
+            return false;
+        };
         let meta = profile.meta.clone();
         profile.merge(&children);
         profile.meta.duration_ns = meta.duration_ns;
