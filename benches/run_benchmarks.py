@@ -855,6 +855,83 @@ def render_memcheck(r):
     ])
 
 
+def child_work_shares(script_args, rate):
+    """Per worker of `pool_map.py`: CPU seconds sampled in `work` under its process root
+    (folded, `--value cpu`) / CPU seconds it measured there itself."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folded = Path(tmp) / "p.folded"
+        done = subprocess.run(
+            [str(RPPROF), "record", "--subprocesses", "-r", str(rate), "--value", "cpu",
+             "-o", str(folded), *script_args],
+            check=True, capture_output=True, text=True,
+        )
+        measured = {int(pid): cpu for pid, cpu in json.loads(done.stdout).items()}
+        sampled = {}
+        for line in folded.read_text().splitlines():
+            stack, value = line.rsplit(" ", 1)
+            m = re.match(r"python-child \(pid (\d+)\)", stack)
+            if m and ";work (" in stack:
+                pid = int(m.group(1))
+                sampled[pid] = sampled.get(pid, 0) + int(value) / 1e9
+    return [sampled.get(pid, 0.0) / cpu for pid, cpu in measured.items() if cpu > 0]
+
+
+# Four workers on two cores: about 4 s of CPU, 2 s of wall.
+POOL_ITERATIONS, POOL_ITEMS = "1200000", "8"
+
+
+def bench_subprocesses():
+    """`record --subprocesses` on a 4-process Pool.map (spawn) vs `run`, at 99 Hz; and the
+    share of each worker's CPU in `work` that reaches the parent's profile."""
+    script = [str(WORKLOADS / "pool_map.py"), "spawn", POOL_ITERATIONS, POOL_ITEMS]
+    cost = overhead_pair(script, 99, rounds=7, extra=("--subprocesses",))
+    plain = overhead_pair(script, 99, rounds=7)
+    shares = [s for _ in range(3) for s in child_work_shares(script, 99)]
+    return {
+        "subprocesses @ 99": cost,
+        "record only @ 99": plain,
+        "shares": {
+            "median": median(shares),
+            "min": min(shares),
+            "max": max(shares),
+            "workers": len(shares),
+        },
+    }
+
+
+def render_subprocesses(r):
+    rows = [
+        "## `--subprocesses`: a 4-process `Pool.map`",
+        "",
+        "`benches/workloads/pool_map.py`: four spawned workers share eight items of pure-Python",
+        "CPU work on two cores. Seven pairs each, alternating with `run`; ratios are per pair,",
+        "median (min-max). `record` alone profiles only the parent, which mostly waits;",
+        "`--subprocesses` profiles the workers too, each delivering a pprof slice a second.",
+        "Target: ratio <= 1.03 at 99 Hz.",
+        "",
+        "| command | rate | `run` wall (s) | wall ratio | CPU ratio |",
+        "|---|---|---|---|---|",
+    ]
+    for key in ("record only @ 99", "subprocesses @ 99"):
+        if key not in r:
+            continue
+        v = r[key]
+        name, rate = key.split(" @ ")
+        command = "`record --subprocesses`" if name == "subprocesses" else "`record`"
+        rows.append(
+            f"| {command} | {rate} Hz | {v['run_wall_s']:.2f} | {v['wall_ratio']:.3f} "
+            f"({v['wall_ratio_min']:.3f}-{v['wall_ratio_max']:.3f}) | {v['cpu_ratio']:.3f} |"
+        )
+    s = r["shares"]
+    rows += [
+        "",
+        f"Each worker's CPU seconds in `work` (its own `time.process_time()`) that reached the",
+        f"parent's profile under its process root, over {s['workers']} workers of three runs:",
+        f"median {s['median']:.3f} (min {s['min']:.3f}, max {s['max']:.3f}). Target >= 0.95.",
+    ]
+    return "\n".join(rows)
+
+
 SECTIONS = {
     "startup": (bench_startup, render_startup),
     "overhead": (bench_overhead, render_overhead),
@@ -865,6 +942,7 @@ SECTIONS = {
     "max_rate": (bench_max_rate, render_max_rate),
     "pipeline": (bench_pipeline, render_pipeline),
     "agent": (bench_agent, render_agent),
+    "subprocesses": (bench_subprocesses, render_subprocesses),
     "peers": (bench_peers, render_peers),
     "stress": (bench_stress, render_stress),
     "memcheck": (bench_memcheck, render_memcheck),

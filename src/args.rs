@@ -57,6 +57,12 @@ pub struct SamplingArgs {
     /// Frames kept per sample (the innermost); deeper stacks get a `[truncated]` root.
     #[arg(long, default_value_t = 128)]
     pub max_depth: usize,
+
+    /// Also profile Python child processes (`subprocess` and `multiprocessing` children
+    /// started through `sys.executable`), at the same rate and mode: each is a root
+    /// `python-child (pid N) ARGV...` above its threads.
+    #[arg(long)]
+    pub subprocesses: bool,
 }
 
 impl SamplingArgs {

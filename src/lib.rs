@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod args;
+pub mod children;
 pub mod cli;
 pub mod commands;
 pub mod ending;

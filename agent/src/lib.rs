@@ -66,6 +66,7 @@ pub struct Running {
     slicer: JoinHandle<()>,
     windows: JoinHandle<()>,
     http: JoinHandle<()>,
+    add_to_slice: Option<slicer::AddToSlice>,
 }
 
 /// What a stopped agent did.
@@ -123,6 +124,15 @@ impl Agent<Ready> {
     /// Starts sampling every registered Python thread (and those that start later) and
     /// every background thread of the agent.
     pub fn start(self) -> Result<Agent<Running>, AgentError> {
+        self.start_adding(None)
+    }
+
+    /// [`Agent::start`], with `add_to_slice` adding other processes' samples (Python
+    /// children's) to every slice, the last one included.
+    pub fn start_adding(
+        self,
+        add_to_slice: Option<slicer::AddToSlice>,
+    ) -> Result<Agent<Running>, AgentError> {
         let config = &self.config;
         let session = Session::start(config.session.clone())?;
         let meta = ProfileMeta {
@@ -139,6 +149,7 @@ impl Agent<Ready> {
             stop_in,
             slice_out.clone(),
             self.metrics.clone(),
+            add_to_slice.clone(),
         )?;
         let pusher = match &config.push {
             Some(target) => Some(Pusher::start(
@@ -192,6 +203,7 @@ impl Agent<Ready> {
                 slicer,
                 windows,
                 http,
+                add_to_slice,
             },
         })
     }
@@ -212,11 +224,15 @@ impl Agent<Running> {
             slicer,
             windows,
             http,
+            add_to_slice,
         } = self.state;
         drop(stop_slicer);
         let _ = slicer.join();
         // What came after the last slice is the last slice.
-        let recorded = session.finish();
+        let mut recorded = session.finish();
+        if let Some(add) = &add_to_slice {
+            add(&mut recorded.profile);
+        }
         let _ = slices.send(Slice::of(recorded.profile));
         drop(slices);
         let _ = windows.join();

@@ -43,30 +43,43 @@ impl Slice {
     }
 }
 
-/// Starts the thread: every [`SLICE`] it sends `slicer`'s next slice to `slices`, until
-/// `stop` is closed or the session has finished.
+/// Adds other processes' samples (Python children's) to each slice before it is sent on.
+pub type AddToSlice = Arc<dyn Fn(&mut Profile) + Send + Sync>;
+
+/// Starts the thread: every [`SLICE`] it sends `slicer`'s next slice (with `add_to_slice`'s
+/// additions) to `slices`, until `stop` is closed or the session has finished.
 pub fn spawn(
     slicer: Slicer,
     stop: Receiver<()>,
     slices: Sender<Slice>,
     metrics: Arc<AgentMetrics>,
+    add_to_slice: Option<AddToSlice>,
 ) -> Result<JoinHandle<()>, AgentError> {
     std::thread::Builder::new()
         .name("rpprof-slicer".to_owned())
-        .spawn(move || run(&slicer, &stop, &slices, &metrics))
+        .spawn(move || run(&slicer, &stop, &slices, &metrics, add_to_slice.as_ref()))
         .map_err(AgentError::Thread)
 }
 
-fn run(slicer: &Slicer, stop: &Receiver<()>, slices: &Sender<Slice>, metrics: &AgentMetrics) {
+fn run(
+    slicer: &Slicer,
+    stop: &Receiver<()>,
+    slices: &Sender<Slice>,
+    metrics: &AgentMetrics,
+    add_to_slice: Option<&AddToSlice>,
+) {
     let mut deadline = Instant::now() + SLICE;
     loop {
         match stop.recv_deadline(deadline) {
             Err(RecvTimeoutError::Timeout) => {}
             Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
         }
-        let Some(profile) = slicer.slice() else {
+        let Some(mut profile) = slicer.slice() else {
             return;
         };
+        if let Some(add) = add_to_slice {
+            add(&mut profile);
+        }
         metrics
             .overflowed_samples
             .fetch_add(profile.meta.overflowed, Ordering::Relaxed);

@@ -36,10 +36,18 @@ pub fn lines(profile: &Profile, value: usize) -> Vec<String> {
         rank[id as usize] = position as u32;
     }
     let mut threads: Vec<&ThreadProfile> = profile.threads.iter().collect();
-    threads.sort_by_cached_key(|t| t.label());
+    threads.sort_by_cached_key(|t| (t.process.as_ref().map(|p| p.pid), t.label()));
     let mut out = Vec::new();
     for thread in threads {
-        let root = has_thread_root(thread).then(|| sanitize(&thread.label()));
+        let thread_root = has_thread_root(thread).then(|| sanitize(&thread.label()));
+        // A child process's threads sit under its root: `python-child (pid N) ARGV;thread`.
+        let root = match (&thread.process, thread_root) {
+            (Some(process), Some(thread_root)) => {
+                Some(format!("{};{thread_root}", sanitize(&process.label)))
+            }
+            (Some(process), None) => Some(sanitize(&process.label)),
+            (None, thread_root) => thread_root,
+        };
         let mut stacks: Vec<(&[FrameId], u64)> = thread
             .stacks
             .iter()

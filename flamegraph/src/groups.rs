@@ -115,15 +115,24 @@ impl Profile {
     /// threads apart. Threads keep their first-seen order, a group its first thread's place.
     pub fn grouped_threads(&self, min_size: usize) -> Profile {
         let groups: Vec<String> = self.threads.iter().map(|t| group_of(&t.name)).collect();
-        let size = |group: &str| groups.iter().filter(|g| g.as_str() == group).count();
+        // Groups are counted within a process: a child's pool is not its parent's.
+        let pid = |t: &ThreadProfile| t.process.as_ref().map(|p| p.pid);
+        let size = |group: &str, process: Option<u32>| {
+            groups
+                .iter()
+                .zip(&self.threads)
+                .filter(|(g, t)| g.as_str() == group && pid(t) == process)
+                .count()
+        };
         let mut out = Profile::new(self.meta.clone());
         out.frames = self.frames.clone();
         for (thread, group) in self.threads.iter().zip(&groups) {
-            let count = size(group);
+            let count = size(group, pid(thread));
+            let process = thread.process.as_ref();
             let target = if count >= min_size.max(2) {
-                out.thread_mut(&format!("{group} ×{count}"), 0)
+                out.thread_mut_in(process, &format!("{group} ×{count}"), 0)
             } else {
-                out.thread_mut(&thread.name, thread.tid)
+                out.thread_mut_in(process, &thread.name, thread.tid)
             };
             absorb(target, thread);
             target.group = Some(group.clone());

@@ -31,5 +31,5 @@ pub use error::ProfileError;
 pub use format::{Format, FORMATS};
 pub use frame::{Frame, FrameId, FrameKind, FrameTable, IDLE, INTERPRETER, OVERFLOW, TRUNCATED};
 pub use options::{SvgOptions, WriteOptions};
-pub use profile::{Profile, ProfileMeta, ThreadProfile, ALL_THREADS, MAX_SAMPLES};
+pub use profile::{ProcessRoot, Profile, ProfileMeta, ThreadProfile, ALL_THREADS, MAX_SAMPLES};
 pub use value::{ValueKind, Values, MAX_VALUE_KINDS};

@@ -15,7 +15,7 @@ pub use pprof::protos::{Label, Location, Message, Profile as Proto};
 
 use crate::frame::{Frame, FrameId, IDLE};
 use crate::options::WriteOptions;
-use crate::profile::{Profile, ProfileMeta, ALL_THREADS, MAX_SAMPLES};
+use crate::profile::{ProcessRoot, Profile, ProfileMeta, ALL_THREADS, MAX_SAMPLES};
 use crate::value::{ValueKind, Values, MAX_VALUE_KINDS};
 use crate::ProfileError;
 
@@ -112,8 +112,15 @@ pub fn to_proto(profile: &Profile, value: Option<usize>) -> protos::Profile {
         strings.id("thread_state"),
         strings.id("thread_group"),
     );
+    let process_keys = profile
+        .has_processes()
+        .then(|| (strings.id("pid"), strings.id("process")));
     for thread in &profile.threads {
         let thread_name = strings.id(&thread.name);
+        let process = thread
+            .process
+            .as_ref()
+            .map(|p| (i64::from(p.pid), strings.id(&p.label)));
         let thread_group = thread.group.as_deref().map(|g| strings.id(g));
         let mut stacks: Vec<_> = thread.stacks.iter().collect();
         stacks.sort_by(|a, b| a.0.cmp(b.0));
@@ -150,6 +157,18 @@ pub fn to_proto(profile: &Profile, value: Option<usize>) -> protos::Profile {
                     ..Default::default()
                 });
             }
+            if let (Some((pid_key, process_key)), Some((pid, root))) = (process_keys, process) {
+                label.push(protos::Label {
+                    key: pid_key,
+                    num: pid,
+                    ..Default::default()
+                });
+                label.push(protos::Label {
+                    key: process_key,
+                    str: root,
+                    ..Default::default()
+                });
+            }
             samples.push(protos::Sample {
                 location_id,
                 value: (0..kinds.len()).map(|i| clamp_i64(values.get(i))).collect(),
@@ -171,7 +190,7 @@ pub fn to_proto(profile: &Profile, value: Option<usize>) -> protos::Profile {
         .iter()
         .filter_map(|t| {
             t.cpu_time_ns
-                .map(|ns| strings.id(&format!("{CPU_COMMENT}{} {ns}", t.label())))
+                .map(|ns| strings.id(&format!("{CPU_COMMENT}{} {ns}", t.qualified_label())))
         })
         .collect();
     protos::Profile {
@@ -334,8 +353,11 @@ pub fn from_proto(proto: &protos::Profile) -> Result<Profile, ProfileError> {
         let mut tid = 0i32;
         let mut idle = false;
         let mut group = None;
+        let (mut pid, mut process_label) = (None, None);
         for label in &sample.label {
             match text(label.key)? {
+                "pid" => pid = u32::try_from(label.num).ok(),
+                "process" => process_label = Some(text(label.str)?.to_owned()),
                 "thread_name" => thread_name = text(label.str)?.to_owned(),
                 "thread_id" => tid = i32::try_from(label.num).unwrap_or(0),
                 "thread_state" => idle = text(label.str)? == "idle",
@@ -368,7 +390,11 @@ pub fn from_proto(proto: &protos::Profile) -> Result<Profile, ProfileError> {
             }
             None => Values::from_slice(&raw),
         };
-        let thread = profile.thread_mut(&thread_name, tid);
+        let process = pid.map(|pid| ProcessRoot {
+            pid,
+            label: process_label.unwrap_or_else(|| format!("process (pid {pid})")),
+        });
+        let thread = profile.thread_mut_in(process.as_ref(), &thread_name, tid);
         if thread.group.is_none() {
             thread.group = group;
         }
@@ -387,7 +413,11 @@ pub fn from_proto(proto: &protos::Profile) -> Result<Profile, ProfileError> {
             continue;
         };
         let Ok(ns) = ns.parse::<u64>() else { continue };
-        if let Some(thread) = profile.threads.iter_mut().find(|t| t.label() == label) {
+        if let Some(thread) = profile
+            .threads
+            .iter_mut()
+            .find(|t| t.qualified_label() == label)
+        {
             thread.cpu_time_ns = Some(ns);
         }
     }
@@ -502,6 +532,40 @@ mod tests {
             "CPU time in a comment"
         );
         assert_eq!(back.threads[0].cpu_time_ns, None);
+    }
+
+    #[test]
+    fn child_processes_keep_their_pid_and_root() {
+        let mut original = sample();
+        let mut child = sample();
+        let root = ProcessRoot::child(77, &["work.py".to_owned()]);
+        for thread in &mut child.threads {
+            thread.process = Some(root.clone());
+            thread.cpu_time_ns = Some(5);
+        }
+        original.merge(&child);
+        assert_eq!(original.threads.len(), 4, "a child's threads stay apart");
+        let mut bytes = Vec::new();
+        write(&original, &WriteOptions::default(), &mut bytes).unwrap();
+        let back = parse(&bytes).unwrap();
+        let children: Vec<_> = back
+            .threads
+            .iter()
+            .filter(|t| t.process.is_some())
+            .collect();
+        assert_eq!(children.len(), 2);
+        assert!(children
+            .iter()
+            .all(|t| t.process.as_ref() == Some(&root) && t.cpu_time_ns == Some(5)));
+        let lines = folded::lines(&back, 0);
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("python-child (pid 77) work.py;MainThread (tid 5);main")),
+            "{lines:?}"
+        );
+        let merged = back.merged_threads();
+        assert_eq!(merged.threads.len(), 2, "one merged thread per process");
     }
 
     #[test]

@@ -85,6 +85,28 @@ impl ProfileMeta {
 /// and inferno's) cannot overflow; [`Values::add`] saturates besides.
 pub const MAX_SAMPLES: u64 = 1 << 53;
 
+/// The process a thread ran in, when a profile holds several (a program and the Python
+/// children it started): drawn as a root above the process's threads.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ProcessRoot {
+    /// The process id.
+    pub pid: u32,
+    /// The root frame: `python-child (pid N) ARGV...`.
+    pub label: String,
+}
+
+impl ProcessRoot {
+    /// The root of a child process: `python-child (pid N)` and its command line.
+    pub fn child(pid: u32, argv: &[String]) -> ProcessRoot {
+        let mut label = format!("python-child (pid {pid})");
+        for arg in argv {
+            label.push(' ');
+            label.push_str(arg);
+        }
+        ProcessRoot { pid, label }
+    }
+}
+
 /// One thread's stacks. Stacks are root first.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ThreadProfile {
@@ -98,6 +120,8 @@ pub struct ThreadProfile {
     pub stacks: FastMap<Vec<FrameId>, Values>,
     /// Its thread group (see [`crate::groups`]), once a grouped view noted it.
     pub group: Option<String>,
+    /// The child process it ran in; `None` for the profiled program's own threads.
+    pub process: Option<ProcessRoot>,
 }
 
 impl ThreadProfile {
@@ -135,6 +159,27 @@ impl ThreadProfile {
             self.name.clone()
         } else {
             format!("{} (tid {})", self.name, self.tid)
+        }
+    }
+
+    /// [`ThreadProfile::label`], after `[pid N] ` for a thread of a child process: tells
+    /// threads apart in tables that show every process's threads.
+    pub fn qualified_label(&self) -> String {
+        match &self.process {
+            Some(process) => format!("[pid {}] {}", process.pid, self.label()),
+            None => self.label(),
+        }
+    }
+
+    /// An empty thread with this one's identity (name, tid, group, process) and CPU time.
+    pub fn empty_like(&self) -> ThreadProfile {
+        ThreadProfile {
+            name: self.name.clone(),
+            tid: self.tid,
+            cpu_time_ns: self.cpu_time_ns,
+            stacks: FastMap::default(),
+            group: self.group.clone(),
+            process: self.process.clone(),
         }
     }
 }
@@ -202,23 +247,41 @@ impl Profile {
 
     /// The thread with this name and tid, created if missing.
     pub fn thread_mut(&mut self, name: &str, tid: i32) -> &mut ThreadProfile {
-        let index = self.thread_index(name, tid);
+        self.thread_mut_in(None, name, tid)
+    }
+
+    /// The thread with this name and tid in this process (`None`: the program's own),
+    /// created if missing.
+    pub fn thread_mut_in(
+        &mut self,
+        process: Option<&ProcessRoot>,
+        name: &str,
+        tid: i32,
+    ) -> &mut ThreadProfile {
+        let index = self.thread_index(process, name, tid);
         &mut self.threads[index]
     }
 
-    /// The index of the thread with this name and tid, created if missing.
-    fn thread_index(&mut self, name: &str, tid: i32) -> usize {
+    /// The index of the thread with this name and tid in this process, created if missing.
+    fn thread_index(&mut self, process: Option<&ProcessRoot>, name: &str, tid: i32) -> usize {
         match self
             .threads
             .iter()
-            .position(|t| t.name == name && t.tid == tid)
+            .position(|t| t.name == name && t.tid == tid && t.process.as_ref() == process)
         {
             Some(index) => index,
             None => {
-                self.threads.push(ThreadProfile::new(name, tid));
+                let mut thread = ThreadProfile::new(name, tid);
+                thread.process = process.cloned();
+                self.threads.push(thread);
                 self.threads.len() - 1
             }
         }
+    }
+
+    /// True when some thread belongs to a child process.
+    pub fn has_processes(&self) -> bool {
+        self.threads.iter().any(|t| t.process.is_some())
     }
 
     /// Adds another profile's stacks to this one (threads with the same name and tid merge).
@@ -256,7 +319,7 @@ impl Profile {
         let mut mapped: Vec<FrameId> = Vec::new();
         for thread in &other.threads {
             let cpu = thread.cpu_time_ns;
-            let index = self.thread_index(&thread.name, thread.tid);
+            let index = self.thread_index(thread.process.as_ref(), &thread.name, thread.tid);
             let (frames, target) = (&mut self.frames, &mut self.threads[index]);
             if target.group.is_none() {
                 target.group.clone_from(&thread.group);
@@ -334,9 +397,7 @@ impl Profile {
             .map(|(id, frame)| used[id as usize].then(|| compacted.frames.intern(frame.clone())))
             .collect();
         for thread in &self.threads {
-            let mut target = ThreadProfile::new(&thread.name, thread.tid);
-            target.cpu_time_ns = thread.cpu_time_ns;
-            target.group.clone_from(&thread.group);
+            let mut target = thread.empty_like();
             for (stack, values) in &thread.stacks {
                 let stack: Vec<FrameId> = stack
                     .iter()
@@ -349,20 +410,24 @@ impl Profile {
         compacted
     }
 
-    /// The same profile with every thread's stacks added into one thread, [`ALL_THREADS`].
+    /// The same profile with every thread's stacks added into one thread, [`ALL_THREADS`]
+    /// (one per process when the profile holds child processes).
     pub fn merged_threads(&self) -> Profile {
         let mut merged = Profile::new(self.meta.clone());
         merged.frames = self.frames.clone();
-        let mut all = ThreadProfile::new(ALL_THREADS, 0);
-        let cpu: Vec<u64> = self.threads.iter().filter_map(|t| t.cpu_time_ns).collect();
-        all.cpu_time_ns =
-            (!cpu.is_empty()).then(|| cpu.iter().fold(0u64, |a, &b| a.saturating_add(b)));
         for thread in &self.threads {
+            let all = merged.thread_mut_in(thread.process.as_ref(), ALL_THREADS, 0);
+            all.cpu_time_ns = match (all.cpu_time_ns, thread.cpu_time_ns) {
+                (Some(a), Some(b)) => Some(a.saturating_add(b)),
+                (a, b) => a.or(b),
+            };
             for (stack, values) in &thread.stacks {
                 all.add(stack, *values);
             }
         }
-        merged.threads.push(all);
+        if merged.threads.is_empty() {
+            merged.threads.push(ThreadProfile::new(ALL_THREADS, 0));
+        }
         merged
     }
 
@@ -381,9 +446,7 @@ impl Profile {
             .map(|(_, frame)| mapped.frames.intern(map(frame)))
             .collect();
         for thread in &self.threads {
-            let mut target = ThreadProfile::new(&thread.name, thread.tid);
-            target.cpu_time_ns = thread.cpu_time_ns;
-            target.group.clone_from(&thread.group);
+            let mut target = thread.empty_like();
             for (stack, values) in &thread.stacks {
                 let stack: Vec<FrameId> = stack.iter().map(|&id| remap[id as usize]).collect();
                 target.add(&stack, *values);

@@ -94,7 +94,10 @@ pub fn write(
             let weights: Vec<u64> = stacks.iter().map(|(_, v)| v.get(value)).collect();
             SampledProfile {
                 kind: "sampled",
-                name: thread.label(),
+                name: match &thread.process {
+                    Some(process) => format!("{} / {}", process.label, thread.label()),
+                    None => thread.label(),
+                },
                 unit,
                 start_value: 0,
                 end_value: weights.iter().fold(0, |a: u64, &b| a.saturating_add(b)),

@@ -58,7 +58,7 @@ impl ThreadSummary {
             .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
             .map(|(id, _)| profile.frames.get(id).label());
         ThreadSummary {
-            thread: thread.label(),
+            thread: thread.qualified_label(),
             samples: running.saturating_add(idle),
             running,
             idle,

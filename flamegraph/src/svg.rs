@@ -137,6 +137,9 @@ pub(crate) fn write_lines<'a>(
     {
         palette.insert(thread.label(), THREAD_COLOR);
     }
+    for process in profile.threads.iter().filter_map(|t| t.process.as_ref()) {
+        palette.insert(process.label.clone(), THREAD_COLOR);
+    }
     let mut inferno = Options::default();
     inferno.title = heading.title.to_owned();
     inferno.subtitle = Some(heading.subtitle.to_owned());
@@ -169,7 +172,7 @@ pub fn prune(profile: &Profile, value: usize, min_fraction: f64) -> Profile {
     let mut pruned = Profile::new(profile.meta.clone());
     pruned.frames = profile.frames.clone();
     for thread in &profile.threads {
-        let target = pruned.thread_mut(&thread.name, thread.tid);
+        let target = pruned.thread_mut_in(thread.process.as_ref(), &thread.name, thread.tid);
         target.cpu_time_ns = thread.cpu_time_ns;
         for (stack, values) in cut_narrow_frames(thread, value, min_samples) {
             target.add(stack, values);

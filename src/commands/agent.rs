@@ -7,14 +7,17 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use agent::slicer::AddToSlice;
 use agent::{
     duration::parse_duration, parse_label, Agent, AgentConfig, PushTarget, Running, DEFAULT_LISTEN,
     DEFAULT_MAX_STACKS, DEFAULT_MAX_STORE_BYTES,
 };
 use anyhow::Context;
 use clap::Args;
+use flamegraph::Profile;
 
 use crate::args::{ProgramArgs, SamplingArgs};
+use crate::children::ChildProfiles;
 use crate::python::{native, ExitStatus, PythonRun};
 use crate::{ending, signals};
 
@@ -101,13 +104,25 @@ pub fn agent(args: &AgentArgs) -> anyhow::Result<ExitStatus> {
         labels: args.labels.clone(),
     };
     let window = config.window;
+    // Before the interpreter copies the environment, and before any thread starts.
+    let children = match args.sampling.subprocesses {
+        true => Some(Arc::new(ChildProfiles::prepare(&config.session)?)),
+        false => None,
+    };
     // Settings, store and port are checked before the program starts.
     let ready = Agent::new(config).context("cannot start the agent")?;
     let python = PythonRun::new(program, native::add_modules);
     python
         .enter(native::install)
         .map_err(|_| anyhow::anyhow!("cannot install rpprof's module in the interpreter"))?;
-    let running = ready.start().context("cannot start the agent")?;
+    let add_children = children.map(|children| -> AddToSlice {
+        Arc::new(move |profile: &mut Profile| {
+            children.add_to(profile);
+        })
+    });
+    let running = ready
+        .start_adding(add_children)
+        .context("cannot start the agent")?;
     eprintln!(
         "rpprof: agent on http://{} (windows of {} s in {})",
         running.address(),

@@ -8,6 +8,7 @@ use flamegraph::{summary, Format};
 use session::{Recorded, Session};
 
 use crate::args::{format_arg, ProgramArgs, SamplingArgs, UsageError, ViewArgs};
+use crate::children::ChildProfiles;
 use crate::output::OutputTarget;
 use crate::python::{native, ExitStatus, PythonRun};
 use crate::render::{self, RenderOptions};
@@ -66,6 +67,11 @@ pub fn record(args: &RecordArgs) -> anyhow::Result<ExitStatus> {
     }
     let targets = OutputTarget::all(&args.outputs, args.format)?;
     program.check_readable()?;
+    // Before the interpreter copies the environment, and before any thread starts.
+    let children = match args.sampling.subprocesses {
+        true => Some(ChildProfiles::prepare(&config)?),
+        false => None,
+    };
 
     let python = PythonRun::new(program, native::add_modules);
     python
@@ -75,7 +81,14 @@ pub fn record(args: &RecordArgs) -> anyhow::Result<ExitStatus> {
     let options = args.view.render_options();
     let verbose = args.verbose;
     // However the program ends (normally, SIGTERM, os._exit), the profile is written once.
-    ending::on_end(move || write_recording(recording.finish(), &targets, &options, verbose));
+    ending::on_end(move || {
+        let mut recorded = recording.finish();
+        // Whatever children delivered until now; those still running are not waited for.
+        if let Some(children) = children {
+            children.add_to(&mut recorded.profile);
+        }
+        write_recording(recorded, &targets, &options, verbose)
+    });
     signals::watch(&[libc::SIGTERM], |signal| {
         ending::end_now_reporting();
         signals::die_by(signal);

@@ -4,11 +4,14 @@
 
 use std::ffi::OsString;
 
+use anyhow::Context;
 use clap::Args;
 
 use crate::args::{ProgramArgs, UsageError};
+use crate::children::ChildDelivery;
 use crate::python::command_line::{self, CommandLineError, InterpreterOptions, PythonRequest};
 use crate::python::{native, ExitStatus, Program, PythonRun};
+use crate::{ending, signals};
 
 /// `rpprof run`.
 #[derive(Debug, Args)]
@@ -67,13 +70,28 @@ fn print_stdout(text: &str) -> ExitStatus {
     }
 }
 
-/// Runs `program` with `options` and returns how it ended.
+/// Runs `program` with `options` and returns how it ended. A child of `record
+/// --subprocesses` or `agent --subprocesses` (see [`crate::children`]) profiles itself and
+/// delivers its samples, however it ends (normally, SIGTERM, `os._exit`).
 fn run_program(program: Program, options: &InterpreterOptions) -> anyhow::Result<ExitStatus> {
     program.check_readable()?;
     let python = PythonRun::with_options(program, options, native::add_modules);
     python
         .enter(native::install)
         .map_err(|_| anyhow::anyhow!("cannot install rpprof's module in the interpreter"))?;
+    if let Some(delivery) = ChildDelivery::start_if_asked() {
+        ending::on_end(move || {
+            delivery.finish();
+            Ok(())
+        });
+        signals::watch(&[libc::SIGTERM], |signal| {
+            ending::end_now_reporting();
+            signals::die_by(signal);
+        })
+        .context("cannot watch for SIGTERM")?;
+    }
     let exception = python.run_main();
-    Ok(python.finish(exception))
+    let status = python.finish(exception);
+    ending::end_now_reporting();
+    Ok(status)
 }
