@@ -3,6 +3,9 @@
 
 use std::time::Duration;
 
+/// Now, in Unix nanoseconds: the session's clock, which stamps every slice.
+pub use session::now_unix_ns;
+
 use crate::AgentError;
 
 /// Parses `90`, `90s`, `15m`, `24h`, `7d` (a bare number is seconds).
@@ -43,8 +46,6 @@ pub fn parse_time(text: &str, now_unix: u64) -> Result<u64, AgentError> {
         ))
     })
 }
-
-pub use session::now_unix_ns;
 
 #[cfg(test)]
 mod tests {
