@@ -243,7 +243,7 @@ fn windows_rotate_and_old_ones_are_pruned() {
             "windows follow each other: {bounds:?}"
         );
     }
-    let index = std::fs::read_to_string(dir.join("store/index.json")).unwrap();
+    let index = std::fs::read_to_string(dir.join("store/index.jsonl")).unwrap();
     assert!(index.contains(&windows[0]), "{index}");
     for name in &windows {
         let bytes = std::fs::read(dir.join("store/windows").join(name)).unwrap();
