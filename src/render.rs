@@ -63,8 +63,8 @@ pub fn write_target(
     let write = WriteOptions {
         value: options
             .value
-            .is_some()
-            .then(|| value_index(profile, options))
+            .as_deref()
+            .map(|name| profile.value_index(Some(name)))
             .transpose()?,
         svg: options.svg.clone(),
     };

@@ -107,18 +107,7 @@ fn endpoints_answer_over_loopback() {
     let saved = dir.join("live.pb.gz");
     std::fs::write(&saved, &body).unwrap();
     if have_go() {
-        let top = std::process::Command::new("go")
-            .args(["tool", "pprof", "-top"])
-            .arg(&saved)
-            .env("HOME", dir.path())
-            .output()
-            .unwrap();
-        assert!(
-            top.status.success(),
-            "{}",
-            String::from_utf8_lossy(&top.stderr)
-        );
-        assert!(String::from_utf8_lossy(&top.stdout).contains("handle_requests"));
+        assert!(common::go_pprof_top(dir.path(), &[], &saved).contains("handle_requests"));
     }
 
     std::thread::sleep(Duration::from_millis(1500));

@@ -4,6 +4,7 @@
 //! thread-per-request server or a pool then draws as one wide tower instead of hundreds of
 //! one-sample roots.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 
 use crate::profile::{Profile, ThreadProfile};
@@ -115,19 +116,17 @@ impl Profile {
     /// threads apart. Threads keep their first-seen order, a group its first thread's place.
     pub fn grouped_threads(&self, min_size: usize) -> Profile {
         let groups: Vec<String> = self.threads.iter().map(|t| group_of(&t.name)).collect();
-        // Groups are counted within a process: a child's pool is not its parent's.
+        // Groups are counted within a process: a child's pool is not its parent's. Counted
+        // once, in one pass: a day of a thread-per-request server holds many thousands.
         let pid = |t: &ThreadProfile| t.process.as_ref().map(|p| p.pid);
-        let size = |group: &str, process: Option<u32>| {
-            groups
-                .iter()
-                .zip(&self.threads)
-                .filter(|(g, t)| g.as_str() == group && pid(t) == process)
-                .count()
-        };
+        let mut sizes: HashMap<(&str, Option<u32>), usize> = HashMap::new();
+        for (group, thread) in groups.iter().zip(&self.threads) {
+            *sizes.entry((group.as_str(), pid(thread))).or_default() += 1;
+        }
         let mut out = Profile::new(self.meta.clone());
         out.frames = self.frames.clone();
         for (thread, group) in self.threads.iter().zip(&groups) {
-            let count = size(group, pid(thread));
+            let count = sizes[&(group.as_str(), pid(thread))];
             let process = thread.process.as_ref();
             let target = if count >= min_size.max(2) {
                 out.thread_mut_in(process, &format!("{group} ×{count}"), 0)

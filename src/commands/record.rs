@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use flamegraph::{summary, Format};
+use flamegraph::{summary, Format, Profile, ProfileMeta};
 use session::{Recorded, Session};
 
 use crate::args::{format_arg, ProgramArgs, SamplingArgs, UsageError, ViewArgs};
@@ -54,17 +54,14 @@ pub struct RecordArgs {
 pub fn record(args: &RecordArgs) -> anyhow::Result<ExitStatus> {
     let program = args.program.program()?;
     let config = args.sampling.session(&program.display_name())?;
-    if let Some(asked) = &args.view.value {
-        let kinds = config.value_kinds();
-        if !kinds.iter().any(|kind| kind.name == asked.as_str()) {
-            let names: Vec<&str> = kinds.iter().map(|k| k.name.as_ref()).collect();
-            return Err(UsageError::new(format!(
-                "this recording has no value `{asked}` (it has: {})",
-                names.join(", ")
-            ))
-            .into());
-        }
-    }
+    // `--value` is checked against the kinds this recording will carry, before it runs.
+    let kinds = ProfileMeta {
+        kinds: config.value_kinds(),
+        ..ProfileMeta::default()
+    };
+    Profile::new(kinds)
+        .value_index(args.view.value.as_deref())
+        .map_err(|err| UsageError::new(err.to_string()))?;
     let targets = OutputTarget::all(&args.outputs, args.format)?;
     program.check_readable()?;
     // Before the interpreter copies the environment, and before any thread starts.
