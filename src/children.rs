@@ -36,7 +36,8 @@ use sampler::{Mode, SamplerConfig};
 use session::{Session, SessionConfig};
 
 /// The variable that tells a Python-mode rpprof to profile itself and deliver its samples:
-/// `rate=99;mode=cpu;idle=0;depth=128;dir=/tmp/rpprof-children-...` (`dir` last: the rest of
+/// `rate=99;mode=cpu;idle=0;depth=128;alloc=0;dir=/tmp/rpprof-children-...` (`alloc`: the
+/// allocation interval in bytes, 0 for none) (`dir` last: the rest of
 /// the value is the path).
 pub const ENV_VAR: &str = "RPPROF_SUBPROCESSES";
 
@@ -142,10 +143,11 @@ fn encode(config: &SessionConfig, dir: &Path) -> String {
         Mode::Wall => "wall",
     };
     format!(
-        "rate={};mode={mode};idle={};depth={};dir={}",
+        "rate={};mode={mode};idle={};depth={};alloc={};dir={}",
         config.sampler.rate_hz,
         u8::from(config.keep_idle),
         config.sampler.max_depth,
+        config.alloc_interval.unwrap_or(0),
         dir.display()
     )
 }
@@ -159,6 +161,7 @@ fn decode(value: &str) -> Option<(SessionConfig, PathBuf)> {
         max_depth: 128,
     };
     let mut keep_idle = None;
+    let mut alloc_interval = None;
     for pair in settings.split(';') {
         let (key, value) = pair.split_once('=')?;
         match key {
@@ -166,6 +169,7 @@ fn decode(value: &str) -> Option<(SessionConfig, PathBuf)> {
             "mode" => sampler.mode = value.parse().ok()?,
             "idle" => keep_idle = Some(value == "1"),
             "depth" => sampler.max_depth = value.parse().ok()?,
+            "alloc" => alloc_interval = Some(value.parse::<u64>().ok()?).filter(|&n| n > 0),
             _ => {}
         }
     }
@@ -174,6 +178,7 @@ fn decode(value: &str) -> Option<(SessionConfig, PathBuf)> {
     if let Some(keep_idle) = keep_idle {
         config.keep_idle = keep_idle;
     }
+    config.alloc_interval = alloc_interval;
     Some((config, PathBuf::from(dir)))
 }
 

@@ -32,4 +32,4 @@ pub use format::{Format, FORMATS};
 pub use frame::{Frame, FrameId, FrameKind, FrameTable, IDLE, INTERPRETER, OVERFLOW, TRUNCATED};
 pub use options::{SvgOptions, WriteOptions};
 pub use profile::{ProcessRoot, Profile, ProfileMeta, ThreadProfile, ALL_THREADS, MAX_SAMPLES};
-pub use value::{ValueKind, Values, MAX_VALUE_KINDS};
+pub use value::{format_bytes, ValueKind, Values, MAX_VALUE_KINDS};

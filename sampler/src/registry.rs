@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use rustpython_vm::vm::thread::ThreadSlot;
 
+use crate::alloc::AllocRing;
 use crate::raw::ThreadState;
 use crate::ring::{RepeatRing, SampleRing};
 use crate::timer::{clock_ns, monotonic_ns, thread_cpu_ns, Driver, ThreadTimers};
@@ -43,6 +44,9 @@ pub struct ThreadEntry {
     pub(crate) ring: OnceLock<SampleRing>,
     /// The ticker's "stack unchanged" records for it (wall mode), created with `ring`.
     pub(crate) repeats: OnceLock<RepeatRing>,
+    /// Its allocation samples, written by its allocator hook; created when an allocation
+    /// sampling session first covers the thread, kept while it lives.
+    pub(crate) alloc_ring: OnceLock<AllocRing>,
     /// How many samples its handler has written (the last one's number).
     pub(crate) sample_seq: AtomicU64,
     /// The thread's CPU clock when the ticker last signalled it: if the clock has barely
@@ -207,11 +211,14 @@ pub(crate) struct ArmSpec {
 struct Registry {
     threads: Vec<Arc<ThreadEntry>>,
     armed: Option<ArmSpec>,
+    /// Words of the allocation ring each thread gets while allocation sampling runs.
+    alloc_ring_words: Option<usize>,
 }
 
 static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
     threads: Vec::new(),
     armed: None,
+    alloc_ring_words: None,
 });
 static NEXT_KEY: AtomicU32 = AtomicU32::new(1);
 /// Bumped whenever the set of threads changes, so the ticker re-reads it only then.
@@ -274,6 +281,7 @@ pub fn register_current_thread(
         armed_cpu_ns: AtomicU64::new(0),
         ring: OnceLock::new(),
         repeats: OnceLock::new(),
+        alloc_ring: OnceLock::new(),
         sample_seq: AtomicU64::new(0),
         cpu_at_signal: AtomicU64::new(0),
         last_sample_idle: AtomicBool::new(false),
@@ -303,7 +311,22 @@ pub fn register_current_thread(
             ARM_FAILURES.fetch_add(1, Ordering::Relaxed);
         }
     }
+    if let Some(words) = registry.alloc_ring_words {
+        entry.alloc_ring.get_or_init(|| AllocRing::new(words));
+    }
     entry
+}
+
+/// Gives every live registered thread, and every thread that registers from now on, an
+/// allocation ring of `words` words (`None`: threads that register later get none).
+pub(crate) fn set_alloc_rings(words: Option<usize>) {
+    let mut registry = registry();
+    registry.alloc_ring_words = words;
+    if let Some(words) = words {
+        for entry in registry.threads.iter().filter(|e| e.is_alive()) {
+            entry.alloc_ring.get_or_init(|| AllocRing::new(words));
+        }
+    }
 }
 
 /// The calling thread's entry, if it registered.

@@ -127,6 +127,9 @@ fn write_recording(
             symbolizer::DEFAULT_MAX_STACKS
         );
     }
+    if let Some(line) = alloc_summary(&recorded) {
+        eprintln!("rpprof: {line}");
+    }
     eprint!(
         "{}",
         thread_table(&render::table_view(&recorded.profile, options))
@@ -180,6 +183,29 @@ pub fn telemetry(recorded: &Recorded) -> String {
 /// The per-thread table printed after a recording (at most 20 threads).
 pub fn thread_table(profile: &flamegraph::Profile) -> String {
     summary::render(&summary::summaries(profile), 20)
+}
+
+/// With allocation sampling: the estimated bytes allocated and still in use, the samples
+/// behind them, and a warning for samples lost.
+fn alloc_summary(recorded: &Recorded) -> Option<String> {
+    let stats = recorded.allocs?;
+    let profile = &recorded.profile;
+    let allocated = profile.total_of(&flamegraph::ValueKind::ALLOC_SPACE);
+    let in_use = profile.total_of(&flamegraph::ValueKind::INUSE_SPACE);
+    let mut line = format!(
+        "allocations: {} allocated, {} still in use at the end (estimated from {} samples)",
+        flamegraph::format_bytes(allocated),
+        flamegraph::format_bytes(in_use),
+        stats.samples
+    );
+    if stats.dropped > 0 || stats.untracked > 0 {
+        line.push_str(&format!(
+            "; warning: {} allocation samples lost (buffers full), {} not tracked as live \
+             (live table full): a larger --alloc-interval takes fewer",
+            stats.dropped, stats.untracked
+        ));
+    }
+    Some(line)
 }
 
 /// The closing line: samples, time, threads, drops, where the files went.

@@ -85,13 +85,15 @@ mod rpprof_native {
         super::original(vm, "_original_exit")?.call((status,), vm)
     }
 
-    /// Starts a recording: `start(rate, mode, max_depth, title)`.
+    /// Starts a recording: `start(rate, mode, max_depth, title, alloc_interval)`
+    /// (`alloc_interval` 0: allocations are not sampled).
     #[pyfunction]
     fn start(
         rate: u32,
         mode: PyStrRef,
         max_depth: usize,
         title: PyStrRef,
+        alloc_interval: u64,
         vm: &VirtualMachine,
     ) -> PyResult<()> {
         api::start(
@@ -99,8 +101,16 @@ mod rpprof_native {
             &mode.to_string_lossy(),
             max_depth,
             &title.to_string_lossy(),
+            (alloc_interval > 0).then_some(alloc_interval),
         )
         .map_err(|err| err.to_python(vm))
+    }
+
+    /// Run by `atexit` after the program's own exit handlers, before the interpreter frees
+    /// its modules: what is allocated now is what the program left in use (the leak view).
+    #[pyfunction]
+    fn program_ended() {
+        sampler::alloc::freeze();
     }
 
     /// Stops the recording; returns its sample count.
@@ -192,6 +202,10 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
         "_original_setitimer",
     )?;
     replace(vm, "posix", "_exit", "exit_hook", "_original_exit")?;
+    // Registered first, so run last: after the program's own atexit handlers.
+    vm.import("atexit", 0)?
+        .get_attr("register", vm)?
+        .call((vm.import(MODULE, 0)?.get_attr("program_ended", vm)?,), vm)?;
     // os.fork warns about forking a multi-threaded process; with no Python thread but the
     // main one, the other threads are rpprof's own, which the warning is not about.
     let posix = vm.import("posix", 0)?;
