@@ -76,7 +76,9 @@ impl ChildProfiles {
             .filter_map(|entry| entry.ok().map(|e| e.path()))
             .filter(|path| is_delivery(path))
             .collect();
-        paths.sort();
+        // Each child's deliveries in the order it wrote them (`PID-SEQ.pb.gz`).
+        paths.sort_by_key(|path| delivery_order(path));
+        let mut child: Option<(u64, Profile)> = None;
         for path in paths {
             let bytes = std::fs::read(&path);
             let _ = std::fs::remove_file(&path);
@@ -86,15 +88,21 @@ impl ChildProfiles {
             else {
                 continue;
             };
-            match &mut taken {
-                None => taken = Some(profile),
-                Some(all) => {
-                    // Children run side by side: their durations do not add up.
-                    let duration_ns = all.meta.duration_ns.max(profile.meta.duration_ns);
-                    all.merge(&profile);
-                    all.meta.duration_ns = duration_ns;
+            let pid = delivery_order(&path).0;
+            match &mut child {
+                // A child's later delivery: its in-use values replace the earlier ones.
+                Some((same, all)) if *same == pid => {
+                    all.merge_later_bounded(&profile, usize::MAX);
+                }
+                _ => {
+                    if let Some((_, done)) = child.replace((pid, profile)) {
+                        add_child(&mut taken, done);
+                    }
                 }
             }
+        }
+        if let Some((_, done)) = child {
+            add_child(&mut taken, done);
         }
         taken
     }
@@ -128,6 +136,27 @@ impl Drop for ChildProfiles {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Adds one child's deliveries to those of the others.
+fn add_child(taken: &mut Option<Profile>, profile: Profile) {
+    match taken {
+        None => *taken = Some(profile),
+        Some(all) => {
+            // Children run side by side: their durations do not add up.
+            let duration_ns = all.meta.duration_ns.max(profile.meta.duration_ns);
+            all.merge(&profile);
+            all.meta.duration_ns = duration_ns;
+        }
+    }
+}
+
+/// `(pid, sequence)` of a delivery named `PID-SEQ.pb.gz` (zeros for other names).
+fn delivery_order(path: &Path) -> (u64, u64) {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let stem = name.strip_suffix(".pb.gz").unwrap_or(name);
+    let (pid, seq) = stem.split_once('-').unwrap_or((stem, "0"));
+    (pid.parse().unwrap_or(0), seq.parse().unwrap_or(0))
 }
 
 /// Whether `path` is a whole delivery (not a file being written).

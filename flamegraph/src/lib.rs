@@ -16,6 +16,7 @@ mod error;
 pub mod folded;
 pub mod format;
 mod frame;
+mod gauge;
 pub mod groups;
 pub mod hash;
 mod options;
