@@ -66,6 +66,13 @@ thread_local! {
     static RANDOM: Cell<u64> = const { Cell::new(0) };
 }
 
+/// True while the calling thread runs the hook's slow path (a test wraps an allocator of
+/// its own in [`SamplingAllocator`] and checks this on every call to prove the hook never
+/// allocates).
+pub fn in_hook() -> bool {
+    IN_HOOK.with(Cell::get)
+}
+
 /// A `GlobalAlloc` that samples allocations of the allocator it wraps. Declare it as the
 /// program's global allocator around the allocator that should do the work:
 ///

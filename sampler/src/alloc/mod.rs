@@ -20,7 +20,7 @@ mod record;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-pub use hook::{SamplingAllocator, OFF_RECHECK_BYTES};
+pub use hook::{in_hook, SamplingAllocator, OFF_RECHECK_BYTES};
 pub use live::for_each_live;
 pub use record::{AllocHeader, AllocRing, AllocWriter, ALLOC_HEADER_WORDS};
 
