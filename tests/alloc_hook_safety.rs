@@ -123,7 +123,10 @@ fn record(threads: usize) -> (u64, u64) {
 fn the_allocation_hook_allocates_nothing() {
     let (allocs_small, signals_small) = record(2);
     let (allocs_many, signals_many) = record(32);
-    assert!(allocs_small > 1000, "the hook sampled often: {allocs_small}");
+    assert!(
+        allocs_small > 1000,
+        "the hook sampled often: {allocs_small}"
+    );
     assert!(allocs_many > 1000, "the hook sampled often: {allocs_many}");
     assert!(signals_small + signals_many > 100, "the handler ran too");
     assert_eq!(
