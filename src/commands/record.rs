@@ -177,7 +177,13 @@ pub fn telemetry(recorded: &Recorded) -> String {
         recorded.aggregate_cpu_ns as f64 / 1e6,
         100.0 * profiler_cpu as f64 / program_cpu.max(1) as f64,
         program_cpu as f64 / 1e9
-    )
+    ) + &recorded.allocs.map_or_else(String::new, |a| {
+        format!(
+            "; allocation hook: {} samples, {} lost (rings full), {} not tracked as live, \
+             {} on threads that are not Python's",
+            a.samples, a.dropped, a.untracked, a.unregistered
+        )
+    })
 }
 
 /// The per-thread table printed after a recording (at most 20 threads).

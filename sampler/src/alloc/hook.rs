@@ -97,22 +97,22 @@ impl<A> SamplingAllocator<A> {
 unsafe impl<A: GlobalAlloc> GlobalAlloc for SamplingAllocator<A> {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded with the caller's guarantees.
-        let block = unsafe { self.inner.alloc(layout) };
-        if !block.is_null() {
-            after_alloc(block, layout.size());
+        if count_down(layout.size()) {
+            // SAFETY: forwarded with the caller's guarantees.
+            return unsafe { self.inner.alloc(layout) };
         }
-        block
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { self.alloc_then_look(layout, false) }
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded with the caller's guarantees.
-        let block = unsafe { self.inner.alloc_zeroed(layout) };
-        if !block.is_null() {
-            after_alloc(block, layout.size());
+        if count_down(layout.size()) {
+            // SAFETY: forwarded with the caller's guarantees.
+            return unsafe { self.inner.alloc_zeroed(layout) };
         }
-        block
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { self.alloc_then_look(layout, true) }
     }
 
     #[inline]
@@ -129,28 +129,51 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for SamplingAllocator<A> {
     #[inline]
     unsafe fn realloc(&self, block: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         before_free(block);
+        let sample = !count_down(new_size);
         // SAFETY: forwarded with the caller's guarantees.
         let moved = unsafe { self.inner.realloc(block, layout, new_size) };
-        if !moved.is_null() {
-            after_alloc(moved, new_size);
+        if sample && !moved.is_null() {
+            slow_path(moved as usize, new_size);
         }
         moved
     }
 }
 
-/// The fast path: one thread-local decrement and a branch.
+impl<A: GlobalAlloc> SamplingAllocator<A> {
+    /// An allocation whose countdown ran out: allocate, then take the slow path. Out of
+    /// line, so that the fast path stays a decrement and a jump to the wrapped allocator.
+    ///
+    /// # Safety
+    /// As `GlobalAlloc::alloc`.
+    #[cold]
+    #[inline(never)]
+    unsafe fn alloc_then_look(&self, layout: Layout, zeroed: bool) -> *mut u8 {
+        // SAFETY: forwarded with the caller's guarantees.
+        let block = unsafe {
+            match zeroed {
+                true => self.inner.alloc_zeroed(layout),
+                false => self.inner.alloc(layout),
+            }
+        };
+        if !block.is_null() {
+            slow_path(block as usize, layout.size());
+        }
+        block
+    }
+}
+
+/// The fast path: one thread-local decrement and a branch, before the allocation, so that
+/// an allocation that is not sampled goes straight on to the wrapped allocator (a tail
+/// call, no stack frame of ours). True when this allocation is not sampled.
 #[inline(always)]
-fn after_alloc(block: *mut u8, size: usize) {
-    let left = UNTIL_SAMPLE.with(|until| {
+fn count_down(size: usize) -> bool {
+    UNTIL_SAMPLE.with(|until| {
         // Never wraps: the counter is at least 0 before (the slow path sets it so) and a
         // layout's size is at most isize::MAX.
         let left = until.get().wrapping_sub(size as isize);
         until.set(left);
-        left
-    });
-    if left < 0 {
-        slow_path(block as usize, size);
-    }
+        left >= 0
+    })
 }
 
 #[inline(always)]
