@@ -75,6 +75,14 @@ def _quiet_fork(fork):
     return fork_quietly
 
 
+def _profile_forked_children():
+    """Where children are profiled (--subprocesses), forked ones profile themselves (the
+    embedding calls it; programs need not)."""
+    import posix
+
+    posix.register_at_fork(after_in_child=_rpprof.after_fork_in_child)
+
+
 class profile:
     """Context manager: profiles the body of a `with` block and writes the result to
     `path` when the block ends (also when it raises)."""
