@@ -24,7 +24,8 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-RPPROF = ROOT / "target" / "release" / "rpprof"
+# RPPROF_BINARY measures another build (a profile being tried) without building.
+RPPROF = Path(os.environ.get("RPPROF_BINARY", ROOT / "target" / "release" / "rpprof"))
 OUT = ROOT / "BENCHMARKS.md"
 RESULTS = ROOT / "benches" / "results.json"
 
@@ -1015,6 +1016,23 @@ def render_subprocesses(r):
     return "\n".join(rows)
 
 
+sys.path.insert(0, str(ROOT / "benches" / "speed"))
+import speed  # noqa: E402  (benches/speed/speed.py)
+
+
+def bench_speed():
+    """pyperformance under rpprof and CPython. With RPPROF_SPEED_BASELINE=LABEL the run is
+    kept as the "before" column of later runs; otherwise the kept baseline carries over."""
+    result = speed.measure(RPPROF)
+    label = os.environ.get("RPPROF_SPEED_BASELINE")
+    previous = json.loads(RESULTS.read_text()).get("speed", {}) if RESULTS.exists() else {}
+    if label:
+        result["baseline"] = dict(result, label=label)
+    elif "baseline" in previous:
+        result["baseline"] = previous["baseline"]
+    return result
+
+
 SECTIONS = {
     "startup": (bench_startup, render_startup),
     "overhead": (bench_overhead, render_overhead),
@@ -1027,6 +1045,7 @@ SECTIONS = {
     "store": (bench_store, render_store),
     "agent": (bench_agent, render_agent),
     "subprocesses": (bench_subprocesses, render_subprocesses),
+    "speed": (bench_speed, speed.render),
     "peers": (bench_peers, render_peers),
     "stress": (bench_stress, render_stress),
     "memcheck": (bench_memcheck, render_memcheck),
@@ -1090,7 +1109,7 @@ def main():
     unknown = [w for w in wanted if w not in SECTIONS]
     if unknown:
         sys.exit(f"unknown section(s): {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
-    if wanted:
+    if wanted and "RPPROF_BINARY" not in os.environ:
         build()
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for name in wanted:
