@@ -24,8 +24,8 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# Where cargo builds (CARGO_TARGET_DIR, as cargo reads it, or target/).
-RPPROF = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target") / "release" / "rpprof"
+# RPPROF_BINARY measures another build (a profile being tried) without building.
+RPPROF = Path(os.environ.get("RPPROF_BINARY", ROOT / "target" / "release" / "rpprof"))
 OUT = ROOT / "BENCHMARKS.md"
 RESULTS = ROOT / "benches" / "results.json"
 
@@ -927,55 +927,92 @@ def child_work_shares(script_args, rate):
 POOL_ITERATIONS, POOL_ITEMS = "1200000", "8"
 
 
-def bench_subprocesses():
-    """`record --subprocesses` on a 4-process Pool.map (spawn) vs `run`, at 99 Hz; and the
-    share of each worker's CPU in `work` that reaches the parent's profile."""
-    script = [str(WORKLOADS / "pool_map.py"), "spawn", POOL_ITERATIONS, POOL_ITEMS]
-    cost = overhead_pair(script, 99, rounds=7, extra=("--subprocesses",))
-    plain = overhead_pair(script, 99, rounds=7)
-    shares = [s for _ in range(3) for s in child_work_shares(script, 99)]
+FORKS = 40
+
+
+def fork_cost_ms():
+    """Wall milliseconds per `os.fork()` + `os._exit(0)` child, `record --subprocesses` minus
+    `record` (the child's own session start and final delivery), median over 7 pairs."""
+    script = [str(WORKLOADS / "fork_many.py"), str(FORKS)]
+    with tempfile.TemporaryDirectory() as tmp:
+        out = str(Path(tmp) / "p.folded")
+        profiled, plain = paired(
+            [str(RPPROF), "record", "--subprocesses", "-o", out, *script],
+            [str(RPPROF), "record", "-o", out, *script],
+            7,
+        )
     return {
-        "subprocesses @ 99": cost,
-        "record only @ 99": plain,
-        "shares": {
+        "per_fork_ms": median([(p[0] - b[0]) / FORKS * 1000 for p, b in zip(profiled, plain)]),
+        "plain_per_fork_ms": median([b[0] / FORKS * 1000 for b in plain]),
+    }
+
+
+def bench_subprocesses():
+    """`record --subprocesses` on a 4-process Pool.map (spawn and fork) vs `run`, at 99 Hz;
+    the share of each worker's CPU in `work` that reaches the parent's profile; and what a
+    profiled fork costs."""
+    results = {}
+    for method in ("spawn", "fork"):
+        script = [str(WORKLOADS / "pool_map.py"), method, POOL_ITERATIONS, POOL_ITEMS]
+        results[f"subprocesses @ 99 {method}"] = overhead_pair(
+            script, 99, rounds=7, extra=("--subprocesses",))
+        results[f"record only @ 99 {method}"] = overhead_pair(script, 99, rounds=7)
+        shares = [s for _ in range(3) for s in child_work_shares(script, 99)]
+        results[f"shares {method}"] = {
             "median": median(shares),
             "min": min(shares),
             "max": max(shares),
             "workers": len(shares),
-        },
-    }
+        }
+    results["fork cost"] = fork_cost_ms()
+    return results
 
 
 def render_subprocesses(r):
     rows = [
         "## `--subprocesses`: a 4-process `Pool.map`",
         "",
-        "`benches/workloads/pool_map.py`: four spawned workers share eight items of pure-Python",
-        "CPU work on two cores. Seven pairs each, alternating with `run`; ratios are per pair,",
-        "median (min-max). `record` alone profiles only the parent, which mostly waits;",
-        "`--subprocesses` profiles the workers too, each delivering a pprof slice a second.",
-        "Target: ratio <= 1.03 at 99 Hz.",
+        "`benches/workloads/pool_map.py`: four workers (spawned, or forked) share eight items of",
+        "pure-Python CPU work on two cores. Seven pairs each, alternating with `run`; ratios are",
+        "per pair, median (min-max). `record` alone profiles only the parent, which mostly",
+        "waits; `--subprocesses` profiles the workers too, each delivering a pprof slice a",
+        "second. Target: ratio <= 1.03 at 99 Hz.",
         "",
-        "| command | rate | `run` wall (s) | wall ratio | CPU ratio |",
-        "|---|---|---|---|---|",
+        "| start method | command | rate | `run` wall (s) | wall ratio | CPU ratio |",
+        "|---|---|---|---|---|---|",
     ]
-    for key in ("record only @ 99", "subprocesses @ 99"):
-        if key not in r:
-            continue
-        v = r[key]
-        name, rate = key.split(" @ ")
-        command = "`record --subprocesses`" if name == "subprocesses" else "`record`"
-        rows.append(
-            f"| {command} | {rate} Hz | {v['run_wall_s']:.2f} | {v['wall_ratio']:.3f} "
-            f"({v['wall_ratio_min']:.3f}-{v['wall_ratio_max']:.3f}) | {v['cpu_ratio']:.3f} |"
-        )
-    s = r["shares"]
+    for method in ("spawn", "fork"):
+        for name in ("record only", "subprocesses"):
+            v = r.get(f"{name} @ 99 {method}")
+            if v is None:
+                continue
+            command = "`record --subprocesses`" if name == "subprocesses" else "`record`"
+            rows.append(
+                f"| {method} | {command} | 99 Hz | {v['run_wall_s']:.2f} | {v['wall_ratio']:.3f} "
+                f"({v['wall_ratio_min']:.3f}-{v['wall_ratio_max']:.3f}) | {v['cpu_ratio']:.3f} |"
+            )
     rows += [
         "",
-        f"Each worker's CPU seconds in `work` (its own `time.process_time()`) that reached the",
-        f"parent's profile under its process root, over {s['workers']} workers of three runs:",
-        f"median {s['median']:.3f} (min {s['min']:.3f}, max {s['max']:.3f}). Target >= 0.95.",
+        "Each worker's CPU seconds in `work` (its own `time.process_time()`) that reached the",
+        "parent's profile under its process root, over the workers of three runs (target >= 0.95):",
+        "",
+        "| start method | workers | median | min | max |",
+        "|---|---|---|---|---|",
     ]
+    for method in ("spawn", "fork"):
+        s = r.get(f"shares {method}")
+        if s:
+            rows.append(f"| {method} | {s['workers']} | {s['median']:.3f} | {s['min']:.3f} | "
+                        f"{s['max']:.3f} |")
+    f = r.get("fork cost")
+    if f:
+        rows += [
+            "",
+            f"A profiled fork (`benches/workloads/fork_many.py {FORKS}`: fork, `os._exit(0)`,",
+            "wait, one after another) costs the child its own session start, a final",
+            f"delivery and its end: {f['per_fork_ms']:.1f} ms more per fork than under `record`",
+            f"without the flag ({f['plain_per_fork_ms']:.1f} ms per fork there), median of 7 pairs.",
+        ]
     return "\n".join(rows)
 
 
@@ -1245,6 +1282,23 @@ def render_alloc(r):
     return "\n".join(rows)
 
 
+sys.path.insert(0, str(ROOT / "benches" / "speed"))
+import speed  # noqa: E402  (benches/speed/speed.py)
+
+
+def bench_speed():
+    """pyperformance under rpprof and CPython. With RPPROF_SPEED_BASELINE=LABEL the run is
+    kept as the "before" column of later runs; otherwise the kept baseline carries over."""
+    result = speed.measure(RPPROF)
+    label = os.environ.get("RPPROF_SPEED_BASELINE")
+    previous = json.loads(RESULTS.read_text()).get("speed", {}) if RESULTS.exists() else {}
+    if label:
+        result["baseline"] = dict(result, label=label)
+    elif "baseline" in previous:
+        result["baseline"] = previous["baseline"]
+    return result
+
+
 SECTIONS = {
     "startup": (bench_startup, render_startup),
     "overhead": (bench_overhead, render_overhead),
@@ -1257,6 +1311,7 @@ SECTIONS = {
     "store": (bench_store, render_store),
     "agent": (bench_agent, render_agent),
     "subprocesses": (bench_subprocesses, render_subprocesses),
+    "speed": (bench_speed, speed.render),
     "peers": (bench_peers, render_peers),
     "stress": (bench_stress, render_stress),
     "memcheck": (bench_memcheck, render_memcheck),
@@ -1321,7 +1376,7 @@ def main():
     unknown = [w for w in wanted if w not in SECTIONS]
     if unknown:
         sys.exit(f"unknown section(s): {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
-    if wanted:
+    if wanted and "RPPROF_BINARY" not in os.environ:
         build()
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for name in wanted:

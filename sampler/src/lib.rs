@@ -41,7 +41,7 @@ pub use batch::{AllocSample, SampleBatch};
 pub use config::{Mode, SamplerConfig, MAX_DEPTH_LIMIT, MAX_RATE_HZ};
 pub use drain::DRAIN_THREAD_NAME;
 pub use error::SamplerError;
-pub use fork::in_forked_child;
+pub use fork::{in_forked_child, reset_after_fork};
 pub use ownership::{release_sigprof, sigprof_released};
 pub use raw::{RawFrame, RawSample, SampleHeader, ThreadState};
 pub use registry::{

@@ -241,6 +241,53 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// True in a forked child until [`reset_in_forked_child`]: the registry lists the parent's
+/// threads, most of which do not exist here.
+static PARENTS_REGISTRY: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    /// The registry's lock, held by the forking thread from just before `fork()` until just
+    /// after it, on both sides (see [`crate::fork`]).
+    static HELD_FOR_FORK: RefCell<Option<MutexGuard<'static, Registry>>> =
+        const { RefCell::new(None) };
+}
+
+/// Takes the registry's lock for the fork about to happen on this thread.
+pub(crate) fn hold_for_fork() {
+    let guard = registry();
+    HELD_FOR_FORK.with(|held| *held.borrow_mut() = Some(guard));
+}
+
+/// Releases the lock [`hold_for_fork`] took; in the child, marks the registry as the
+/// parent's first.
+pub(crate) fn release_after_fork(in_child: bool) {
+    if in_child {
+        PARENTS_REGISTRY.store(true, Ordering::Release);
+    }
+    HELD_FOR_FORK.with(|held| drop(held.borrow_mut().take()));
+}
+
+/// In a forked child: forgets every thread the parent registered (leaking their entries:
+/// dropping one would delete timers by ids that are not this process's) and the calling
+/// thread's registration, so that it can register again. Returns the name it had.
+pub(crate) fn reset_in_forked_child() -> Option<String> {
+    let old = GUARD.with(|guard| guard.borrow_mut().take());
+    CURRENT.with(|current| current.set(std::ptr::null()));
+    // Its name lock may have been held by a thread that did not survive the fork.
+    let name = old
+        .as_ref()
+        .and_then(|guard| guard.entry.name.try_lock().ok().map(|name| name.clone()));
+    std::mem::forget(old);
+    let mut registry = registry();
+    for entry in registry.threads.drain(..) {
+        std::mem::forget(entry);
+    }
+    registry.armed = None;
+    GENERATION.fetch_add(1, Ordering::AcqRel);
+    PARENTS_REGISTRY.store(false, Ordering::Release);
+    name
+}
+
 /// Timers that could not be armed for a thread that registered during a session.
 static ARM_FAILURES: AtomicU64 = AtomicU64::new(0);
 
@@ -262,7 +309,7 @@ pub fn register_current_thread(
         entry.set_name(name);
         return entry;
     }
-    let forked_child = crate::fork::in_forked_child();
+    let parents_registry = PARENTS_REGISTRY.load(Ordering::Acquire);
     // SAFETY: gettid and pthread_self have no preconditions.
     let (tid, ident) = unsafe { (libc::gettid(), libc::pthread_self() as u64) };
     let mut cpu_clock: libc::clockid_t = 0;
@@ -298,9 +345,9 @@ pub fn register_current_thread(
         })
     });
     CURRENT.with(|current| current.set(Arc::as_ptr(&entry)));
-    if forked_child {
-        // A forked child is not sampled, and the registry's lock may have been held by a
-        // thread that does not exist here: leave the registry alone.
+    if parents_registry {
+        // A forked child before `reset_after_fork`: the registry holds the parent's threads
+        // and is not this process's to change.
         return entry;
     }
     let mut registry = registry();
@@ -391,8 +438,8 @@ impl Drop for ExitGuard {
         // and with SIGPROF blocked, so that this thread's handler does not run while its
         // timers are deleted (no other thread's handler touches them).
         let _blocked = SigprofBlocked::new();
-        if crate::fork::in_forked_child() {
-            // As in registration: the registry's lock may belong to a thread that is gone.
+        if PARENTS_REGISTRY.load(Ordering::Acquire) {
+            // As in registration: the registry is the parent's.
             self.entry.alive.store(false, Ordering::Release);
             return;
         }

@@ -85,6 +85,16 @@ mod rpprof_native {
         super::original(vm, "_original_exit")?.call((status,), vm)
     }
 
+    /// Registered with `os.register_at_fork(after_in_child=...)` where children are
+    /// profiled (`--subprocesses`): the forked child profiles itself.
+    #[pyfunction]
+    fn after_fork_in_child(vm: &VirtualMachine) {
+        let argv = super::sys_argv(vm);
+        crate::children::profile_forked_child(&argv, |name| {
+            super::register_current_thread(name, vm)
+        });
+    }
+
     /// Starts a recording: `start(rate, mode, max_depth, title, alloc_interval)`
     /// (`alloc_interval` 0: allocations are not sampled).
     #[pyfunction]
@@ -156,6 +166,14 @@ pub fn register_current_thread(name: &str, vm: &VirtualMachine) {
     sampler::register_current_thread(name, slot);
 }
 
+/// `sys.argv` as strings (empty when it is not a list of strings).
+fn sys_argv(vm: &VirtualMachine) -> Vec<String> {
+    vm.sys_module
+        .get_attr("argv", vm)
+        .and_then(|argv| argv.try_to_value::<Vec<String>>(vm))
+        .unwrap_or_default()
+}
+
 /// The ITIMER_PROF warning was given.
 static SETITIMER_WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
@@ -182,10 +200,12 @@ fn replace(
 
 /// Registers the main thread and installs our stand-ins, before the program runs:
 /// `_thread.set_name` (thread registration), `_signal.signal` and `_signal.setitimer`
-/// (SIGPROF conflicts), and `os._exit` (write the profile before exiting). Call it on the
-/// main thread.
+/// (SIGPROF conflicts), and `os._exit` (write the profile before exiting); where children
+/// are profiled, registers [`rpprof_native::after_fork_in_child`] to run in forked ones.
+/// Call it on the main thread.
 pub fn install(vm: &VirtualMachine) -> PyResult<()> {
     register_current_thread("MainThread", vm);
+    crate::children::note_main_thread();
     replace(
         vm,
         "_thread",
@@ -214,6 +234,12 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
         .get_attr("_quiet_fork", vm)?
         .call((posix.get_attr("fork", vm)?,), vm)?;
     posix.set_attr("fork", quiet_fork.clone(), vm)?;
+    if std::env::var_os(crate::children::ENV_VAR).is_some() {
+        // Children are profiled: forked ones too (see `crate::children`).
+        vm.import("rpprof", 0)?
+            .get_attr("_profile_forked_children", vm)?
+            .call((), vm)?;
+    }
     // Modules that copied the originals at import (`from _signal import *`, `from posix
     // import *`) get the stand-ins too.
     let modules = vm.sys_module.get_attr("modules", vm)?;

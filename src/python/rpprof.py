@@ -90,6 +90,14 @@ def _quiet_fork(fork):
     return fork_quietly
 
 
+def _profile_forked_children():
+    """Where children are profiled (--subprocesses), forked ones profile themselves (the
+    embedding calls it; programs need not)."""
+    import posix
+
+    posix.register_at_fork(after_in_child=_rpprof.after_fork_in_child)
+
+
 class profile:
     """Context manager: profiles the body of a `with` block and writes the result to
     `path` when the block ends (also when it raises)."""
@@ -120,3 +128,24 @@ class profile:
         stop()
         write(self.path, self.format)
         return False
+
+
+def _no_threading_import_at_exit():
+    """Called at the program's end, before the interpreter finalises (the embedding calls
+    it). RustPython's finalisation imports `threading` to call `threading._shutdown()`;
+    CPython calls it only when the program imported `threading`, and so does this: a
+    program that never did is spared the import (over 10 ms, most of an empty script's
+    exit). `None` in `sys.modules` makes that import fail quietly; the first `atexit`
+    handler (registered last, run first) takes it out again, so that handlers that import
+    `threading` get the real module."""
+    modules = _sys.modules
+    if "threading" in modules:
+        return
+    import atexit
+
+    def unhide():
+        if "threading" in modules and modules["threading"] is None:
+            del modules["threading"]
+
+    modules["threading"] = None
+    atexit.register(unhide)

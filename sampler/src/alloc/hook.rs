@@ -209,7 +209,8 @@ fn slow_path(address: usize, size: usize) {
         HOOK_INSTALLED.store(true, Ordering::Relaxed);
     }
     let interval = INTERVAL.load(Ordering::Acquire);
-    if interval == 0 || crate::fork::in_forked_child() {
+    // 0 also in a child made by fork() until it starts a session of its own.
+    if interval == 0 {
         UNTIL_SAMPLE.with(|until| until.set(OFF_RECHECK_BYTES));
         return;
     }

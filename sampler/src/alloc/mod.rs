@@ -170,6 +170,18 @@ impl Drop for AllocSampling {
     }
 }
 
+/// In a child made by `fork()` (from the atfork handler: atomic stores only): the parent's
+/// allocation sampling is not this process's, and its live table describes the parent.
+pub(crate) fn stop_in_forked_child() {
+    freeze();
+}
+
+/// In a forked child that starts a session of its own ([`crate::fork::reset_after_fork`]):
+/// the parent's allocation sampling does not run here.
+pub(crate) fn reset_in_forked_child() {
+    RUNNING.store(false, Ordering::Release);
+}
+
 /// Stops taking samples and stops watching frees: the live table keeps what is allocated
 /// now, so the profile taken next shows what was in use at this moment (the program's end,
 /// before the interpreter frees its modules). Does nothing when no sampling runs.
