@@ -243,3 +243,46 @@ fn bad_intervals_and_missing_kinds_are_one_line_errors() {
     assert_eq!(ran.stderr.lines().count(), 1, "{}", ran.stderr);
     assert!(ran.stderr.contains("record --alloc"), "{}", ran.stderr);
 }
+
+#[test]
+fn children_made_by_fork_sample_their_own_allocations() {
+    let dir = TempDir::new("alloc-fork");
+    let program = dir.write(
+        "forky.py",
+        "import os\n\
+         def parent_keeps():\n    return [bytearray(16384) for _ in range(640)]\n\
+         def child_keeps():\n    return [bytearray(16384) for _ in range(1920)]\n\
+         kept = parent_keeps()\n\
+         pid = os.fork()\n\
+         if pid == 0:\n    more = child_keeps()\n    os._exit(0)\n\
+         os.waitpid(pid, 0)\n",
+    );
+    let out = dir.join("forky.pb.gz");
+    run(rpprof()
+        .args(["record", "--subprocesses", "--alloc-interval", "32K", "-o"])
+        .arg(&out)
+        .arg(&program))
+    .expect_code(0);
+    let profile = read_pprof(&out);
+    let inuse = ValueKind::INUSE_SPACE;
+    // 30 MiB kept by the child, 10 by the parent (the child's copy of the parent's blocks
+    // was not allocated by the child).
+    assert_within(
+        "child_keeps",
+        value_in(&profile, &inuse, "child_keeps", None),
+        30.0 * MIB,
+        3.0 * MIB,
+    );
+    assert_within(
+        "parent_keeps",
+        value_in(&profile, &inuse, "parent_keeps", None),
+        10.0 * MIB,
+        2.0 * MIB,
+    );
+    let processes: std::collections::HashSet<u32> = profile
+        .threads
+        .iter()
+        .filter_map(|t| t.process.as_ref().map(|p| p.pid))
+        .collect();
+    assert_eq!(processes.len(), 2, "parent and child");
+}
