@@ -1258,7 +1258,11 @@ def render_alloc(r):
         "",
         "The off cost is too small to see end to end on these machines (runs vary by +-10%),",
         "so it is measured where it is paid: per allocation, in process, alternating chunks,",
-        "and multiplied by how often a real allocation-heavy program allocates.",
+        "and multiplied by how often a real allocation-heavy program allocates. That makes it",
+        "an upper bound: in a loop that does nothing but allocate, the counter's",
+        "read-modify-write and the free path's flag load sit on the critical path; in a",
+        "program they overlap with its other work. What the fast path is: `sub %size,",
+        "%fs:COUNTER; js slow; jmp malloc` (and `free` loads one flag).",
         "",
     ]
     p = r["peers"]
