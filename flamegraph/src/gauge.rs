@@ -52,11 +52,13 @@ mod tests {
 
     fn heap(text: &str) -> crate::Profile {
         let mut profile = folded::parse(text.as_bytes(), ProfileMeta::default()).unwrap();
+        let counted = profile.meta.count_index();
         // Two kinds: alloc_space (a count of what happened) and inuse_space (a gauge).
         profile.meta.kinds = vec![ValueKind::ALLOC_SPACE, ValueKind::INUSE_SPACE];
         for thread in &mut profile.threads {
             for values in thread.stacks.values_mut() {
-                values.add_at(1, values.get(0) / 2);
+                let count = values.get(counted);
+                *values = crate::Values::from_slice(&[count, count / 2]);
             }
         }
         profile
