@@ -11,9 +11,16 @@ use rpprof::cli::{exit_with_usage_error, Cli, Command};
 use rpprof::commands;
 use rpprof::python::{ExitStatus, ProgramError};
 
-/// The program's allocator: the system's, wrapped by the allocation sampler (which costs one
-/// thread-local decrement per allocation while no allocation profile is recorded). To put
-/// another allocator underneath, wrap it here instead of `System`.
+/// The program's allocator: mimalloc (feature `mimalloc`, off by default) or the system's,
+/// wrapped by the allocation sampler (which costs one thread-local decrement per allocation
+/// while no allocation profile is recorded).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: sampler::alloc::SamplingAllocator<mimalloc::MiMalloc> =
+    sampler::alloc::SamplingAllocator::new(mimalloc::MiMalloc);
+
+/// Without the `mimalloc` feature: the system's allocator, wrapped the same way.
+#[cfg(not(feature = "mimalloc"))]
 #[global_allocator]
 static ALLOCATOR: sampler::alloc::SamplingAllocator<std::alloc::System> =
     sampler::alloc::SamplingAllocator::new(std::alloc::System);
