@@ -3,7 +3,7 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{agent::AgentArgs, diff::DiffArgs, record::RecordArgs};
+use crate::commands::{agent::AgentArgs, diff::DiffArgs, dump::DumpArgs, record::RecordArgs};
 use crate::commands::{report::ReportArgs, run::RunArgs};
 
 /// A signal-driven, thread-aware sampling profiler for Python.
@@ -36,6 +36,10 @@ pub enum Command {
     /// Draw a differential flamegraph: AFTER's shape, red where it grew since BEFORE, blue
     /// where it shrank.
     Diff(DiffArgs),
+    /// Print every Python thread's current stack in a running agent (file:line, state, CPU
+    /// seconds), as `py-spy dump` does. Ctrl-\ (SIGQUIT) prints the same under run, record
+    /// and agent.
+    Dump(DumpArgs),
 }
 
 impl Command {
@@ -47,6 +51,7 @@ impl Command {
             Command::Report(_) => "report",
             Command::Agent(_) => "agent",
             Command::Diff(_) => "diff",
+            Command::Dump(_) => "dump",
         }
     }
 }

@@ -7,6 +7,7 @@
 //! [`args`] holds the argument groups subcommands share, and [`commands`] one module per
 //! subcommand. The binary (`main.rs`) only dispatches.
 
+pub mod agent_client;
 pub mod api;
 pub mod args;
 pub mod children;

@@ -6,6 +6,8 @@
 //! - `GET /profile?from=&until=&thread=&format=` — stored windows (and the one in
 //!   progress) merged over a time range, optionally one or more threads by name;
 //! - `GET /threads` — the live thread table with states, as JSON;
+//! - `GET /debug/pprof/threads[?format=json]` — every Python thread's current stack, as
+//!   `py-spy dump` prints it (read by each thread in its signal handler: nothing stops);
 //! - `GET /metrics` — Prometheus text.
 //!
 //! With a token configured, every request needs `Authorization: Bearer TOKEN`. Requests
@@ -185,6 +187,7 @@ fn handle(request: &Request, context: &HttpContext) -> Answer {
         "/debug/pprof/profile" => live_profile(&target, context),
         "/profile" => stored_profile(&target, context),
         "/threads" => threads(&target),
+        "/debug/pprof/threads" => stack_dump(&target),
         "/metrics" => metrics_page(&target, context),
         _ => Ok(Answer::text(404, format!("no endpoint {}", target.path))),
     };
@@ -356,6 +359,32 @@ fn threads(target: &Target) -> Result<Answer, AgentError> {
     })
 }
 
+fn stack_dump(target: &Target) -> Result<Answer, AgentError> {
+    target.check(&["format"], &[])?;
+    let json = match target.get("format").unwrap_or("text") {
+        "text" => false,
+        "json" => true,
+        other => {
+            return Err(AgentError::BadValue(format!(
+                "unknown format `{other}` (expected text or json)"
+            )))
+        }
+    };
+    let dump = match session::StackDump::take() {
+        Ok(dump) => dump,
+        Err(err) => return Ok(Answer::text(503, err.to_string())),
+    };
+    Ok(match json {
+        true => Answer {
+            status: 200,
+            content_type: "application/json",
+            body: (dump.to_json() + "\n").into_bytes(),
+            headers: Vec::new(),
+        },
+        false => Answer::text(200, dump.to_text().trim_end()),
+    })
+}
+
 fn metrics_page(target: &Target, context: &HttpContext) -> Result<Answer, AgentError> {
     target.check(&[], &[])?;
     let threads = sampler::registered_threads();
@@ -388,7 +417,7 @@ fn index(target: &Target, context: &HttpContext) -> Result<Answer, AgentError> {
          <li><a href=\"/profile?from=now-5m&amp;format=svg\">Flamegraph of the last 5 minutes</a> \
          (<a href=\"/profile?from=now-5m\">pprof</a>)</li>\n\
          <li><a href=\"/debug/pprof/profile?seconds=30\">Profile the next 30 seconds</a> (pprof)</li>\n\
-         <li><a href=\"/threads\">Threads</a></li>\n<li><a href=\"/metrics\">Metrics</a></li>\n</ul>\n\
+         <li><a href=\"/threads\">Threads</a> (<a href=\"/debug/pprof/threads\">their stacks now</a>)</li>\n<li><a href=\"/metrics\">Metrics</a></li>\n</ul>\n\
          <p>{windows} windows stored ({bytes} bytes).</p>\n{error}</body></html>\n",
         app = svg::xml_escape(&context.app_name),
         windows = context.store.len(),

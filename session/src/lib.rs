@@ -12,11 +12,13 @@
 #![deny(missing_docs)]
 
 pub mod config;
+pub mod dump;
 mod session;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use config::{keeps_idle, time_kind, SessionConfig, DEFAULT_MAX_STACKS};
+pub use dump::{StackDump, ThreadStack};
 pub use session::{warn, Recorded, Session, Slicer, MAX_FRAMES};
 
 /// Why a session could not start.

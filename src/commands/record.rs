@@ -86,7 +86,10 @@ pub fn record(args: &RecordArgs) -> anyhow::Result<ExitStatus> {
         }
         write_recording(recorded, &targets, &options, verbose)
     });
-    signals::watch(&[libc::SIGTERM], |signal| {
+    signals::watch(&[libc::SIGTERM, libc::SIGQUIT], |signal| {
+        if signal == libc::SIGQUIT {
+            return crate::commands::dump::print_to_stderr();
+        }
         ending::end_now_reporting();
         signals::die_by(signal);
     })
