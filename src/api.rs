@@ -70,7 +70,10 @@ pub fn start(rate: u32, mode: &str, max_depth: usize, title: &str) -> Result<(),
             "rpprof is already running; call rpprof.stop() first".into(),
         ));
     }
-    let session = Session::start(SessionConfig::new(sampler, title)).map_err(|err| {
+    // Any format may be asked for at `write()`, so the samples are kept in time order too.
+    let mut config = SessionConfig::new(sampler, title);
+    config.timeline_samples = symbolizer::DEFAULT_TIMELINE_SAMPLES;
+    let session = Session::start(config).map_err(|err| {
         ApiError::Runtime(format!(
             "{err} (under `rpprof record` the whole program is already being profiled)"
         ))

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 use flamegraph::groups::ThreadsView;
-use flamegraph::{svg, Format, Profile, SvgOptions, WriteOptions};
+use flamegraph::{svg, Format, Profile, SvgOptions, TimelineUse, WriteOptions};
 use tiny_http::{Header, Method, Request, Response, Server};
 
 use crate::duration::{now_unix_ns, parse_time};
@@ -197,12 +197,19 @@ fn handle(request: &Request, context: &HttpContext) -> Answer {
 /// The format `format=` names (pprof by default), from the format table.
 fn format_of(target: &Target) -> Result<&'static Format, AgentError> {
     let name = target.get("format").unwrap_or("pprof");
-    Format::named(name).ok_or_else(|| {
+    let format = Format::named(name).ok_or_else(|| {
         AgentError::BadValue(format!(
             "unknown format `{name}` (expected {})",
             Format::names()
         ))
-    })
+    })?;
+    if format.timeline == TimelineUse::Required {
+        return Err(AgentError::BadValue(format!(
+            "the {name} format needs samples in time order, which the agent does not keep \
+             (use rpprof record)"
+        )));
+    }
+    Ok(format)
 }
 
 /// The profile in `format`, threads as `--threads auto` draws them: a pool or a

@@ -10,6 +10,8 @@
 mod aggregate;
 mod names;
 mod stacks;
+mod timeline;
 
 pub use aggregate::{AggregateOptions, Aggregator, DEFAULT_MAX_STACKS, SAMPLES_VALUE, TIME_VALUE};
 pub use names::Symbolizer;
+pub use timeline::{TimelineOptions, TimelineRecorder, DEFAULT_TIMELINE_SAMPLES};
