@@ -4,7 +4,7 @@
 use clap::{Parser, Subcommand};
 
 use crate::commands::{agent::AgentArgs, diff::DiffArgs, dump::DumpArgs, record::RecordArgs};
-use crate::commands::{report::ReportArgs, run::RunArgs};
+use crate::commands::{report::ReportArgs, run::RunArgs, top::TopArgs};
 
 /// A signal-driven, thread-aware sampling profiler for Python.
 #[derive(Debug, Parser)]
@@ -40,6 +40,9 @@ pub enum Command {
     /// seconds), as `py-spy dump` does. Ctrl-\ (SIGQUIT) prints the same under run, record
     /// and agent.
     Dump(DumpArgs),
+    /// Run a program (or watch a running agent) and show, refreshed every second, its
+    /// heaviest functions and each thread's state and CPU, as `py-spy top` does.
+    Top(TopArgs),
 }
 
 impl Command {
@@ -52,6 +55,7 @@ impl Command {
             Command::Agent(_) => "agent",
             Command::Diff(_) => "diff",
             Command::Dump(_) => "dump",
+            Command::Top(_) => "top",
         }
     }
 }

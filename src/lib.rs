@@ -19,3 +19,4 @@ pub mod output;
 pub mod python;
 pub mod render;
 pub mod signals;
+pub mod top;

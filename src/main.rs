@@ -29,6 +29,7 @@ fn main() {
             Command::Diff(args) => commands::diff::diff(args),
             Command::Agent(args) => commands::agent::agent(args),
             Command::Dump(args) => commands::dump::dump(args),
+            Command::Top(args) => commands::top::top(args),
         };
         (cli.command.name(), ran)
     };

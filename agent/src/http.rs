@@ -8,6 +8,8 @@
 //! - `GET /threads` — the live thread table with states, as JSON;
 //! - `GET /debug/pprof/threads[?format=json]` — every Python thread's current stack, as
 //!   `py-spy dump` prints it (read by each thread in its signal handler: nothing stops);
+//! - `GET /top` — what `rpprof top --agent` shows: the last second's heaviest functions per
+//!   thread, thread states and CPU, as compact JSON;
 //! - `GET /metrics` — Prometheus text.
 //!
 //! With a token configured, every request needs `Authorization: Bearer TOKEN`. Requests
@@ -27,6 +29,7 @@ use crate::duration::{now_unix_ns, parse_time};
 use crate::metrics::{self, AgentMetrics, MetricsInputs};
 use crate::query::{Target, MAX_TARGET};
 use crate::store::Store;
+use crate::top::LiveTop;
 use crate::windows::Request as WindowRequest;
 use crate::AgentError;
 
@@ -53,6 +56,8 @@ pub struct HttpContext {
     pub max_stacks: usize,
     /// The application's name, for titles.
     pub app_name: String,
+    /// What `/top` serves.
+    pub live_top: Arc<LiveTop>,
     /// Requests waiting now.
     waiting: AtomicUsize,
 }
@@ -74,6 +79,7 @@ impl HttpContext {
             token,
             max_stacks,
             app_name,
+            live_top: Arc::default(),
             waiting: AtomicUsize::new(0),
         }
     }
@@ -188,6 +194,7 @@ fn handle(request: &Request, context: &HttpContext) -> Answer {
         "/profile" => stored_profile(&target, context),
         "/threads" => threads(&target),
         "/debug/pprof/threads" => stack_dump(&target),
+        "/top" => live_top(&target, context),
         "/metrics" => metrics_page(&target, context),
         _ => Ok(Answer::text(404, format!("no endpoint {}", target.path))),
     };
@@ -362,6 +369,17 @@ fn threads(target: &Target) -> Result<Answer, AgentError> {
         status: 200,
         content_type: "application/json",
         body,
+        headers: Vec::new(),
+    })
+}
+
+fn live_top(target: &Target, context: &HttpContext) -> Result<Answer, AgentError> {
+    target.check(&[], &[])?;
+    let slice = context.live_top.request();
+    Ok(Answer {
+        status: 200,
+        content_type: "application/json",
+        body: serde_json::to_vec(&*slice).expect("plain data"),
         headers: Vec::new(),
     })
 }
