@@ -54,7 +54,13 @@ impl ApiError {
 
 /// Starts sampling every registered Python thread; the settings are checked as the
 /// command line's are ([`SamplerConfig::validate`]).
-pub fn start(rate: u32, mode: &str, max_depth: usize, title: &str) -> Result<(), ApiError> {
+pub fn start(
+    rate: u32,
+    mode: &str,
+    max_depth: usize,
+    title: &str,
+    alloc_interval: Option<u64>,
+) -> Result<(), ApiError> {
     let mode: Mode = mode.parse().map_err(|e| ApiError::Value(format!("{e}")))?;
     let sampler = SamplerConfig {
         rate_hz: rate,
@@ -64,6 +70,11 @@ pub fn start(rate: u32, mode: &str, max_depth: usize, title: &str) -> Result<(),
     sampler
         .validate()
         .map_err(|e| ApiError::Value(e.to_string()))?;
+    if let Some(interval) = alloc_interval {
+        sampler::alloc::validate_interval(interval).map_err(|e| ApiError::Value(e.to_string()))?;
+    }
+    let mut config = SessionConfig::new(sampler, title);
+    config.alloc_interval = alloc_interval;
     let mut state = state();
     if state.running.is_some() {
         return Err(ApiError::Runtime(
@@ -71,7 +82,6 @@ pub fn start(rate: u32, mode: &str, max_depth: usize, title: &str) -> Result<(),
         ));
     }
     // Any format may be asked for at `write()`, so the samples are kept in time order too.
-    let mut config = SessionConfig::new(sampler, title);
     config.timeline_samples = symbolizer::DEFAULT_TIMELINE_SAMPLES;
     let session = Session::start(config).map_err(|err| {
         ApiError::Runtime(format!(

@@ -63,6 +63,17 @@ pub struct SamplingArgs {
     /// `python-child (pid N) ARGV...` above its threads.
     #[arg(long)]
     pub subprocesses: bool,
+
+    /// Also sample allocations: the profile gains alloc_objects, alloc_space,
+    /// inuse_objects and inuse_space (what was allocated, and what is still in use), by
+    /// thread and stack, next to the time.
+    #[arg(long)]
+    pub alloc: bool,
+
+    /// Mean bytes allocated between two allocation samples (implies --alloc): a number,
+    /// optionally with K/KiB, M/MiB or G/GiB. Smaller is more precise and costs more.
+    #[arg(long, value_name = "BYTES", value_parser = parse_bytes)]
+    pub alloc_interval: Option<u64>,
 }
 
 impl SamplingArgs {
@@ -77,6 +88,14 @@ impl SamplingArgs {
             .validate()
             .map_err(|err| UsageError::new(err.to_string()))?;
         let mut config = SessionConfig::new(sampler, title);
+        if self.alloc || self.alloc_interval.is_some() {
+            let interval = self
+                .alloc_interval
+                .unwrap_or(sampler::alloc::DEFAULT_INTERVAL);
+            sampler::alloc::validate_interval(interval)
+                .map_err(|err| UsageError::new(err.to_string()))?;
+            config.alloc_interval = Some(interval);
+        }
         if self.idle {
             config.keep_idle = true;
         } else if self.no_idle {
@@ -84,6 +103,32 @@ impl SamplingArgs {
         }
         Ok(config)
     }
+}
+
+/// A byte count: `524288`, `512K`, `512KiB`, `1M`, `1MiB`, `1G` (binary units).
+pub fn parse_bytes(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => {
+            return Err(format!(
+                "`{text}` is not a size in bytes (like 524288, 512KiB or 1M)"
+            ))
+        }
+    };
+    let value: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size in bytes (like 524288, 512KiB or 1M)"))?;
+    value
+        .checked_mul(1 << shift)
+        .ok_or_else(|| format!("`{text}` is too large"))
 }
 
 fn mode_arg(text: &str) -> Result<Mode, String> {

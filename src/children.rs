@@ -1,6 +1,7 @@
-//! `--subprocesses`: Python children (started by `sys.executable`, which is this binary)
-//! are profiled with the parent's settings, and their samples reach the parent's profile
-//! under one root per process (`python-child (pid N) ARGV...`).
+//! `--subprocesses`: Python children (started by `sys.executable`, which is this binary,
+//! or made by `os.fork()`) are profiled with the parent's settings, and their samples reach
+//! the parent's profile under one root per process (`python-child (pid N) ARGV...`).
+//! A forked child starts from [`profile_forked_child`].
 //!
 //! The transport is a directory. The parent makes it and names it, with its sampling
 //! settings, in [`ENV_VAR`]; every process started later inherits the variable, so
@@ -35,8 +36,11 @@ use flamegraph::{pprof, ProcessRoot, Profile, WriteOptions};
 use sampler::{Mode, SamplerConfig};
 use session::{Session, SessionConfig};
 
+use crate::{ending, signals};
+
 /// The variable that tells a Python-mode rpprof to profile itself and deliver its samples:
-/// `rate=99;mode=cpu;idle=0;depth=128;dir=/tmp/rpprof-children-...` (`dir` last: the rest of
+/// `rate=99;mode=cpu;idle=0;depth=128;alloc=0;dir=/tmp/rpprof-children-...` (`alloc`: the
+/// allocation interval in bytes, 0 for none) (`dir` last: the rest of
 /// the value is the path).
 pub const ENV_VAR: &str = "RPPROF_SUBPROCESSES";
 
@@ -75,7 +79,9 @@ impl ChildProfiles {
             .filter_map(|entry| entry.ok().map(|e| e.path()))
             .filter(|path| is_delivery(path))
             .collect();
-        paths.sort();
+        // Each child's deliveries in the order it wrote them (`PID-SEQ.pb.gz`).
+        paths.sort_by_key(|path| delivery_order(path));
+        let mut child: Option<(u64, Profile)> = None;
         for path in paths {
             let bytes = std::fs::read(&path);
             let _ = std::fs::remove_file(&path);
@@ -85,15 +91,21 @@ impl ChildProfiles {
             else {
                 continue;
             };
-            match &mut taken {
-                None => taken = Some(profile),
-                Some(all) => {
-                    // Children run side by side: their durations do not add up.
-                    let duration_ns = all.meta.duration_ns.max(profile.meta.duration_ns);
-                    all.merge(&profile);
-                    all.meta.duration_ns = duration_ns;
+            let pid = delivery_order(&path).0;
+            match &mut child {
+                // A child's later delivery: its in-use values replace the earlier ones.
+                Some((same, all)) if *same == pid => {
+                    all.merge_later_bounded(&profile, usize::MAX);
+                }
+                _ => {
+                    if let Some((_, done)) = child.replace((pid, profile)) {
+                        add_child(&mut taken, done);
+                    }
                 }
             }
+        }
+        if let Some((_, done)) = child {
+            add_child(&mut taken, done);
         }
         taken
     }
@@ -129,6 +141,27 @@ impl Drop for ChildProfiles {
     }
 }
 
+/// Adds one child's deliveries to those of the others.
+fn add_child(taken: &mut Option<Profile>, profile: Profile) {
+    match taken {
+        None => *taken = Some(profile),
+        Some(all) => {
+            // Children run side by side: their durations do not add up.
+            let duration_ns = all.meta.duration_ns.max(profile.meta.duration_ns);
+            all.merge(&profile);
+            all.meta.duration_ns = duration_ns;
+        }
+    }
+}
+
+/// `(pid, sequence)` of a delivery named `PID-SEQ.pb.gz` (zeros for other names).
+fn delivery_order(path: &Path) -> (u64, u64) {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let stem = name.strip_suffix(".pb.gz").unwrap_or(name);
+    let (pid, seq) = stem.split_once('-').unwrap_or((stem, "0"));
+    (pid.parse().unwrap_or(0), seq.parse().unwrap_or(0))
+}
+
 /// Whether `path` is a whole delivery (not a file being written).
 fn is_delivery(path: &Path) -> bool {
     path.file_name()
@@ -142,10 +175,11 @@ fn encode(config: &SessionConfig, dir: &Path) -> String {
         Mode::Wall => "wall",
     };
     format!(
-        "rate={};mode={mode};idle={};depth={};dir={}",
+        "rate={};mode={mode};idle={};depth={};alloc={};dir={}",
         config.sampler.rate_hz,
         u8::from(config.keep_idle),
         config.sampler.max_depth,
+        config.alloc_interval.unwrap_or(0),
         dir.display()
     )
 }
@@ -159,6 +193,7 @@ fn decode(value: &str) -> Option<(SessionConfig, PathBuf)> {
         max_depth: 128,
     };
     let mut keep_idle = None;
+    let mut alloc_interval = None;
     for pair in settings.split(';') {
         let (key, value) = pair.split_once('=')?;
         match key {
@@ -166,6 +201,7 @@ fn decode(value: &str) -> Option<(SessionConfig, PathBuf)> {
             "mode" => sampler.mode = value.parse().ok()?,
             "idle" => keep_idle = Some(value == "1"),
             "depth" => sampler.max_depth = value.parse().ok()?,
+            "alloc" => alloc_interval = Some(value.parse::<u64>().ok()?).filter(|&n| n > 0),
             _ => {}
         }
     }
@@ -174,6 +210,7 @@ fn decode(value: &str) -> Option<(SessionConfig, PathBuf)> {
     if let Some(keep_idle) = keep_idle {
         config.keep_idle = keep_idle;
     }
+    config.alloc_interval = alloc_interval;
     Some((config, PathBuf::from(dir)))
 }
 
@@ -224,10 +261,16 @@ impl ChildDelivery {
     /// settings and the delivery thread. `None` when the variable is not set; a session
     /// that cannot start is said on stderr, and the program runs unprofiled.
     pub fn start_if_asked() -> Option<ChildDelivery> {
+        let argv: Vec<String> = std::env::args().skip(1).collect();
+        Self::start_as(&argv)
+    }
+
+    /// As [`ChildDelivery::start_if_asked`], for a process whose root shows `argv`.
+    fn start_as(argv: &[String]) -> Option<ChildDelivery> {
         let value = std::env::var(ENV_VAR).ok()?;
         let (config, dir) = decode(&value)?;
         let pid = std::process::id();
-        let argv: Vec<String> = std::env::args().skip(1).map(|arg| shorten(&arg)).collect();
+        let argv: Vec<String> = argv.iter().map(|arg| shorten(arg)).collect();
         let out = Delivery {
             dir,
             root: ProcessRoot::child(pid, &argv),
@@ -272,6 +315,85 @@ impl ChildDelivery {
         let mut out = self.deliverer.join().unwrap_or(self.out);
         out.write(self.session.finish().profile);
     }
+}
+
+/// In a child made by `os.fork()` of a process that profiles its children (called by
+/// `os.register_at_fork(after_in_child=...)`, once the interpreter is usable again, on the
+/// one thread there is): forgets what the parent left running here (its recording, its
+/// sampler's threads and registrations), registers the thread again through `register`
+/// (its TID, CPU clock and interpreter slot changed with the fork), and profiles the child
+/// as one started by `sys.executable`, its root showing `argv` (Python's `sys.argv`, the
+/// parent's). It delivers on every ending a started child has: normal, `os._exit()`
+/// (multiprocessing's fork workers end that way) and SIGTERM (`Pool.terminate()`), unless
+/// the program installed its own SIGTERM handler.
+pub fn profile_forked_child(argv: &[String], register: impl FnOnce(&str)) {
+    if !ending::forget_inherited() {
+        return;
+    }
+    let Some(name) = sampler::reset_after_fork() else {
+        return;
+    };
+    register(&name);
+    let Some(delivery) = ChildDelivery::start_as(argv) else {
+        return;
+    };
+    ending::on_end(move || {
+        delivery.finish();
+        Ok(())
+    });
+    if forked_from_another_thread() {
+        if let Err(err) = end_with_the_last_python_thread() {
+            eprintln!("rpprof: child {}: {err}", std::process::id());
+        }
+    }
+    if signals::default_or_ours(libc::SIGTERM) {
+        let watched = signals::watch(&[libc::SIGTERM], |signal| {
+            ending::end_now_reporting();
+            signals::die_by(signal);
+        });
+        if let Err(err) = watched {
+            eprintln!(
+                "rpprof: child {} delivers nothing on SIGTERM: {err}",
+                std::process::id()
+            );
+        }
+    }
+}
+
+/// `pthread_self()` of the thread the program started on (0: not noted).
+static MAIN_THREAD: AtomicU64 = AtomicU64::new(0);
+
+/// Notes the calling thread as the program's main thread (call it from that thread, before
+/// the program runs).
+pub fn note_main_thread() {
+    // SAFETY: pthread_self has no preconditions.
+    MAIN_THREAD.store(unsafe { libc::pthread_self() } as u64, Ordering::Relaxed);
+}
+
+/// In a forked child: whether the fork was made on a thread other than the program's main
+/// one (whose identity a fork keeps).
+fn forked_from_another_thread() -> bool {
+    let main = MAIN_THREAD.load(Ordering::Relaxed);
+    // SAFETY: pthread_self has no preconditions.
+    main != 0 && main != unsafe { libc::pthread_self() } as u64
+}
+
+/// A child forked on a thread other than the main one ends when that thread's function
+/// returns, as a process ends when its last thread does (status 0), unless other threads
+/// run: the session's would. This watch ends it, delivering first, once no Python thread
+/// is left (checked ten times a second).
+fn end_with_the_last_python_thread() -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name("rpprof-last-thread".to_owned())
+        .spawn(|| loop {
+            std::thread::sleep(Duration::from_millis(100));
+            if !sampler::registered_threads().iter().any(|t| t.is_alive()) {
+                ending::end_now_reporting();
+                // SAFETY: _exit ends the process at once, as the last thread's exit would.
+                unsafe { libc::_exit(0) };
+            }
+        })
+        .map(drop)
 }
 
 fn deliver_every_second(slicer: &session::Slicer, stop: &Receiver<()>, out: &mut Delivery) {

@@ -46,7 +46,8 @@ extern "C" fn on_signal(signal: libc::c_int) {
 
 /// Runs `callback(signal)` on a watcher thread whenever one of `signals` arrives. Call it
 /// once per process, after the interpreter is built (building it installs its own
-/// handlers).
+/// handlers); a forked child that needs it calls it again (its parent's watcher thread is
+/// not there).
 pub fn watch(
     signals: &[libc::c_int],
     callback: impl Fn(libc::c_int) + Send + 'static,
@@ -93,6 +94,22 @@ pub fn watch(
         }
     }
     Ok(())
+}
+
+/// Whether `signal` would end the process untouched (its default action) or reach our
+/// handler: in a forked child, whether [`watch`] may take it over without replacing a
+/// handler the program installed.
+pub fn default_or_ours(signal: libc::c_int) -> bool {
+    // SAFETY: a zeroed sigaction is valid for sigaction(2) to fill in; a null new action
+    // only reads the current one.
+    let current = unsafe {
+        let mut current: libc::sigaction = std::mem::zeroed();
+        if libc::sigaction(signal, std::ptr::null(), &mut current) != 0 {
+            return false;
+        }
+        current.sa_sigaction
+    };
+    current == libc::SIG_DFL || current == on_signal as *const () as usize
 }
 
 /// Ends the process as `signal` would have, had nothing caught it (status 128 + signal in

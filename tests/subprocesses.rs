@@ -1,7 +1,7 @@
 //! `record --subprocesses`: Python children started through `sys.executable` (subprocess,
-//! multiprocessing's spawn) are profiled and reach the parent's profile under a process
-//! root each; a child killed mid-run keeps what it delivered; without the flag nothing
-//! changes.
+//! multiprocessing's spawn) or by `os.fork()` (multiprocessing's fork and forkserver) are
+//! profiled and reach the parent's profile under a process root each; a child killed
+//! mid-run keeps what it delivered; without the flag nothing changes.
 
 mod common;
 
@@ -88,9 +88,10 @@ fn child_pids(profile: &Profile) -> Vec<u32> {
     pids
 }
 
-#[test]
-fn spawned_pool_workers_are_profiled_under_their_process_roots() {
-    let dir = TempDir::new("subproc-pool");
+/// A 4-worker `Pool.map` with `method`: every worker's CPU in `work` reaches the parent's
+/// profile under the worker's process root.
+fn pool_workers_are_profiled(method: &str) {
+    let dir = TempDir::new(&format!("subproc-{method}"));
     let script = dir.write("pool.py", POOL);
     let (pb, folded) = (dir.join("p.pb.gz"), dir.join("p.folded"));
     let ran = run(rpprof()
@@ -99,7 +100,7 @@ fn spawned_pool_workers_are_profiled_under_their_process_roots() {
         .arg("-o")
         .arg(&folded)
         .arg(&script)
-        .arg("spawn"));
+        .arg(method));
     ran.expect_code(0);
     let worker_cpu: f64 = ran
         .stdout
@@ -112,7 +113,7 @@ fn spawned_pool_workers_are_profiled_under_their_process_roots() {
     let sampled = child_cpu_in(&profile, "work");
     assert!(
         sampled >= 0.85 * worker_cpu && sampled <= 1.15 * worker_cpu,
-        "work: {sampled:.3} s sampled in children, {worker_cpu:.3} s measured by them\n{}",
+        "{method}: {sampled:.3} s sampled in children, {worker_cpu:.3} s measured by them\n{}",
         ran.stderr
     );
     let text = std::fs::read_to_string(&folded).unwrap();
@@ -124,6 +125,10 @@ fn spawned_pool_workers_are_profiled_under_their_process_roots() {
         "{text}"
     );
     assert!(
+        text.lines().any(|l| l.starts_with("python (pid ")),
+        "the parent's own root: {text}"
+    );
+    assert!(
         ran.stderr.contains("[pid "),
         "a row per process and thread: {}",
         ran.stderr
@@ -131,21 +136,117 @@ fn spawned_pool_workers_are_profiled_under_their_process_roots() {
 }
 
 #[test]
-fn forked_pool_runs_and_the_parent_is_written() {
-    let dir = TempDir::new("subproc-fork");
-    let script = dir.write("pool.py", POOL);
+fn spawned_pool_workers_are_profiled_under_their_process_roots() {
+    pool_workers_are_profiled("spawn");
+}
+
+#[test]
+fn forked_pool_workers_are_profiled_under_their_process_roots() {
+    pool_workers_are_profiled("fork");
+}
+
+#[test]
+fn forkserver_pool_workers_are_profiled_under_their_process_roots() {
+    pool_workers_are_profiled("forkserver");
+}
+
+/// Children made by `os.fork()` on every path: a grandchild, a fork made on a thread whose
+/// function then returns (the child must end, not be kept alive by the profiler), and a
+/// child ended by SIGTERM (it delivers what it sampled up to the signal).
+const FORKS: &str = r#"
+import os, signal, sys, threading, time
+here = os.path.dirname(os.path.abspath(__file__))
+
+def burn(seconds, note=None):
+    end = time.process_time() + seconds
+    next_note = 0
+    while time.process_time() < end:
+        sum(i * i for i in range(1000))
+        if note and time.monotonic() > next_note:
+            with open(note + ".tmp", "w") as f:
+                f.write(str(time.process_time()))
+            os.replace(note + ".tmp", note)
+            next_note = time.monotonic() + 0.05
+
+def in_grandchild():
+    burn(0.4)
+
+def child_own():
+    burn(0.4)
+
+def in_child():
+    pid = os.fork()
+    if pid == 0:
+        in_grandchild()
+        os._exit(0)
+    child_own()
+    os.waitpid(pid, 0)
+
+def in_thread_child():
+    burn(0.4)
+
+def forker():
+    pid = os.fork()
+    if pid == 0:
+        in_thread_child()
+        return
+    os.waitpid(pid, 0)
+
+def until_killed():
+    burn(60, os.path.join(here, "cpu"))
+
+pid = os.fork()
+if pid == 0:
+    in_child()
+    os._exit(0)
+os.waitpid(pid, 0)
+thread = threading.Thread(target=forker)
+thread.start()
+thread.join()
+pid = os.fork()
+if pid == 0:
+    until_killed()
+    os._exit(0)
+note = os.path.join(here, "cpu")
+while not os.path.exists(note) or float(open(note).read()) < 1.5:
+    time.sleep(0.02)
+os.kill(pid, signal.SIGTERM)
+_, status = os.waitpid(pid, 0)
+print(os.WTERMSIG(status))
+"#;
+
+#[test]
+fn forked_children_are_profiled_however_they_end() {
+    let dir = TempDir::new("subproc-forks");
+    let script = dir.write("forks.py", FORKS);
     let pb = dir.join("p.pb.gz");
     let ran = run(rpprof()
         .args(["record", "--subprocesses", "-o"])
         .arg(&pb)
-        .arg(&script)
-        .arg("fork"));
+        .arg(&script));
     ran.expect_code(0);
+    assert_eq!(ran.stdout, "15\n", "{}", ran.stderr);
     let profile = read_pprof(&pb);
-    assert!(profile.threads.iter().any(|t| t
-        .process
-        .as_ref()
-        .is_some_and(|p| p.label.starts_with("python (pid "))));
+    assert_eq!(child_pids(&profile).len(), 4, "{}", ran.stderr);
+    for function in ["child_own", "in_grandchild", "in_thread_child"] {
+        let sampled = child_cpu_in(&profile, function);
+        assert!(
+            (0.25..0.6).contains(&sampled),
+            "{function}: {sampled:.3} s sampled of 0.4 s\n{}",
+            ran.stderr
+        );
+    }
+    let used: f64 = std::fs::read_to_string(dir.join("cpu"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let sampled = child_cpu_in(&profile, "until_killed");
+    // Sampled up to the signal, not only up to its last once-a-second delivery.
+    assert!(
+        sampled >= used - 0.35 && sampled <= used + 0.2,
+        "until_killed: {sampled:.3} s sampled of {used:.3} s used\n{}",
+        ran.stderr
+    );
 }
 
 #[test]
@@ -232,4 +333,49 @@ fn without_the_flag_children_run_unprofiled() {
     assert!(!std::fs::read_to_string(&folded)
         .unwrap()
         .contains("python-child"));
+}
+
+#[test]
+fn the_agent_profiles_forked_and_spawned_children() {
+    for method in ["fork", "spawn"] {
+        let dir = TempDir::new(&format!("subproc-agent-{method}"));
+        let script = dir.write("pool.py", POOL);
+        let ran = run(rpprof()
+            .args([
+                "agent",
+                "--listen",
+                "127.0.0.1:0",
+                "--window",
+                "1s",
+                "--store",
+            ])
+            .arg(dir.join("store"))
+            .arg("--subprocesses")
+            .arg(&script)
+            .arg(method));
+        ran.expect_code(0);
+        let worker_cpu: f64 = ran
+            .stdout
+            .trim()
+            .strip_prefix("worker cpu ")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("{}", ran.stdout));
+        let mut all: Option<Profile> = None;
+        for entry in std::fs::read_dir(dir.join("store/windows")).unwrap() {
+            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+            let window = flamegraph::format::parse_any(&bytes).expect("a whole window");
+            match &mut all {
+                None => all = Some(window),
+                Some(all) => all.merge(&window),
+            }
+        }
+        let profile = all.expect("windows were stored");
+        assert!(child_pids(&profile).len() >= 4, "{method}: {}", ran.stderr);
+        let sampled = child_cpu_in(&profile, "work");
+        assert!(
+            sampled >= 0.85 * worker_cpu && sampled <= 1.15 * worker_cpu,
+            "{method}: {sampled:.3} s sampled in children's windows, {worker_cpu:.3} s measured\n{}",
+            ran.stderr
+        );
+    }
 }

@@ -5,6 +5,10 @@
 //!   seconds and returns what was sampled meanwhile (pprof by default);
 //! - `GET /profile?from=&until=&thread=&format=` — stored windows (and the one in
 //!   progress) merged over a time range, optionally one or more threads by name;
+//! - `GET /debug/pprof/heap[?format=F]` and `GET /debug/pprof/allocs` — with `--alloc`, as
+//!   Go's: allocations since the agent started and what is in use now (as of the last
+//!   second), one profile with all four kinds; `heap` shows `inuse_space` by default,
+//!   `allocs` `alloc_space`;
 //! - `GET /threads` — the live thread table with states, as JSON;
 //! - `GET /debug/pprof/threads[?format=json]` — every Python thread's current stack, as
 //!   `py-spy dump` prints it (read by each thread in its signal handler: nothing stops);
@@ -22,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 use flamegraph::groups::ThreadsView;
-use flamegraph::{svg, Format, Profile, SvgOptions, TimelineUse, WriteOptions};
+use flamegraph::{svg, Format, Profile, SvgOptions, TimelineUse, ValueKind, WriteOptions};
 use tiny_http::{Header, Method, Request, Response, Server};
 
 use crate::duration::{now_unix_ns, parse_time};
@@ -191,6 +195,8 @@ fn handle(request: &Request, context: &HttpContext) -> Answer {
     let result = match target.path.as_str() {
         "/" => index(&target, context),
         "/debug/pprof/profile" => live_profile(&target, context),
+        "/debug/pprof/heap" => heap_profile(&target, context, &ValueKind::INUSE_SPACE),
+        "/debug/pprof/allocs" => heap_profile(&target, context, &ValueKind::ALLOC_SPACE),
         "/profile" => stored_profile(&target, context),
         "/threads" => threads(&target),
         "/debug/pprof/threads" => stack_dump(&target),
@@ -222,9 +228,19 @@ fn format_of(target: &Target) -> Result<&'static Format, AgentError> {
 /// The profile in `format`, threads as `--threads auto` draws them: a pool or a
 /// thread-per-request server is one root (pprof notes `thread_group` instead).
 fn render(profile: &Profile, format: &'static Format, title: String) -> Answer {
+    render_value(profile, format, title, None)
+}
+
+/// [`render`], showing the kind at `value` (and making it pprof's default sample type).
+fn render_value(
+    profile: &Profile,
+    format: &'static Format,
+    title: String,
+    value: Option<usize>,
+) -> Answer {
     let profile = &profile.with_threads(ThreadsView::Auto, format.threads_as_labels);
     let options = WriteOptions {
-        value: None,
+        value,
         svg: SvgOptions {
             title: Some(title),
             ..SvgOptions::default()
@@ -285,6 +301,40 @@ fn live_profile(target: &Target, context: &HttpContext) -> Result<Answer, AgentE
     }
 }
 
+/// `/debug/pprof/heap` and `/debug/pprof/allocs`: the allocation kinds since the start,
+/// shown by `shown` (Go's two endpoints serve one profile with different defaults too).
+fn heap_profile(
+    target: &Target,
+    context: &HttpContext,
+    shown: &ValueKind,
+) -> Result<Answer, AgentError> {
+    target.check(&["format"], &[])?;
+    let format = format_of(target)?;
+    let (reply, answer) = crossbeam_channel::bounded(1);
+    if context
+        .windows
+        .send(WindowRequest::SinceStart { reply })
+        .is_err()
+    {
+        return Ok(Answer::text(503, "the agent is shutting down"));
+    }
+    let Ok(profile) = answer.recv_timeout(Duration::from_secs(10)) else {
+        return Ok(Answer::text(503, "the profile did not arrive in time"));
+    };
+    let Some(value) = profile.meta.kind_index(&shown.name) else {
+        return Ok(Answer::text(
+            404,
+            "allocations are not sampled: start the agent with --alloc",
+        ));
+    };
+    Ok(render_value(
+        &profile,
+        format,
+        format!("rpprof: {} ({} since start)", context.app_name, shown.name),
+        Some(value),
+    ))
+}
+
 fn stored_profile(target: &Target, context: &HttpContext) -> Result<Answer, AgentError> {
     target.check(&["from", "until", "thread", "format"], &["thread"])?;
     let format = format_of(target)?;
@@ -312,7 +362,7 @@ fn stored_profile(target: &Target, context: &HttpContext) -> Result<Answer, Agen
         }
         match context.store.read(&window) {
             Ok(profile) => {
-                merged.merge_bounded(&profile, context.max_stacks);
+                merged.merge_later_bounded(&profile, context.max_stacks);
             }
             Err(err) => context.metrics.note_error(err.to_string()),
         }
@@ -327,7 +377,7 @@ fn stored_profile(target: &Target, context: &HttpContext) -> Result<Answer, Agen
         if let Ok(current) = answer.recv_timeout(Duration::from_secs(2)) {
             let start_s = current.meta.start_unix_ns / 1_000_000_000;
             if !current.is_empty() && start_s < until {
-                merged.merge_bounded(&current, context.max_stacks);
+                merged.merge_later_bounded(&current, context.max_stacks);
             }
         }
     }
@@ -442,8 +492,15 @@ fn index(target: &Target, context: &HttpContext) -> Result<Answer, AgentError> {
          <li><a href=\"/profile?from=now-5m&amp;format=svg\">Flamegraph of the last 5 minutes</a> \
          (<a href=\"/profile?from=now-5m\">pprof</a>)</li>\n\
          <li><a href=\"/debug/pprof/profile?seconds=30\">Profile the next 30 seconds</a> (pprof)</li>\n\
-         <li><a href=\"/threads\">Threads</a> (<a href=\"/debug/pprof/threads\">their stacks now</a>)</li>\n<li><a href=\"/metrics\">Metrics</a></li>\n</ul>\n\
+         {heap}<li><a href=\"/threads\">Threads</a> (<a href=\"/debug/pprof/threads\">their stacks now</a>)</li>\n<li><a href=\"/metrics\">Metrics</a></li>\n</ul>\n\
          <p>{windows} windows stored ({bytes} bytes).</p>\n{error}</body></html>\n",
+        heap = if context.metrics.alloc_sampling.load(Ordering::Relaxed) {
+            "<li><a href=\"/debug/pprof/heap?format=svg\">Memory in use now</a> \
+             (<a href=\"/debug/pprof/heap\">pprof</a>, \
+             <a href=\"/debug/pprof/allocs?format=svg\">allocated since start</a>)</li>\n"
+        } else {
+            ""
+        },
         app = svg::xml_escape(&context.app_name),
         windows = context.store.len(),
         bytes = context.store.bytes(),

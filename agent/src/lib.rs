@@ -136,6 +136,10 @@ impl Agent<Ready> {
     ) -> Result<Agent<Running>, AgentError> {
         let config = &self.config;
         let session = Session::start(config.session.clone())?;
+        self.metrics.alloc_sampling.store(
+            config.session.alloc_interval.is_some(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         let meta = ProfileMeta {
             title: config.app_name.clone(),
             kinds: config.session.value_kinds(),
@@ -162,6 +166,7 @@ impl Agent<Ready> {
                     labels: config.labels.clone(),
                     rate_hz: config.session.sampler.rate_hz,
                     profile_type: time.name.to_string(),
+                    allocations: config.session.alloc_interval.is_some(),
                 },
                 self.metrics.clone(),
             )?),

@@ -1,7 +1,7 @@
 //! The agent's own counters, and `/metrics` in Prometheus text format.
 
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use sampler::StatsSnapshot;
@@ -28,6 +28,12 @@ pub struct AgentMetrics {
     pub aggregator_cpu_ns: AtomicU64,
     /// CPU time of the windows thread, nanoseconds.
     pub windows_cpu_ns: AtomicU64,
+    /// Allocations are sampled (`--alloc`): the two allocation metrics are shown.
+    pub alloc_sampling: AtomicBool,
+    /// Bytes allocated by Python threads since the agent started (estimated from samples).
+    pub allocated_bytes: AtomicU64,
+    /// Bytes allocated by Python threads and not freed, as of the last slice (estimated).
+    pub in_use_bytes: AtomicU64,
     last_error: Mutex<Option<String>>,
 }
 
@@ -112,6 +118,20 @@ pub fn render(metrics: &AgentMetrics, inputs: &MetricsInputs) -> String {
             "gauge",
             "Longest run of the SIGPROF handler.",
             t.max as f64 / 1e9,
+        );
+    }
+    if metrics.alloc_sampling.load(Ordering::Relaxed) {
+        metric(
+            "allocated_bytes_total",
+            "counter",
+            "Bytes allocated by Python threads (estimated from allocation samples).",
+            load(&metrics.allocated_bytes),
+        );
+        metric(
+            "in_use_bytes",
+            "gauge",
+            "Bytes allocated by Python threads and not freed yet, as of the last second (estimated).",
+            load(&metrics.in_use_bytes),
         );
     }
     metric(

@@ -87,6 +87,8 @@ pub struct PushIdentity {
     pub rate_hz: u32,
     /// `cpu` or `wall`: the pprof sample type and the name Pyroscope shows.
     pub profile_type: String,
+    /// The windows carry the allocation kinds too (`--alloc`).
+    pub allocations: bool,
 }
 
 impl PushIdentity {
@@ -109,12 +111,23 @@ impl PushIdentity {
         )
     }
 
-    /// The `sample_type_config` part: our time sample type, summed, sampled.
+    /// The `sample_type_config` part: our time sample type, summed, sampled; with
+    /// allocations, their four kinds as Pyroscope's Go heap profiles declare them (in-use
+    /// values averaged over time, not summed).
     pub fn sample_type_config(&self) -> String {
-        format!(
-            "{{\"{t}\":{{\"units\":\"samples\",\"aggregation\":\"sum\",\"display-name\":\"{t}\",\"sampled\":true}}}}",
+        let mut config = format!(
+            "{{\"{t}\":{{\"units\":\"samples\",\"aggregation\":\"sum\",\"display-name\":\"{t}\",\"sampled\":true}}",
             t = self.profile_type
-        )
+        );
+        if self.allocations {
+            config.push_str(
+                ",\"alloc_objects\":{\"units\":\"objects\"},\"alloc_space\":{\"units\":\"bytes\"},\
+                 \"inuse_objects\":{\"units\":\"objects\",\"aggregation\":\"average\"},\
+                 \"inuse_space\":{\"units\":\"bytes\",\"aggregation\":\"average\"}",
+            );
+        }
+        config.push('}');
+        config
     }
 }
 
@@ -292,6 +305,7 @@ mod tests {
             ],
             rate_hz: 99,
             profile_type: "cpu".to_owned(),
+            allocations: false,
         };
         assert_eq!(identity.name(), "shop{env=prod,region=eu-1}");
         assert_eq!(

@@ -96,6 +96,16 @@ fn run(
         metrics
             .overflowed_samples
             .fetch_add(profile.meta.overflowed, Ordering::Relaxed);
+        if metrics.alloc_sampling.load(Ordering::Relaxed) {
+            metrics.allocated_bytes.fetch_add(
+                profile.total_of(&flamegraph::ValueKind::ALLOC_SPACE),
+                Ordering::Relaxed,
+            );
+            metrics.in_use_bytes.store(
+                profile.total_of(&flamegraph::ValueKind::INUSE_SPACE),
+                Ordering::Relaxed,
+            );
+        }
         metrics
             .aggregator_cpu_ns
             .store(slicer.aggregator_cpu_ns(), Ordering::Relaxed);

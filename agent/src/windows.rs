@@ -34,6 +34,12 @@ pub enum Request {
         /// Where the profile goes.
         reply: Sender<Profile>,
     },
+    /// Everything since the agent started (allocations: `/debug/pprof/heap` and
+    /// `/debug/pprof/allocs`), in-use values as of the last slice.
+    SinceStart {
+        /// Where the profile goes.
+        reply: Sender<Profile>,
+    },
 }
 
 /// The thread's settings.
@@ -91,6 +97,9 @@ fn run(
 ) {
     let mut window: Option<Profile> = None;
     let mut collectors: Vec<Collector> = Vec::new();
+    // Only with allocations (the heap endpoints' data), bounded like a window.
+    let keep_since_start = settings.meta.kinds.iter().any(|kind| kind.is_gauge());
+    let mut since_start = Profile::new(settings.meta.clone());
     loop {
         select! {
             recv(slices) -> slice => {
@@ -100,10 +109,16 @@ fn run(
                     duration_ns: 0,
                     ..settings.meta.clone()
                 }));
-                current.merge_bounded(&slice.profile, settings.max_stacks);
+                // In-use values are a snapshot: a window's are its last slice's.
+                current.merge_later_bounded(&slice.profile, settings.max_stacks);
+                if keep_since_start {
+                    since_start.merge_later_bounded(&slice.profile, settings.max_stacks);
+                }
                 collectors.retain_mut(|collector| {
                     if slice.start_ns >= collector.from_ns {
-                        collector.profile.merge_bounded(&slice.profile, settings.max_stacks);
+                        collector
+                            .profile
+                            .merge_later_bounded(&slice.profile, settings.max_stacks);
                     }
                     if slice.end_ns >= collector.until_ns {
                         let done = std::mem::take(&mut collector.profile);
@@ -131,6 +146,9 @@ fn run(
                     profile: Profile::new(settings.meta.clone()),
                     reply,
                 }),
+                Ok(Request::SinceStart { reply }) => {
+                    let _ = reply.send(since_start.clone());
+                }
                 Ok(Request::Current { reply }) => {
                     let current = window.clone().unwrap_or_else(|| Profile::new(settings.meta.clone()));
                     let _ = reply.send(current);

@@ -14,7 +14,8 @@ def build(n):
     return sum(len(key) for key in index)
 
 
-total = 0
-for _ in range(ROUNDS):
-    total += build(20_000)
-print(total)
+if __name__ == "__main__":
+    total = 0
+    for _ in range(ROUNDS):
+        total += build(20_000)
+    print(total)

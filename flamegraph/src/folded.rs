@@ -7,7 +7,7 @@ use std::io::{self, BufRead, Write};
 
 use crate::frame::{Frame, FrameId};
 use crate::options::WriteOptions;
-use crate::profile::{Profile, ProfileMeta, ThreadProfile, ALL_THREADS, MAX_SAMPLES};
+use crate::profile::{ProcessRoot, Profile, ProfileMeta, ThreadProfile, ALL_THREADS, MAX_SAMPLES};
 use crate::value::{ValueKind, Values};
 use crate::ProfileError;
 
@@ -130,7 +130,8 @@ pub fn looks_like(bytes: &[u8]) -> bool {
 }
 
 /// Reads folded stacks. A root frame of the form `name (tid N)` names the thread; stacks
-/// without one go to a thread called [`ALL_THREADS`]. The profile carries samples (the
+/// without one go to a thread called [`ALL_THREADS`]. Above it, `python (pid N) ...` or
+/// `python-child (pid N) ...` names the process (as `--subprocesses` writes them). The profile carries samples (the
 /// counts) and time (counts times the period of `meta.rate_hz`, 10 ms when unknown), of
 /// the time kind `meta` names (CPU unless it names another).
 pub fn parse(input: impl BufRead, meta: ProfileMeta) -> Result<Profile, ProfileError> {
@@ -161,7 +162,15 @@ pub fn parse(input: impl BufRead, meta: ProfileMeta) -> Result<Profile, ProfileE
         if total > MAX_SAMPLES {
             return Err(malformed("sample counts add up to more than 2^53"));
         }
-        let mut labels = stack.split(';');
+        let mut labels = stack.split(';').peekable();
+        // `python-child (pid N) ARGV;thread (tid M);...`: a process root above the thread.
+        let process = match labels.peek().copied().and_then(process_root) {
+            Some(process) => {
+                labels.next();
+                Some(process)
+            }
+            None => None,
+        };
         let first = labels.next().unwrap_or_default();
         let (thread_name, tid, root_frame) = match thread_root(first) {
             Some((name, tid)) => (name, tid, None),
@@ -178,9 +187,25 @@ pub fn parse(input: impl BufRead, meta: ProfileMeta) -> Result<Profile, ProfileE
             return Err(malformed("empty stack"));
         }
         let values = Values::from_slice(&[count, count.saturating_mul(period)]);
-        profile.thread_mut(&thread_name, tid).add(&frames, values);
+        let thread = profile.thread_mut(&thread_name, tid);
+        if process.is_some() {
+            thread.process = process;
+        }
+        thread.add(&frames, values);
     }
     Ok(profile)
+}
+
+/// `python (pid 12) app.py` or `python-child (pid 13) -c ...` -> the process root.
+fn process_root(label: &str) -> Option<ProcessRoot> {
+    let rest = label
+        .strip_prefix("python (pid ")
+        .or_else(|| label.strip_prefix("python-child (pid "))?;
+    let (pid, _) = rest.split_once(')')?;
+    Some(ProcessRoot {
+        pid: pid.parse().ok()?,
+        label: label.to_owned(),
+    })
 }
 
 /// `name (tid 123)` -> (`name`, 123).
@@ -211,6 +236,27 @@ worker-1 (tid 8);run (app.py:40);[idle] 3
         let mut out = Vec::new();
         write(&profile, &WriteOptions::default(), &mut out).unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), SAMPLE);
+    }
+
+    #[test]
+    fn process_roots_are_read_back() {
+        let text = "\
+python (pid 7) app.py;MainThread (tid 7);main (app.py:3) 2
+python-child (pid 9) -c work;MainThread (tid 9);work (<string>:1) 5
+";
+        let profile = parse(text.as_bytes(), ProfileMeta::default()).unwrap();
+        assert_eq!(profile.threads.len(), 2);
+        let child = profile.threads.iter().find(|t| t.tid == 9).unwrap();
+        assert_eq!(
+            child.process,
+            Some(ProcessRoot {
+                pid: 9,
+                label: "python-child (pid 9) -c work".to_owned()
+            })
+        );
+        let mut out = Vec::new();
+        write(&profile, &WriteOptions::default(), &mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), text);
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod firefox;
 pub mod folded;
 pub mod format;
 mod frame;
+mod gauge;
 pub mod groups;
 pub mod hash;
 mod options;
@@ -35,4 +36,4 @@ pub use frame::{Frame, FrameId, FrameKind, FrameTable, IDLE, INTERPRETER, OVERFL
 pub use options::{SvgOptions, WriteOptions};
 pub use profile::{ProcessRoot, Profile, ProfileMeta, ThreadProfile, ALL_THREADS, MAX_SAMPLES};
 pub use timeline::{ThreadTimeline, TimedSample, Timeline};
-pub use value::{ValueKind, Values, MAX_VALUE_KINDS};
+pub use value::{format_bytes, ValueKind, Values, MAX_VALUE_KINDS};

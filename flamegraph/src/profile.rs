@@ -238,7 +238,13 @@ impl Profile {
                 .kind_index(name)
                 .ok_or_else(|| ProfileError::NoSuchValue {
                     asked: name.to_owned(),
-                    known: self.meta.kind_names(),
+                    known: match name.starts_with("alloc_") || name.starts_with("inuse_") {
+                        true => format!(
+                            "{}; allocations are recorded with `rpprof record --alloc`",
+                            self.meta.kind_names()
+                        ),
+                        false => self.meta.kind_names(),
+                    },
                 }),
         }
     }

@@ -1,12 +1,14 @@
 //! Per-thread summaries: how many samples each thread got, how many of them found it
-//! running or idle (blocked), the CPU time its own clock reported, and its heaviest
-//! function.
+//! running or idle (blocked), the CPU time its own clock reported, its heaviest
+//! function, and, when the profile has allocation kinds, the bytes it allocated and still
+//! holds.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use crate::frame::FrameKind;
 use crate::profile::{Profile, ThreadProfile};
+use crate::value::{format_bytes, ValueKind};
 
 /// One thread's line in the summary.
 #[derive(Clone, Debug, PartialEq)]
@@ -24,6 +26,10 @@ pub struct ThreadSummary {
     /// The Python frame with the most samples at the top of the stack (the frame a blocked
     /// thread waits in counts for it), as `function (file:line)`.
     pub heaviest: Option<String>,
+    /// Bytes it allocated (`alloc_space`), when the profile has them.
+    pub allocated: Option<u64>,
+    /// Bytes it allocated and had not freed (`inuse_space`), when the profile has them.
+    pub in_use: Option<u64>,
 }
 
 impl ThreadSummary {
@@ -57,7 +63,16 @@ impl ThreadSummary {
             .filter(|(_, samples)| *samples > 0)
             .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
             .map(|(id, _)| profile.frames.get(id).label());
+        let total = thread.total();
+        let kind_total = |kind: &ValueKind| {
+            profile
+                .meta
+                .kind_index(&kind.name)
+                .map(|index| total.get(index))
+        };
         ThreadSummary {
+            allocated: kind_total(&ValueKind::ALLOC_SPACE),
+            in_use: kind_total(&ValueKind::INUSE_SPACE),
             thread: thread.qualified_label(),
             samples: running.saturating_add(idle),
             running,
@@ -90,19 +105,35 @@ pub fn render(summaries: &[ThreadSummary], limit: usize) -> String {
         .unwrap_or(6)
         .max(6);
     let mut text = String::new();
+    let memory = summaries.iter().any(|s| s.allocated.is_some());
     let _ = writeln!(
         text,
-        "{:<width$}  {:>8}  {:>8}  {:>6}  {:>7}  heaviest function",
-        "thread", "samples", "running", "idle", "cpu s"
+        "{:<width$}  {:>8}  {:>8}  {:>6}  {:>7}  {}heaviest function",
+        "thread",
+        "samples",
+        "running",
+        "idle",
+        "cpu s",
+        if memory {
+            format!("{:>10}  {:>10}  ", "allocated", "in use")
+        } else {
+            String::new()
+        }
     );
     for s in summaries.iter().take(limit) {
+        let bytes = |n: Option<u64>| n.map_or_else(|| "-".to_owned(), format_bytes);
+        let memory_columns = if memory {
+            format!("{:>10}  {:>10}  ", bytes(s.allocated), bytes(s.in_use))
+        } else {
+            String::new()
+        };
         let pct = |n: u64| 100.0 * n as f64 / s.samples.max(1) as f64;
         let cpu = s
             .cpu_time_ns
             .map_or_else(|| "-".to_owned(), |ns| format!("{:.2}", ns as f64 / 1e9));
         let _ = writeln!(
             text,
-            "{:<width$}  {:>8}  {:>7.1}%  {:>5.1}%  {:>7}  {}",
+            "{:<width$}  {:>8}  {:>7.1}%  {:>5.1}%  {:>7}  {memory_columns}{}",
             s.thread,
             s.samples,
             pct(s.running),

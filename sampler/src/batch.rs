@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::alloc::AllocHeader;
 use crate::raw::{RawFrame, RawSample, SampleHeader};
 use crate::registry::ThreadEntry;
 
@@ -13,6 +14,19 @@ pub struct SampleBatch {
     pub samples: Vec<RawSample>,
     /// Every sample's frames, innermost first, back to back.
     pub frames: Vec<RawFrame>,
+    /// Its sampled allocations (frames in the same table), when allocation sampling runs.
+    pub allocs: Vec<AllocSample>,
+}
+
+/// One sampled allocation as the drain thread hands it on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AllocSample {
+    /// Size, id, time, flags.
+    pub header: AllocHeader,
+    /// Start of its frames in the batch's frame table.
+    pub frames_start: u32,
+    /// Number of frames.
+    pub depth: u32,
 }
 
 impl SampleBatch {
@@ -22,6 +36,7 @@ impl SampleBatch {
             thread,
             samples: Vec::new(),
             frames: Vec::new(),
+            allocs: Vec::new(),
         }
     }
 
@@ -61,8 +76,27 @@ impl SampleBatch {
         })
     }
 
-    /// True when there are no samples.
+    /// Appends one sampled allocation.
+    pub fn push_alloc(&mut self, header: AllocHeader, frames: impl Iterator<Item = RawFrame>) {
+        let start = self.frames.len();
+        self.frames.extend(frames);
+        self.allocs.push(AllocSample {
+            header,
+            frames_start: start as u32,
+            depth: (self.frames.len() - start) as u32,
+        });
+    }
+
+    /// Each sampled allocation's header and frames (innermost first).
+    pub fn iter_allocs(&self) -> impl Iterator<Item = (AllocHeader, &[RawFrame])> + '_ {
+        self.allocs.iter().map(|a| {
+            let start = a.frames_start as usize;
+            (a.header, &self.frames[start..start + a.depth as usize])
+        })
+    }
+
+    /// True when there are no samples and no sampled allocations.
     pub fn is_empty(&self) -> bool {
-        self.samples.is_empty()
+        self.samples.is_empty() && self.allocs.is_empty()
     }
 }

@@ -172,7 +172,9 @@ impl Merger<'_> {
 /// sample is in the ring by the time the ring is read), then samples.
 fn drain_thread(thread: &Arc<ThreadEntry>, cursor: &mut Cursor) -> Option<SampleBatch> {
     let ring = thread.ring.get()?;
-    if ring.is_empty() && thread.repeats.get().is_none_or(RepeatRing::is_empty) {
+    let allocs = thread.alloc_ring.get().filter(|allocs| !allocs.is_empty());
+    if ring.is_empty() && thread.repeats.get().is_none_or(RepeatRing::is_empty) && allocs.is_none()
+    {
         return None;
     }
     let mut repeats = std::collections::VecDeque::new();
@@ -186,7 +188,10 @@ fn drain_thread(thread: &Arc<ThreadEntry>, cursor: &mut Cursor) -> Option<Sample
         repeats,
     };
     ring.drain(|header, frames| merger.add_sample(header, frames));
-    let batch = merger.finish();
+    let mut batch = merger.finish();
+    if let Some(allocs) = allocs {
+        allocs.drain(|header, frames| batch.push_alloc(header, frames));
+    }
     (!batch.is_empty()).then_some(batch)
 }
 

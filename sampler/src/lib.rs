@@ -15,6 +15,7 @@
 
 #![deny(missing_docs)]
 
+pub mod alloc;
 mod background;
 mod batch;
 mod config;
@@ -37,11 +38,11 @@ pub mod timer;
 mod walk;
 
 pub use background::background_cpu_ns;
-pub use batch::SampleBatch;
+pub use batch::{AllocSample, SampleBatch};
 pub use config::{Mode, SamplerConfig, MAX_DEPTH_LIMIT, MAX_RATE_HZ};
 pub use drain::DRAIN_THREAD_NAME;
 pub use error::SamplerError;
-pub use fork::in_forked_child;
+pub use fork::{in_forked_child, reset_after_fork};
 pub use ownership::{release_sigprof, sigprof_released};
 pub use raw::{RawFrame, RawSample, SampleHeader, ThreadState};
 pub use registry::{

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use rustpython_vm::vm::thread::ThreadSlot;
 
+use crate::alloc::AllocRing;
 use crate::raw::ThreadState;
 use crate::ring::{RepeatRing, SampleRing};
 use crate::snapshot::SnapshotSlot;
@@ -44,6 +45,9 @@ pub struct ThreadEntry {
     pub(crate) ring: OnceLock<SampleRing>,
     /// The ticker's "stack unchanged" records for it (wall mode), created with `ring`.
     pub(crate) repeats: OnceLock<RepeatRing>,
+    /// Its allocation samples, written by its allocator hook; created when an allocation
+    /// sampling session first covers the thread, kept while it lives.
+    pub(crate) alloc_ring: OnceLock<AllocRing>,
     /// How many samples its handler has written (the last one's number).
     pub(crate) sample_seq: AtomicU64,
     /// The thread's CPU clock when the ticker last signalled it: if the clock has barely
@@ -224,11 +228,14 @@ pub(crate) struct ArmSpec {
 struct Registry {
     threads: Vec<Arc<ThreadEntry>>,
     armed: Option<ArmSpec>,
+    /// Words of the allocation ring each thread gets while allocation sampling runs.
+    alloc_ring_words: Option<usize>,
 }
 
 static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
     threads: Vec::new(),
     armed: None,
+    alloc_ring_words: None,
 });
 static NEXT_KEY: AtomicU32 = AtomicU32::new(1);
 /// Bumped whenever the set of threads changes, so the ticker re-reads it only then.
@@ -249,6 +256,53 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// True in a forked child until [`reset_in_forked_child`]: the registry lists the parent's
+/// threads, most of which do not exist here.
+static PARENTS_REGISTRY: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    /// The registry's lock, held by the forking thread from just before `fork()` until just
+    /// after it, on both sides (see [`crate::fork`]).
+    static HELD_FOR_FORK: RefCell<Option<MutexGuard<'static, Registry>>> =
+        const { RefCell::new(None) };
+}
+
+/// Takes the registry's lock for the fork about to happen on this thread.
+pub(crate) fn hold_for_fork() {
+    let guard = registry();
+    HELD_FOR_FORK.with(|held| *held.borrow_mut() = Some(guard));
+}
+
+/// Releases the lock [`hold_for_fork`] took; in the child, marks the registry as the
+/// parent's first.
+pub(crate) fn release_after_fork(in_child: bool) {
+    if in_child {
+        PARENTS_REGISTRY.store(true, Ordering::Release);
+    }
+    HELD_FOR_FORK.with(|held| drop(held.borrow_mut().take()));
+}
+
+/// In a forked child: forgets every thread the parent registered (leaking their entries:
+/// dropping one would delete timers by ids that are not this process's) and the calling
+/// thread's registration, so that it can register again. Returns the name it had.
+pub(crate) fn reset_in_forked_child() -> Option<String> {
+    let old = GUARD.with(|guard| guard.borrow_mut().take());
+    CURRENT.with(|current| current.set(std::ptr::null()));
+    // Its name lock may have been held by a thread that did not survive the fork.
+    let name = old
+        .as_ref()
+        .and_then(|guard| guard.entry.name.try_lock().ok().map(|name| name.clone()));
+    std::mem::forget(old);
+    let mut registry = registry();
+    for entry in registry.threads.drain(..) {
+        std::mem::forget(entry);
+    }
+    registry.armed = None;
+    GENERATION.fetch_add(1, Ordering::AcqRel);
+    PARENTS_REGISTRY.store(false, Ordering::Release);
+    name
 }
 
 /// Timers that could not be armed for a thread that registered during a session.
@@ -272,7 +326,7 @@ pub fn register_current_thread(
         entry.set_name(name);
         return entry;
     }
-    let forked_child = crate::fork::in_forked_child();
+    let parents_registry = PARENTS_REGISTRY.load(Ordering::Acquire);
     // SAFETY: gettid and pthread_self have no preconditions.
     let (tid, ident) = unsafe { (libc::gettid(), libc::pthread_self() as u64) };
     let mut cpu_clock: libc::clockid_t = 0;
@@ -291,6 +345,7 @@ pub fn register_current_thread(
         armed_cpu_ns: AtomicU64::new(0),
         ring: OnceLock::new(),
         repeats: OnceLock::new(),
+        alloc_ring: OnceLock::new(),
         sample_seq: AtomicU64::new(0),
         cpu_at_signal: AtomicU64::new(0),
         last_sample_idle: AtomicBool::new(false),
@@ -310,9 +365,9 @@ pub fn register_current_thread(
         })
     });
     CURRENT.with(|current| current.set(Arc::as_ptr(&entry)));
-    if forked_child {
-        // A forked child is not sampled, and the registry's lock may have been held by a
-        // thread that does not exist here: leave the registry alone.
+    if parents_registry {
+        // A forked child before `reset_after_fork`: the registry holds the parent's threads
+        // and is not this process's to change.
         return entry;
     }
     let mut registry = registry();
@@ -323,7 +378,22 @@ pub fn register_current_thread(
             ARM_FAILURES.fetch_add(1, Ordering::Relaxed);
         }
     }
+    if let Some(words) = registry.alloc_ring_words {
+        entry.alloc_ring.get_or_init(|| AllocRing::new(words));
+    }
     entry
+}
+
+/// Gives every live registered thread, and every thread that registers from now on, an
+/// allocation ring of `words` words (`None`: threads that register later get none).
+pub(crate) fn set_alloc_rings(words: Option<usize>) {
+    let mut registry = registry();
+    registry.alloc_ring_words = words;
+    if let Some(words) = words {
+        for entry in registry.threads.iter().filter(|e| e.is_alive()) {
+            entry.alloc_ring.get_or_init(|| AllocRing::new(words));
+        }
+    }
 }
 
 /// The calling thread's entry, if it registered.
@@ -391,8 +461,8 @@ impl Drop for ExitGuard {
         // and with SIGPROF blocked, so that this thread's handler does not run while its
         // timers are deleted (no other thread's handler touches them).
         let _blocked = SigprofBlocked::new();
-        if crate::fork::in_forked_child() {
-            // As in registration: the registry's lock may belong to a thread that is gone.
+        if PARENTS_REGISTRY.load(Ordering::Acquire) {
+            // As in registration: the registry is the parent's.
             self.entry.alive.store(false, Ordering::Release);
             return;
         }

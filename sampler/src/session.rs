@@ -28,6 +28,8 @@ static RUNNING: AtomicBool = AtomicBool::new(false);
 /// [`Sampler::stop`] (dropping it stops it too).
 pub struct Sampler {
     config: SamplerConfig,
+    /// The process that started it: in a child made by `fork()` it has none of its threads.
+    pid: u32,
     driver: Driver,
     started: Instant,
     drainer: Option<Drainer>,
@@ -108,6 +110,7 @@ impl Sampler {
         };
         let mut sampler = Sampler {
             config,
+            pid: std::process::id(),
             driver,
             started: Instant::now(),
             drainer: Some(drainer),
@@ -120,6 +123,11 @@ impl Sampler {
             sampler.ticker = Some(Ticker::start(period).map_err(SamplerError::Thread)?);
         }
         Ok((sampler, receiver))
+    }
+
+    /// False in a child made by `fork()` of the process that started the session.
+    fn started_here(&self) -> bool {
+        self.pid == std::process::id()
     }
 
     /// The settings this session runs with.
@@ -135,7 +143,7 @@ impl Sampler {
     /// Stops every timer, drains what is left and ends the session. The sample channel
     /// closes once the consumer has read everything.
     pub fn stop(mut self) -> SessionReport {
-        let ticker_cpu_ns = if crate::fork::in_forked_child() {
+        let ticker_cpu_ns = if !self.started_here() {
             0
         } else {
             self.ticker.take().map_or(0, Ticker::finish)
@@ -154,7 +162,7 @@ impl Sampler {
 
     /// Stops everything; returns the drain thread's CPU time (0 if already stopped).
     fn shutdown(&mut self) -> u64 {
-        if crate::fork::in_forked_child() {
+        if !self.started_here() {
             // A forked child has none of the session's threads: nothing to stop or join.
             std::mem::forget(self.ticker.take());
             std::mem::forget(self.drainer.take());
@@ -178,6 +186,12 @@ impl Drop for Sampler {
     fn drop(&mut self) {
         self.shutdown();
     }
+}
+
+/// In a forked child (see [`crate::fork::reset_after_fork`]): the parent's session does
+/// not run here, so this process may start one.
+pub(crate) fn reset_in_forked_child() {
+    RUNNING.store(false, Ordering::Release);
 }
 
 /// Handler counters of the running (or last) session.

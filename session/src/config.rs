@@ -21,7 +21,21 @@ pub struct SessionConfig {
     /// profiles then carry a `flamegraph::Timeline` (see `symbolizer::TimelineRecorder`
     /// for what happens past the budget).
     pub timeline_samples: usize,
+    /// Also sample allocations, on average one every this many bytes (checked by
+    /// `sampler::alloc::validate_interval`); the profiles then carry the four allocation
+    /// kinds ([`ALLOC_KINDS`]).
+    pub alloc_interval: Option<u64>,
 }
+
+/// The allocation kinds, in the order the aggregator fills them after samples and time
+/// (`symbolizer::ALLOC_OBJECTS_VALUE` .. `symbolizer::INUSE_SPACE_VALUE`), as Go's heap
+/// profiles list them.
+pub const ALLOC_KINDS: [ValueKind; 4] = [
+    ValueKind::ALLOC_OBJECTS,
+    ValueKind::ALLOC_SPACE,
+    ValueKind::INUSE_OBJECTS,
+    ValueKind::INUSE_SPACE,
+];
 
 impl SessionConfig {
     /// A session with the mode's own idle handling ([`keeps_idle`]) and the default stack
@@ -33,14 +47,20 @@ impl SessionConfig {
             title: title.to_owned(),
             max_stacks: DEFAULT_MAX_STACKS,
             timeline_samples: 0,
+            alloc_interval: None,
         }
     }
 
     /// The kinds of value its profiles carry: samples, then the mode's time (in the order
-    /// the aggregator fills them: `symbolizer::SAMPLES_VALUE`, `symbolizer::TIME_VALUE`).
+    /// the aggregator fills them: `symbolizer::SAMPLES_VALUE`, `symbolizer::TIME_VALUE`),
+    /// then, when allocations are sampled, [`ALLOC_KINDS`].
     pub fn value_kinds(&self) -> Vec<ValueKind> {
         let mut kinds = vec![ValueKind::SAMPLES; 2];
         kinds[symbolizer::TIME_VALUE] = time_kind(self.sampler.mode);
+        if self.alloc_interval.is_some() {
+            debug_assert_eq!(kinds.len(), symbolizer::ALLOC_OBJECTS_VALUE);
+            kinds.extend(ALLOC_KINDS);
+        }
         kinds
     }
 }

@@ -5,6 +5,10 @@
 //! ([`Session::finish`]); the agent takes one per second ([`Slicer::slice`]). Nothing else
 //! starts a sampler.
 //!
+//! Allocation sampling ([`SessionConfig::alloc_interval`]) is part of the same session: the
+//! sampler's allocator hook writes per-thread records that the same drain thread carries,
+//! and the same aggregator adds them to the same profile as four more value kinds.
+//!
 //! A new sampling mode goes here (its value kinds and idle handling, in [`config`]) and in
 //! the `sampler` crate (how it is driven); a new value kind is recorded here and declared in
 //! `flamegraph::ValueKind`.
@@ -18,7 +22,7 @@ pub mod top;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub use config::{keeps_idle, time_kind, SessionConfig, DEFAULT_MAX_STACKS};
+pub use config::{keeps_idle, time_kind, SessionConfig, ALLOC_KINDS, DEFAULT_MAX_STACKS};
 pub use dump::{StackDump, ThreadStack};
 pub use session::{warn, Recorded, Session, Slicer, MAX_FRAMES};
 pub use top::{TopFunction, TopSlice, TopThread};

@@ -8,6 +8,7 @@ use std::thread::JoinHandle;
 use crossbeam_channel::{never, select, Receiver, Sender};
 use flamegraph::hash::FastMap;
 use flamegraph::{Profile, ProfileMeta};
+use sampler::alloc::{AllocSampling, AllocStats};
 use sampler::{SampleBatch, Sampler, SessionReport};
 use symbolizer::{AggregateOptions, Aggregator, Symbolizer, TimelineOptions, TimelineRecorder};
 
@@ -26,6 +27,7 @@ pub const MAX_FRAMES: usize = 500_000;
 /// the previous one.
 pub struct Session {
     sampler: Sampler,
+    allocs: Option<AllocSampling>,
     requests: Sender<Request>,
     aggregator: JoinHandle<Finished>,
     aggregator_cpu_ns: Arc<AtomicU64>,
@@ -39,6 +41,8 @@ pub struct Recorded {
     pub report: SessionReport,
     /// CPU time of the aggregator thread.
     pub aggregate_cpu_ns: u64,
+    /// What the allocation hook did, when allocations were sampled.
+    pub allocs: Option<AllocStats>,
 }
 
 /// Asks a running session for slices; clone it to ask from any thread.
@@ -82,6 +86,11 @@ impl Session {
     /// Starts sampling and the aggregator thread.
     pub fn start(config: SessionConfig) -> Result<Session, SessionError> {
         let (sampler, batches) = Sampler::start(config.sampler, warn)?;
+        // After the sampler, whose drain thread carries the allocation records too.
+        let allocs = config
+            .alloc_interval
+            .map(AllocSampling::start)
+            .transpose()?;
         let (requests, requests_in) = crossbeam_channel::unbounded();
         let aggregator_cpu_ns = Arc::new(AtomicU64::new(0));
         let cpu = aggregator_cpu_ns.clone();
@@ -91,6 +100,7 @@ impl Session {
             .map_err(SessionError::Thread)?;
         Ok(Session {
             sampler,
+            allocs,
             requests,
             aggregator,
             aggregator_cpu_ns,
@@ -109,10 +119,13 @@ impl Session {
     pub fn finish(self) -> Recorded {
         let Session {
             sampler,
+            allocs,
             requests,
             aggregator,
             ..
         } = self;
+        // Before the sampler's last drain: what is live now stays so for the profile.
+        let allocs = allocs.map(AllocSampling::stop);
         let report = sampler.stop();
         drop(requests);
         let finished = aggregator
@@ -124,6 +137,7 @@ impl Session {
             profile,
             report,
             aggregate_cpu_ns: finished.cpu_ns,
+            allocs,
         }
     }
 }
@@ -195,6 +209,7 @@ impl SessionAggregator {
             dropped: 0,
             overflowed: self.aggregator.overflowed_samples(),
         };
+        self.aggregator.sweep_freed();
         let mut profile = self.aggregator.profile(meta);
         if let Some(timeline) = &self.timeline {
             let command_line: Vec<String> = std::env::args_os()
@@ -220,7 +235,9 @@ impl SessionAggregator {
         }
         self.aggregator.clear_stacks();
         if self.aggregator.frames_len() > MAX_FRAMES {
-            self.aggregator = new_aggregator(&self.config);
+            let mut fresh = new_aggregator(&self.config);
+            self.aggregator.move_live_to(&mut fresh);
+            self.aggregator = fresh;
         }
         self.slice_start_ns = end_ns;
         profile
@@ -252,5 +269,9 @@ fn new_aggregator(config: &SessionConfig) -> Aggregator {
         keep_idle: config.keep_idle,
         max_stacks: config.max_stacks,
     };
-    Aggregator::new(options, Symbolizer::new(std::env::current_dir().ok()))
+    let mut aggregator = Aggregator::new(options, Symbolizer::new(std::env::current_dir().ok()));
+    if let Some(interval) = config.alloc_interval {
+        aggregator.set_alloc_interval(interval);
+    }
+    aggregator
 }

@@ -145,6 +145,9 @@ fn write_recording(
             symbolizer::DEFAULT_MAX_STACKS
         );
     }
+    if let Some(line) = alloc_summary(&recorded) {
+        eprintln!("rpprof: {line}");
+    }
     eprint!(
         "{}",
         thread_table(&render::table_view(&recorded.profile, options))
@@ -192,12 +195,41 @@ pub fn telemetry(recorded: &Recorded) -> String {
         recorded.aggregate_cpu_ns as f64 / 1e6,
         100.0 * profiler_cpu as f64 / program_cpu.max(1) as f64,
         program_cpu as f64 / 1e9
-    )
+    ) + &recorded.allocs.map_or_else(String::new, |a| {
+        format!(
+            "; allocation hook: {} samples, {} lost (rings full), {} not tracked as live, \
+             {} on threads that are not Python's",
+            a.samples, a.dropped, a.untracked, a.unregistered
+        )
+    })
 }
 
 /// The per-thread table printed after a recording (at most 20 threads).
 pub fn thread_table(profile: &flamegraph::Profile) -> String {
     summary::render(&summary::summaries(profile), 20)
+}
+
+/// With allocation sampling: the estimated bytes allocated and still in use, the samples
+/// behind them, and a warning for samples lost.
+fn alloc_summary(recorded: &Recorded) -> Option<String> {
+    let stats = recorded.allocs?;
+    let profile = &recorded.profile;
+    let allocated = profile.total_of(&flamegraph::ValueKind::ALLOC_SPACE);
+    let in_use = profile.total_of(&flamegraph::ValueKind::INUSE_SPACE);
+    let mut line = format!(
+        "allocations: {} allocated, {} still in use at the end (estimated from {} samples)",
+        flamegraph::format_bytes(allocated),
+        flamegraph::format_bytes(in_use),
+        stats.samples
+    );
+    if stats.dropped > 0 || stats.untracked > 0 {
+        line.push_str(&format!(
+            "; warning: {} allocation samples lost (buffers full), {} not tracked as live \
+             (live table full): a larger --alloc-interval takes fewer",
+            stats.dropped, stats.untracked
+        ));
+    }
+    Some(line)
 }
 
 /// The closing line: samples, time, threads, drops, where the files went.

@@ -85,13 +85,25 @@ mod rpprof_native {
         super::original(vm, "_original_exit")?.call((status,), vm)
     }
 
-    /// Starts a recording: `start(rate, mode, max_depth, title)`.
+    /// Registered with `os.register_at_fork(after_in_child=...)` where children are
+    /// profiled (`--subprocesses`): the forked child profiles itself.
+    #[pyfunction]
+    fn after_fork_in_child(vm: &VirtualMachine) {
+        let argv = super::sys_argv(vm);
+        crate::children::profile_forked_child(&argv, |name| {
+            super::register_current_thread(name, vm)
+        });
+    }
+
+    /// Starts a recording: `start(rate, mode, max_depth, title, alloc_interval)`
+    /// (`alloc_interval` 0: allocations are not sampled).
     #[pyfunction]
     fn start(
         rate: u32,
         mode: PyStrRef,
         max_depth: usize,
         title: PyStrRef,
+        alloc_interval: u64,
         vm: &VirtualMachine,
     ) -> PyResult<()> {
         api::start(
@@ -99,8 +111,16 @@ mod rpprof_native {
             &mode.to_string_lossy(),
             max_depth,
             &title.to_string_lossy(),
+            (alloc_interval > 0).then_some(alloc_interval),
         )
         .map_err(|err| err.to_python(vm))
+    }
+
+    /// Run by `atexit` after the program's own exit handlers, before the interpreter frees
+    /// its modules: what is allocated now is what the program left in use (the leak view).
+    #[pyfunction]
+    fn program_ended() {
+        sampler::alloc::freeze();
     }
 
     /// Stops the recording; returns its sample count.
@@ -146,6 +166,14 @@ pub fn register_current_thread(name: &str, vm: &VirtualMachine) {
     sampler::register_current_thread(name, slot);
 }
 
+/// `sys.argv` as strings (empty when it is not a list of strings).
+fn sys_argv(vm: &VirtualMachine) -> Vec<String> {
+    vm.sys_module
+        .get_attr("argv", vm)
+        .and_then(|argv| argv.try_to_value::<Vec<String>>(vm))
+        .unwrap_or_default()
+}
+
 /// The ITIMER_PROF warning was given.
 static SETITIMER_WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
@@ -172,10 +200,12 @@ fn replace(
 
 /// Registers the main thread and installs our stand-ins, before the program runs:
 /// `_thread.set_name` (thread registration), `_signal.signal` and `_signal.setitimer`
-/// (SIGPROF conflicts), and `os._exit` (write the profile before exiting). Call it on the
-/// main thread.
+/// (SIGPROF conflicts), and `os._exit` (write the profile before exiting); where children
+/// are profiled, registers [`rpprof_native::after_fork_in_child`] to run in forked ones.
+/// Call it on the main thread.
 pub fn install(vm: &VirtualMachine) -> PyResult<()> {
     register_current_thread("MainThread", vm);
+    crate::children::note_main_thread();
     replace(
         vm,
         "_thread",
@@ -192,6 +222,10 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
         "_original_setitimer",
     )?;
     replace(vm, "posix", "_exit", "exit_hook", "_original_exit")?;
+    // Registered first, so run last: after the program's own atexit handlers.
+    vm.import("atexit", 0)?
+        .get_attr("register", vm)?
+        .call((vm.import(MODULE, 0)?.get_attr("program_ended", vm)?,), vm)?;
     // os.fork warns about forking a multi-threaded process; with no Python thread but the
     // main one, the other threads are rpprof's own, which the warning is not about.
     let posix = vm.import("posix", 0)?;
@@ -200,6 +234,12 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
         .get_attr("_quiet_fork", vm)?
         .call((posix.get_attr("fork", vm)?,), vm)?;
     posix.set_attr("fork", quiet_fork.clone(), vm)?;
+    if std::env::var_os(crate::children::ENV_VAR).is_some() {
+        // Children are profiled: forked ones too (see `crate::children`).
+        vm.import("rpprof", 0)?
+            .get_attr("_profile_forked_children", vm)?
+            .call((), vm)?;
+    }
     // Modules that copied the originals at import (`from _signal import *`, `from posix
     // import *`) get the stand-ins too.
     let modules = vm.sys_module.get_attr("modules", vm)?;

@@ -12,6 +12,11 @@ Available to programs run by `rpprof run` (and `rpprof agent`):
     with rpprof.profile("work.svg", rate=199):
         do_the_work()
 
+    rpprof.start(alloc=True)        # also sample allocations (every 512 KiB on average)
+    build_the_cache()
+    rpprof.stop()
+    rpprof.write("cache.pb.gz")     # alloc_space, inuse_space, ... next to the time
+
 Under `rpprof record` the whole program is already being recorded, so `start` raises
 RuntimeError.
 """
@@ -28,11 +33,21 @@ def _title():
     return argv0.rsplit("/", 1)[-1] or "python"
 
 
-def start(rate=99, mode="cpu", max_depth=128):
+DEFAULT_ALLOC_INTERVAL = 512 * 1024
+
+
+def start(rate=99, mode="cpu", max_depth=128, alloc=False, alloc_interval=None):
     """Starts sampling every Python thread: `rate` samples per second per thread, `mode`
     "cpu" (threads in proportion to the CPU they use) or "wall" (every thread, running or
-    blocked), keeping the innermost `max_depth` frames of each stack."""
-    _rpprof.start(int(rate), str(mode), int(max_depth), _title())
+    blocked), keeping the innermost `max_depth` frames of each stack. With `alloc=True`
+    (or an `alloc_interval` in bytes, 512 KiB by default) allocations are sampled too: the
+    profile then says which stacks allocated memory and which of it is still in use."""
+    interval = 0
+    if alloc or alloc_interval is not None:
+        interval = DEFAULT_ALLOC_INTERVAL if alloc_interval is None else int(alloc_interval)
+        if interval <= 0:
+            raise ValueError("alloc_interval must be a positive number of bytes")
+    _rpprof.start(int(rate), str(mode), int(max_depth), _title(), interval)
 
 
 def stop():
@@ -75,22 +90,62 @@ def _quiet_fork(fork):
     return fork_quietly
 
 
+def _profile_forked_children():
+    """Where children are profiled (--subprocesses), forked ones profile themselves (the
+    embedding calls it; programs need not)."""
+    import posix
+
+    posix.register_at_fork(after_in_child=_rpprof.after_fork_in_child)
+
+
 class profile:
     """Context manager: profiles the body of a `with` block and writes the result to
     `path` when the block ends (also when it raises)."""
 
-    def __init__(self, path, rate=99, mode="cpu", max_depth=128, format=None):
+    def __init__(
+        self,
+        path,
+        rate=99,
+        mode="cpu",
+        max_depth=128,
+        format=None,
+        alloc=False,
+        alloc_interval=None,
+    ):
         self.path = path
         self.rate = rate
         self.mode = mode
         self.max_depth = max_depth
         self.format = format
+        self.alloc = alloc
+        self.alloc_interval = alloc_interval
 
     def __enter__(self):
-        start(self.rate, self.mode, self.max_depth)
+        start(self.rate, self.mode, self.max_depth, self.alloc, self.alloc_interval)
         return self
 
     def __exit__(self, exc_type, exc, tb):
         stop()
         write(self.path, self.format)
         return False
+
+
+def _no_threading_import_at_exit():
+    """Called at the program's end, before the interpreter finalises (the embedding calls
+    it). RustPython's finalisation imports `threading` to call `threading._shutdown()`;
+    CPython calls it only when the program imported `threading`, and so does this: a
+    program that never did is spared the import (over 10 ms, most of an empty script's
+    exit). `None` in `sys.modules` makes that import fail quietly; the first `atexit`
+    handler (registered last, run first) takes it out again, so that handlers that import
+    `threading` get the real module."""
+    modules = _sys.modules
+    if "threading" in modules:
+        return
+    import atexit
+
+    def unhide():
+        if "threading" in modules and modules["threading"] is None:
+            del modules["threading"]
+
+    modules["threading"] = None
+    atexit.register(unhide)

@@ -75,7 +75,8 @@ impl PythonRun {
     }
 
     /// Finalises the interpreter as `python` does on exit: prints an uncaught exception,
-    /// waits for non-daemon threads, runs `atexit` handlers, flushes stdio.
+    /// waits for non-daemon threads (when the program imported `threading`, as CPython),
+    /// runs `atexit` handlers, flushes stdio.
     pub fn finish(self, exception: Option<PyBaseExceptionRef>) -> ExitStatus {
         let interrupted = exception.as_ref().is_some_and(|exc| {
             self.interpreter.enter(|vm| {
@@ -89,6 +90,13 @@ impl PythonRun {
             })
         });
         let exception = if interrupted { None } else { exception };
+        self.interpreter.enter(|vm| {
+            // Best effort: without it the exit only takes longer.
+            let _ = vm
+                .import("rpprof", 0)
+                .and_then(|module| module.get_attr("_no_threading_import_at_exit", vm))
+                .and_then(|hide| hide.call((), vm));
+        });
         let code = self.interpreter.finalize(exception);
         if interrupted {
             ExitStatus::Interrupted

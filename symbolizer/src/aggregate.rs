@@ -18,6 +18,7 @@ use flamegraph::{
 };
 use sampler::{RawFrame, SampleBatch, SampleHeader, ThreadEntry, ThreadState};
 
+use crate::allocs::AllocTotals;
 use crate::names::Symbolizer;
 use crate::stacks::{Fingerprint, RawStackCache, StackFlags, StackId, StackTable};
 
@@ -67,6 +68,7 @@ pub struct Aggregator {
     stack: Vec<FrameId>,
     raw_samples: u64,
     overflowed_samples: u64,
+    allocs: AllocTotals,
 }
 
 impl Aggregator {
@@ -98,6 +100,7 @@ impl Aggregator {
             stack: Vec::with_capacity(256),
             raw_samples: 0,
             overflowed_samples: 0,
+            allocs: AllocTotals::default(),
         }
     }
 
@@ -116,6 +119,12 @@ impl Aggregator {
         self.overflowed_samples
     }
 
+    /// Weights sampled allocations for samples taken on average every `bytes` bytes
+    /// (allocations in batches are ignored until this is set).
+    pub fn set_alloc_interval(&mut self, bytes: u64) {
+        self.allocs.interval = bytes;
+    }
+
     /// Adds every sample of a batch.
     pub fn add(&mut self, batch: &SampleBatch) {
         let index = self.thread_slot(&batch.thread);
@@ -123,6 +132,22 @@ impl Aggregator {
             self.raw_samples += 1;
             self.add_sample(index, header, raw_frames);
         }
+        if self.allocs.interval > 0 {
+            for (header, raw_frames) in batch.iter_allocs() {
+                let flags = StackFlags {
+                    truncated: header.truncated,
+                    idle: false,
+                };
+                let id = self.stack_id(flags, raw_frames);
+                self.allocs.add(index, id, &header);
+            }
+        }
+    }
+
+    /// Forgets sampled blocks that have been freed, so that the next profile's in-use
+    /// values are what is allocated now.
+    pub fn sweep_freed(&mut self) {
+        self.allocs.sweep_freed();
     }
 
     fn add_sample(&mut self, index: usize, header: SampleHeader, raw_frames: &[RawFrame]) {
@@ -134,6 +159,19 @@ impl Aggregator {
             truncated: header.truncated,
             idle,
         };
+        let id = self.stack_id(flags, raw_frames);
+        let thread = &mut self.threads[index];
+        thread.carry_ns += header.weight_ns;
+        let samples = thread.carry_ns / self.options.period_ns;
+        thread.carry_ns -= samples * self.options.period_ns;
+        let counts = thread.counts.entry(id).or_default();
+        counts[SAMPLES_VALUE] = counts[SAMPLES_VALUE].saturating_add(samples);
+        counts[TIME_VALUE] = counts[TIME_VALUE].saturating_add(header.weight_ns);
+    }
+
+    /// The id of a raw stack (from the cache, or resolved and interned), `[overflow]`'s
+    /// once the table is full.
+    fn stack_id(&mut self, flags: StackFlags, raw_frames: &[RawFrame]) -> StackId {
         let print = Fingerprint::of(raw_frames, flags);
         let id = match self.cache.get(print) {
             Some(id) => id,
@@ -151,13 +189,7 @@ impl Aggregator {
         if id == self.overflow {
             self.overflowed_samples += 1;
         }
-        let thread = &mut self.threads[index];
-        thread.carry_ns += header.weight_ns;
-        let samples = thread.carry_ns / self.options.period_ns;
-        thread.carry_ns -= samples * self.options.period_ns;
-        let counts = thread.counts.entry(id).or_default();
-        counts[SAMPLES_VALUE] = counts[SAMPLES_VALUE].saturating_add(samples);
-        counts[TIME_VALUE] = counts[TIME_VALUE].saturating_add(header.weight_ns);
+        id
     }
 
     /// The id of the sample's stack (frames root first, with its markers), or `None` when it
@@ -215,10 +247,22 @@ impl Aggregator {
         let mut profile = Profile::new(meta);
         let mut used: FastMap<FrameId, FrameId> = FastMap::default();
         let mut stack: Vec<FrameId> = Vec::new();
-        for thread in &self.threads {
+        let mut alloc_values = match self.allocs.interval {
+            0 => Vec::new(),
+            _ => self.allocs.values(self.threads.len()),
+        };
+        for (index, thread) in self.threads.iter().enumerate() {
             let mut out = ThreadProfile::new(&thread.entry.name(), thread.entry.tid());
             out.cpu_time_ns = Some(thread.entry.cpu_time_since_armed_ns());
-            for (&id, counts) in &thread.counts {
+            let counts = thread
+                .counts
+                .iter()
+                .map(|(&id, counts)| (id, Values::from_slice(counts)));
+            let allocs = alloc_values
+                .get_mut(index)
+                .map(std::mem::take)
+                .unwrap_or_default();
+            for (id, values) in counts.chain(allocs) {
                 stack.clear();
                 for &frame in self.stacks.get(id) {
                     stack.push(
@@ -227,11 +271,27 @@ impl Aggregator {
                         }),
                     );
                 }
-                out.add(&stack, Values::from_slice(counts));
+                out.add(&stack, values);
             }
             profile.threads.push(out);
         }
         profile
+    }
+
+    /// Moves the live sampled blocks, with their threads and stacks, into `fresh` (an
+    /// aggregator that replaces this one), so in-use values survive the replacement.
+    pub fn move_live_to(&mut self, fresh: &mut Aggregator) {
+        fresh.allocs.interval = self.allocs.interval;
+        let mut stack = Vec::new();
+        for (id, mut block) in std::mem::take(&mut self.allocs.live) {
+            stack.clear();
+            for &frame in self.stacks.get(block.stack) {
+                stack.push(fresh.frames.intern(self.frames.get(frame).clone()));
+            }
+            block.stack = fresh.stacks.intern(&stack).unwrap_or(fresh.overflow);
+            block.thread = fresh.thread_slot(&self.threads[block.thread].entry);
+            fresh.allocs.live.insert(id, block);
+        }
     }
 
     /// Starts a new slice: every count goes back to zero (frames and threads are kept). The
@@ -243,8 +303,16 @@ impl Aggregator {
         for thread in &mut self.threads {
             thread.counts.clear();
         }
+        self.allocs.clear_allocated();
         self.overflowed_samples = 0;
         if self.stacks.len() > self.options.max_stacks / 2 || self.stacks.is_full() {
+            // Live sampled blocks keep their stacks: put them back in the emptied table.
+            let live_stacks: FastMap<StackId, Vec<FrameId>> = self
+                .allocs
+                .live
+                .values()
+                .map(|block| (block.stack, self.stacks.get(block.stack).to_vec()))
+                .collect();
             self.cache.clear();
             self.stacks.clear();
             let overflow_frame = self.frames.intern(Frame::marker(OVERFLOW));
@@ -252,6 +320,13 @@ impl Aggregator {
                 .stacks
                 .intern(&[overflow_frame])
                 .expect("an empty table has room");
+            let renamed: FastMap<StackId, StackId> = live_stacks
+                .into_iter()
+                .map(|(old, frames)| (old, self.stacks.intern(&frames).unwrap_or(self.overflow)))
+                .collect();
+            for block in self.allocs.live.values_mut() {
+                block.stack = renamed[&block.stack];
+            }
         }
     }
 }

@@ -1,0 +1,134 @@
+//! `rpprof agent --alloc` through the binary: the heap endpoints answer with what a service
+//! keeps in use, `/metrics` reports allocated and in-use bytes, and stored windows carry
+//! the allocation kinds with in-use values as a snapshot (not added up over the window).
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::{http_get, rpprof, script, TempDir};
+use flamegraph::{Profile, ValueKind};
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// `kind` in stacks holding `function`, over all threads.
+fn value_in(profile: &Profile, kind: &ValueKind, function: &str) -> f64 {
+    let index = profile
+        .meta
+        .kind_index(&kind.name)
+        .expect("the kind is there");
+    profile
+        .threads
+        .iter()
+        .flat_map(|t| t.stacks.iter())
+        .filter(|(stack, _)| {
+            stack
+                .iter()
+                .any(|&id| profile.frames.get(id).function == function)
+        })
+        .map(|(_, values)| values.get(index) as f64)
+        .sum()
+}
+
+/// Starts the agent on `heap_service.py SECONDS`; returns it, its address and its stderr.
+fn start(
+    dir: &TempDir,
+    extra: &[&str],
+    seconds: &str,
+) -> (
+    std::process::Child,
+    String,
+    BufReader<std::process::ChildStderr>,
+) {
+    let mut child = rpprof()
+        .args(["agent", "--listen", "127.0.0.1:0", "--store"])
+        .arg(dir.join("store"))
+        .args(extra)
+        .arg(script("heap_service.py"))
+        .arg(seconds)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let address = common::agent_address(&line);
+    (child, address, stderr)
+}
+
+#[test]
+fn heap_endpoints_metrics_and_windows_show_what_is_in_use() {
+    let dir = TempDir::new("agent-alloc");
+    let (mut child, address, mut stderr) =
+        start(&dir, &["--alloc-interval", "32K", "--window", "1m"], "4");
+    std::thread::sleep(Duration::from_millis(2500));
+
+    let (status, head, body) = http_get(&address, "/debug/pprof/heap", &[]);
+    assert_eq!(status, 200, "{head}");
+    let heap = flamegraph::pprof::parse(&body).unwrap();
+    let in_use = value_in(&heap, &ValueKind::INUSE_SPACE, "keep_cache");
+    assert!(
+        (in_use - 16.0 * MIB).abs() < 2.5 * MIB,
+        "the cache keeps 16 MiB: {:.1} MiB",
+        in_use / MIB
+    );
+    let allocated = value_in(&heap, &ValueKind::ALLOC_SPACE, "keep_cache");
+    assert!(allocated > in_use, "it allocated more than it keeps");
+
+    let (status, _, body) = http_get(&address, "/debug/pprof/allocs?format=folded", &[]);
+    assert_eq!(status, 200);
+    let folded = String::from_utf8(body).unwrap();
+    assert!(folded.contains("keep_cache ("), "{folded}");
+
+    let (status, _, body) = http_get(&address, "/metrics", &[]);
+    assert_eq!(status, 200);
+    let metrics = String::from_utf8(body).unwrap();
+    let metric = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("rpprof_{name} ")))
+            .unwrap_or_else(|| panic!("{name} in {metrics}"))
+            .parse()
+            .unwrap()
+    };
+    assert!(metric("allocated_bytes_total") > 16.0 * MIB);
+    assert!(
+        (8.0 * MIB..40.0 * MIB).contains(&metric("in_use_bytes")),
+        "{metrics}"
+    );
+    let (status, _, _) = http_get(&address, "/debug/pprof/heap?seconds=5", &[]);
+    assert_eq!(status, 400, "unknown parameters are refused");
+
+    // The program ends; the window (several slices) holds the in-use values of its end.
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    assert!(child.wait().unwrap().success(), "{rest}");
+    let windows: Vec<_> = std::fs::read_dir(dir.join("store/windows"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(windows.len(), 1, "{windows:?}");
+    let window = flamegraph::pprof::parse(&std::fs::read(&windows[0]).unwrap()).unwrap();
+    assert!(window.meta.duration_ns > 3_000_000_000, "several slices");
+    let in_use = value_in(&window, &ValueKind::INUSE_SPACE, "keep_cache");
+    assert!(
+        in_use < 20.0 * MIB,
+        "in use is a snapshot, not a sum of slices: {:.1} MiB",
+        in_use / MIB
+    );
+}
+
+#[test]
+fn without_alloc_the_heap_endpoint_says_how_to_get_it() {
+    let dir = TempDir::new("agent-noalloc");
+    let (mut child, address, _stderr) = start(&dir, &[], "1.5");
+    let (status, _, body) = http_get(&address, "/debug/pprof/heap", &[]);
+    assert_eq!(status, 404);
+    assert!(String::from_utf8_lossy(&body).contains("--alloc"));
+    let (_, _, body) = http_get(&address, "/metrics", &[]);
+    assert!(!String::from_utf8_lossy(&body).contains("in_use_bytes"));
+    assert!(child.wait().unwrap().success());
+}
