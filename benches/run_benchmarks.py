@@ -24,8 +24,12 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# RPPROF_BINARY measures another build (a profile being tried) without building.
-RPPROF = Path(os.environ.get("RPPROF_BINARY", ROOT / "target" / "release" / "rpprof"))
+# RPPROF_BINARY measures another build (a profile being tried) without building;
+# otherwise the release build in CARGO_TARGET_DIR (or target/).
+RPPROF = Path(os.environ.get(
+    "RPPROF_BINARY",
+    Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release" / "rpprof",
+))
 OUT = ROOT / "BENCHMARKS.md"
 RESULTS = ROOT / "benches" / "results.json"
 
@@ -1016,6 +1020,186 @@ def render_subprocesses(r):
     return "\n".join(rows)
 
 
+def bench_timeline():
+    """The timeline bench (benches/timeline.rs): memory and CPU to keep a million timed
+    samples, and the Firefox and speedscope writers on them; medians of three runs."""
+    runs = []
+    for _ in range(3):
+        done = subprocess.run(
+            ["cargo", "bench", "--ignore-rust-version", "--quiet", "--bench", "timeline"],
+            cwd=ROOT, check=True, capture_output=True, text=True,
+        )
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return {key: median([run[key] for run in runs]) for key in runs[0]}
+
+
+def render_timeline(r):
+    return "\n".join([
+        "## Samples in time order (Firefox Profiler, speedscope)",
+        "",
+        "`cargo bench --ignore-rust-version --bench timeline`: a million synthetic samples",
+        f"({r['threads']:.0f} threads, 30 frames deep, 5000 distinct stacks, real interned",
+        "strings) through the `TimelineRecorder` that runs beside the aggregator when a",
+        "format that shows time is asked for, then written; CPU time of the thread, medians",
+        "of three runs.",
+        "",
+        "| measure | result | target |",
+        "|---|---|---|",
+        f"| memory per million timed samples (all the recorder holds: samples, stacks, frames, caches) | "
+        f"{r['recorder_mib_per_million']:.1f} MiB | bounded |",
+        f"| of which the samples themselves (24 bytes each) | {r['sample_mib_per_million']:.1f} MiB | |",
+        f"| keeping them, on the aggregator thread (besides aggregating) | "
+        f"{r['record_samples_per_s'] / 1e6:.1f} M samples/s | |",
+        f"| Firefox Profiler writer, 1 M samples | {r['firefox_1m_s']:.2f} s "
+        f"({r['firefox_1m_mb']:.0f} MB of JSON; gzip {r['gzip_1m_s']:.2f} s more, "
+        f"{r['firefox_1m_gz_mb']:.1f} MB) | |",
+        f"| speedscope writer in time order, 1 M samples | {r['speedscope_1m_s']:.2f} s "
+        f"({r['speedscope_1m_mb']:.0f} MB) | |",
+        "",
+        "The default bound, `--timeline-samples 2000000`, is about twice the memory in the",
+        "first row; past it samples are merged pairwise, so memory stays there.",
+    ])
+
+
+def proc_cpu_s(pid, only=None):
+    """CPU seconds of a process's threads (those whose name starts with `only`, or all)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        if only is not None and not name.startswith(only):
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def top_round(seconds, watch):
+    """One run of the sleepers workload: under `rpprof top` in a tmux window (watch=True)
+    or under `rpprof run`; CPU seconds (process, rpprof threads, the view's thread) over
+    `seconds` of wall time, read while it runs."""
+    workload = [str(WORKLOADS / "sleepers.py"), str(seconds + 30), "8"]
+    socket = f"rpprof-bench-{os.getpid()}"
+    if watch:
+        command = " ".join([str(RPPROF), "top", "--program-output", "/dev/null", *workload])
+        subprocess.run(["tmux", "-L", socket, "new-session", "-d", "-x", "120", "-y", "40",
+                        f"exec {command}"], check=True)
+        pid = int(subprocess.run(["tmux", "-L", socket, "display", "-p", "#{pane_pid}"],
+                                 check=True, capture_output=True, text=True).stdout)
+    else:
+        child = subprocess.Popen([str(RPPROF), "run", *workload])
+        pid = child.pid
+    time.sleep(3)  # start-up and imports are not what is measured
+    start = (time.perf_counter(), proc_cpu_s(pid), proc_cpu_s(pid, "rpprof-"), proc_cpu_s(pid, "rpprof-top"))
+    time.sleep(seconds)
+    end = (time.perf_counter(), proc_cpu_s(pid), proc_cpu_s(pid, "rpprof-"), proc_cpu_s(pid, "rpprof-top"))
+    if watch:
+        subprocess.run(["tmux", "-L", socket, "kill-server"], check=False)
+    else:
+        child.kill()
+        child.wait()
+    wall = end[0] - start[0]
+    return [(e - s) / wall for s, e in zip(start[1:], end[1:])]
+
+
+def bench_top():
+    """`rpprof top`'s added CPU at 1 refresh/s on 8 threads (one busy), measured from /proc
+    while it runs, against `rpprof run` of the same program, alternating."""
+    rounds, seconds = 3, 20
+    watched, plain = [], []
+    for _ in range(rounds):
+        watched.append(top_round(seconds, True))
+        plain.append(top_round(seconds, False))
+    return {
+        "rounds": rounds,
+        "seconds": seconds,
+        "process_top_pct": 100 * median([w[0] for w in watched]),
+        "process_run_pct": 100 * median([p[0] for p in plain]),
+        "added_pct": 100 * median([w[0] - p[0] for w, p in zip(watched, plain)]),
+        "rpprof_threads_pct": 100 * median([w[1] for w in watched]),
+        "view_thread_pct": 100 * median([w[2] for w in watched]),
+    }
+
+
+def render_top(r):
+    return "\n".join([
+        "## `rpprof top`",
+        "",
+        f"`benches/workloads/sleepers.py`: 8 threads, one computing without pause, seven waking",
+        f"every 50 ms, at 99 Hz and one refresh a second in a 120x40 tmux window. CPU of the",
+        f"process read from `/proc` over {r['seconds']} s (after 3 s of start-up), {r['rounds']} rounds",
+        "alternating with `rpprof run` of the same program; medians, in % of one core.",
+        "",
+        "| measure | % of a core | target |",
+        "|---|---|---|",
+        f"| the view's own thread (slice, figures, drawing) | {r['view_thread_pct']:.2f} | |",
+        f"| every rpprof thread under `top` (view, aggregator, drain, signals) | {r['rpprof_threads_pct']:.2f} | <= 1 |",
+        f"| whole process under `top`, minus under `run` (same pair) | {r['added_pct']:.2f} | |",
+        f"| whole process: `top` / `run` | {r['process_top_pct']:.1f} / {r['process_run_pct']:.1f} | |",
+        "",
+        "The rpprof threads' row leaves out the signal handler's time, spent on the sampled",
+        "threads themselves (a few microseconds per sample: see the handler section). The",
+        "whole-process difference includes it, but a computing thread's CPU varies by more",
+        "than that from run to run on a shared machine: it says only that the added cost is",
+        "within that noise; the rpprof threads' row is the measurement.",
+    ])
+
+
+def bench_dump():
+    """A stack dump's pause of the program: per thread, how long its handler ran to read
+    its stack, over dumps of a running agent's 8 threads; and a dump's wall time."""
+    rounds = 50
+    with tempfile.TemporaryDirectory() as tmp:
+        agent = subprocess.Popen(
+            [str(RPPROF), "agent", "--listen", "127.0.0.1:0", "--store", str(Path(tmp) / "store"),
+             str(WORKLOADS / "sleepers.py"), "120", "8"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        line = agent.stderr.readline()
+        base = "http://" + line.split("http://")[1].split()[0]
+        time.sleep(2)
+        pauses, walls, threads = [], [], 0
+        for _ in range(rounds):
+            start = time.perf_counter()
+            dump = json.loads(http_get(base + "/debug/pprof/threads?format=json"))
+            walls.append(time.perf_counter() - start)
+            answered = [t for t in dump["threads"] if t["frames"] is not None]
+            threads = max(threads, len(answered))
+            pauses += [t["pause_ns"] for t in answered]
+            time.sleep(0.1)
+        agent.send_signal(signal.SIGTERM)
+        agent.wait()
+    pauses.sort()
+    return {
+        "rounds": rounds,
+        "threads": threads,
+        "pause_median_us": median(pauses) / 1000,
+        "pause_p99_us": pauses[int(len(pauses) * 0.99)] / 1000,
+        "pause_max_us": pauses[-1] / 1000,
+        "request_ms": median(walls) * 1000,
+    }
+
+
+def render_dump(r):
+    return "\n".join([
+        "## Stack dumps",
+        "",
+        f"{r['rounds']} dumps (`GET /debug/pprof/threads?format=json`) of an agent running",
+        f"`benches/workloads/sleepers.py` ({r['threads']} Python threads answered each dump, one",
+        "computing, the others mostly asleep). Nothing stops the program: each thread is",
+        "interrupted only while its own signal handler copies its stack; the others run on.",
+        "",
+        "| measure | result | target |",
+        "|---|---|---|",
+        f"| pause of a thread (its handler's run, not counting the kernel's delivery of the signal), median | {r['pause_median_us']:.1f} us | none; stated |",
+        f"| pause of a thread, p99 / max | {r['pause_p99_us']:.1f} / {r['pause_max_us']:.1f} us | |",
+        f"| a dump, request to answer (median) | {r['request_ms']:.1f} ms | |",
+    ])
+
+
 # --- allocation profiling --------------------------------------------------------------------
 
 MEMORY = ROOT / "tests" / "scripts" / "memory.py"
@@ -1313,6 +1497,9 @@ SECTIONS = {
     "max_rate": (bench_max_rate, render_max_rate),
     "pipeline": (bench_pipeline, render_pipeline),
     "store": (bench_store, render_store),
+    "timeline": (bench_timeline, render_timeline),
+    "top": (bench_top, render_top),
+    "dump": (bench_dump, render_dump),
     "agent": (bench_agent, render_agent),
     "subprocesses": (bench_subprocesses, render_subprocesses),
     "speed": (bench_speed, speed.render),

@@ -81,6 +81,8 @@ pub fn start(
             "rpprof is already running; call rpprof.stop() first".into(),
         ));
     }
+    // Any format may be asked for at `write()`, so the samples are kept in time order too.
+    config.timeline_samples = symbolizer::DEFAULT_TIMELINE_SAMPLES;
     let session = Session::start(config).map_err(|err| {
         ApiError::Runtime(format!(
             "{err} (under `rpprof record` the whole program is already being profiled)"

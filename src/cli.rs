@@ -3,8 +3,8 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{agent::AgentArgs, diff::DiffArgs, record::RecordArgs};
-use crate::commands::{report::ReportArgs, run::RunArgs};
+use crate::commands::{agent::AgentArgs, diff::DiffArgs, dump::DumpArgs, record::RecordArgs};
+use crate::commands::{report::ReportArgs, run::RunArgs, top::TopArgs};
 
 /// A signal-driven, thread-aware sampling profiler for Python.
 #[derive(Debug, Parser)]
@@ -36,6 +36,13 @@ pub enum Command {
     /// Draw a differential flamegraph: AFTER's shape, red where it grew since BEFORE, blue
     /// where it shrank.
     Diff(DiffArgs),
+    /// Print every Python thread's current stack in a running agent (file:line, state, CPU
+    /// seconds), as `py-spy dump` does. Ctrl-\ (SIGQUIT) prints the same under run, record
+    /// and agent.
+    Dump(DumpArgs),
+    /// Run a program (or watch a running agent) and show, refreshed every second, its
+    /// heaviest functions and each thread's state and CPU, as `py-spy top` does.
+    Top(TopArgs),
 }
 
 impl Command {
@@ -47,6 +54,8 @@ impl Command {
             Command::Report(_) => "report",
             Command::Agent(_) => "agent",
             Command::Diff(_) => "diff",
+            Command::Dump(_) => "dump",
+            Command::Top(_) => "top",
         }
     }
 }

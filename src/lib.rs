@@ -7,6 +7,7 @@
 //! [`args`] holds the argument groups subcommands share, and [`commands`] one module per
 //! subcommand. The binary (`main.rs`) only dispatches.
 
+pub mod agent_client;
 pub mod api;
 pub mod args;
 pub mod children;
@@ -18,3 +19,4 @@ pub mod output;
 pub mod python;
 pub mod render;
 pub mod signals;
+pub mod top;

@@ -42,6 +42,8 @@ fn main() {
             Command::Report(args) => commands::report::report(args),
             Command::Diff(args) => commands::diff::diff(args),
             Command::Agent(args) => commands::agent::agent(args),
+            Command::Dump(args) => commands::dump::dump(args),
+            Command::Top(args) => commands::top::top(args),
         };
         (cli.command.name(), ran)
     };

@@ -29,6 +29,8 @@ pub fn view(profile: &Profile, options: &RenderOptions, threads_as_labels: bool)
     if options.function {
         viewed = viewed.by_function();
     }
+    // The samples in time order stay as recorded, one track per thread.
+    viewed.timeline = profile.timeline.clone();
     viewed
 }
 
@@ -69,8 +71,15 @@ pub fn write_target(
         svg: options.svg.clone(),
     };
     let viewed = view(profile, options, target.format.threads_as_labels);
+    let gzip = target.format.gzip_for(&target.path);
     write_atomically(&target.path, |out| {
-        (target.format.write)(&viewed, &write, out)
-            .with_context(|| format!("cannot write {}", target.format.name))
+        let written = if gzip {
+            let mut gz = flate2::write::GzEncoder::new(out, flate2::Compression::default());
+            (target.format.write)(&viewed, &write, &mut gz)
+                .and_then(|()| Ok(gz.finish().map(drop)?))
+        } else {
+            (target.format.write)(&viewed, &write, out)
+        };
+        written.with_context(|| format!("cannot write {}", target.format.name))
     })
 }

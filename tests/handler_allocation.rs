@@ -1,7 +1,8 @@
 //! Proof that the SIGPROF handler allocates nothing: a counting global allocator counts
 //! every allocation and free made while a thread is inside the handler, during a real
 //! multithreaded Python program sampled at 2 kHz in CPU mode, 1 kHz in wall mode, and with
-//! 64 threads at 10 kHz, in this process.
+//! 64 threads at 10 kHz, in this process; stack dumps (whose stacks the same handler
+//! reads) are taken all the while.
 //!
 //! One test in this file: signals are process-wide, so it runs alone in its own process.
 
@@ -88,8 +89,8 @@ for t in threads:
 "#;
 
 /// Runs the workload (`threads` threads, `rounds` rounds of work each) under a recording
-/// with `mode` at `rate_hz`; returns the samples.
-fn record_workload(mode: Mode, rate_hz: u32, threads: usize, rounds: usize) -> u64 {
+/// with `mode` at `rate_hz`, with a stack dump every 20 ms; returns the samples and dumps.
+fn record_workload(mode: Mode, rate_hz: u32, threads: usize, rounds: usize) -> (u64, u64) {
     let program = Program::Code {
         source: WORKLOAD.to_owned(),
         args: vec![threads.to_string(), rounds.to_string()],
@@ -108,7 +109,20 @@ fn record_workload(mode: Mode, rate_hz: u32, threads: usize, rounds: usize) -> u
     );
     config.keep_idle = true;
     let recording = Session::start(config).expect("sampling starts");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let dumping = stop.clone();
+    let dumper = std::thread::spawn(move || {
+        let mut dumps = 0;
+        while !dumping.load(Ordering::Acquire) {
+            let dump = session::StackDump::take().expect("a dump");
+            dumps += u64::from(dump.threads.iter().any(|t| t.frames.is_some()));
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        dumps
+    });
     let exception = python.run_main();
+    stop.store(true, Ordering::Release);
+    let dumps = dumper.join().unwrap();
     assert!(exception.is_none(), "the workload ran cleanly");
     python.finish(None);
     let recorded = recording.finish();
@@ -122,17 +136,21 @@ fn record_workload(mode: Mode, rate_hz: u32, threads: usize, rounds: usize) -> u
         names.contains(&"w2") && names.contains(&"MainThread"),
         "{names:?}"
     );
-    recorded.report.stats.samples
+    (recorded.report.stats.samples, dumps)
 }
 
 #[test]
 fn the_signal_handler_allocates_nothing() {
     // CPU mode above the tick: per-thread wall-clock timers, parked while idle.
-    let cpu_samples = record_workload(Mode::Cpu, 2000, 5, 4);
+    let (cpu_samples, cpu_dumps) = record_workload(Mode::Cpu, 2000, 5, 4);
     // Wall mode: the ticker signals running threads and repeats idle ones.
-    let wall_samples = record_workload(Mode::Wall, 1000, 5, 4);
+    let (wall_samples, wall_dumps) = record_workload(Mode::Wall, 1000, 5, 4);
     // 64 threads at 10 kHz.
-    let busy_samples = record_workload(Mode::Cpu, 10_000, 64, 1);
+    let (busy_samples, busy_dumps) = record_workload(Mode::Cpu, 10_000, 64, 1);
+    assert!(
+        cpu_dumps + wall_dumps + busy_dumps >= 3,
+        "dumps were answered: {cpu_dumps} {wall_dumps} {busy_dumps}"
+    );
     assert!(cpu_samples > 500, "the handler ran often: {cpu_samples}");
     assert!(wall_samples > 300, "the handler ran often: {wall_samples}");
     assert!(busy_samples > 2000, "the handler ran often: {busy_samples}");

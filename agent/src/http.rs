@@ -10,6 +10,10 @@
 //!   second), one profile with all four kinds; `heap` shows `inuse_space` by default,
 //!   `allocs` `alloc_space`;
 //! - `GET /threads` — the live thread table with states, as JSON;
+//! - `GET /debug/pprof/threads[?format=json]` — every Python thread's current stack, as
+//!   `py-spy dump` prints it (read by each thread in its signal handler: nothing stops);
+//! - `GET /top` — what `rpprof top --agent` shows: the last second's heaviest functions per
+//!   thread, thread states and CPU, as compact JSON;
 //! - `GET /metrics` — Prometheus text.
 //!
 //! With a token configured, every request needs `Authorization: Bearer TOKEN`. Requests
@@ -22,13 +26,14 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 use flamegraph::groups::ThreadsView;
-use flamegraph::{svg, Format, Profile, SvgOptions, ValueKind, WriteOptions};
+use flamegraph::{svg, Format, Profile, SvgOptions, TimelineUse, ValueKind, WriteOptions};
 use tiny_http::{Header, Method, Request, Response, Server};
 
 use crate::duration::{now_unix_ns, parse_time};
 use crate::metrics::{self, AgentMetrics, MetricsInputs};
 use crate::query::{Target, MAX_TARGET};
 use crate::store::Store;
+use crate::top::LiveTop;
 use crate::windows::Request as WindowRequest;
 use crate::AgentError;
 
@@ -55,6 +60,8 @@ pub struct HttpContext {
     pub max_stacks: usize,
     /// The application's name, for titles.
     pub app_name: String,
+    /// What `/top` serves.
+    pub live_top: Arc<LiveTop>,
     /// Requests waiting now.
     waiting: AtomicUsize,
 }
@@ -76,6 +83,7 @@ impl HttpContext {
             token,
             max_stacks,
             app_name,
+            live_top: Arc::default(),
             waiting: AtomicUsize::new(0),
         }
     }
@@ -191,6 +199,8 @@ fn handle(request: &Request, context: &HttpContext) -> Answer {
         "/debug/pprof/allocs" => heap_profile(&target, context, &ValueKind::ALLOC_SPACE),
         "/profile" => stored_profile(&target, context),
         "/threads" => threads(&target),
+        "/debug/pprof/threads" => stack_dump(&target),
+        "/top" => live_top(&target, context),
         "/metrics" => metrics_page(&target, context),
         _ => Ok(Answer::text(404, format!("no endpoint {}", target.path))),
     };
@@ -200,12 +210,19 @@ fn handle(request: &Request, context: &HttpContext) -> Answer {
 /// The format `format=` names (pprof by default), from the format table.
 fn format_of(target: &Target) -> Result<&'static Format, AgentError> {
     let name = target.get("format").unwrap_or("pprof");
-    Format::named(name).ok_or_else(|| {
+    let format = Format::named(name).ok_or_else(|| {
         AgentError::BadValue(format!(
             "unknown format `{name}` (expected {})",
             Format::names()
         ))
-    })
+    })?;
+    if format.timeline == TimelineUse::Required {
+        return Err(AgentError::BadValue(format!(
+            "the {name} format needs samples in time order, which the agent does not keep \
+             (use rpprof record)"
+        )));
+    }
+    Ok(format)
 }
 
 /// The profile in `format`, threads as `--threads auto` draws them: a pool or a
@@ -406,6 +423,43 @@ fn threads(target: &Target) -> Result<Answer, AgentError> {
     })
 }
 
+fn live_top(target: &Target, context: &HttpContext) -> Result<Answer, AgentError> {
+    target.check(&[], &[])?;
+    let slice = context.live_top.request();
+    Ok(Answer {
+        status: 200,
+        content_type: "application/json",
+        body: serde_json::to_vec(&*slice).expect("plain data"),
+        headers: Vec::new(),
+    })
+}
+
+fn stack_dump(target: &Target) -> Result<Answer, AgentError> {
+    target.check(&["format"], &[])?;
+    let json = match target.get("format").unwrap_or("text") {
+        "text" => false,
+        "json" => true,
+        other => {
+            return Err(AgentError::BadValue(format!(
+                "unknown format `{other}` (expected text or json)"
+            )))
+        }
+    };
+    let dump = match session::StackDump::take() {
+        Ok(dump) => dump,
+        Err(err) => return Ok(Answer::text(503, err.to_string())),
+    };
+    Ok(match json {
+        true => Answer {
+            status: 200,
+            content_type: "application/json",
+            body: (dump.to_json() + "\n").into_bytes(),
+            headers: Vec::new(),
+        },
+        false => Answer::text(200, dump.to_text().trim_end()),
+    })
+}
+
 fn metrics_page(target: &Target, context: &HttpContext) -> Result<Answer, AgentError> {
     target.check(&[], &[])?;
     let threads = sampler::registered_threads();
@@ -438,7 +492,7 @@ fn index(target: &Target, context: &HttpContext) -> Result<Answer, AgentError> {
          <li><a href=\"/profile?from=now-5m&amp;format=svg\">Flamegraph of the last 5 minutes</a> \
          (<a href=\"/profile?from=now-5m\">pprof</a>)</li>\n\
          <li><a href=\"/debug/pprof/profile?seconds=30\">Profile the next 30 seconds</a> (pprof)</li>\n\
-         {heap}<li><a href=\"/threads\">Threads</a></li>\n<li><a href=\"/metrics\">Metrics</a></li>\n</ul>\n\
+         {heap}<li><a href=\"/threads\">Threads</a> (<a href=\"/debug/pprof/threads\">their stacks now</a>)</li>\n<li><a href=\"/metrics\">Metrics</a></li>\n</ul>\n\
          <p>{windows} windows stored ({bytes} bytes).</p>\n{error}</body></html>\n",
         heap = if context.metrics.alloc_sampling.load(Ordering::Relaxed) {
             "<li><a href=\"/debug/pprof/heap?format=svg\">Memory in use now</a> \

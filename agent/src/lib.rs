@@ -22,6 +22,7 @@ pub mod push;
 mod query;
 pub mod slicer;
 pub mod store;
+pub mod top;
 pub mod windows;
 
 use std::net::SocketAddr;
@@ -148,12 +149,14 @@ impl Agent<Ready> {
         let time = session::time_kind(config.session.sampler.mode);
         let (slice_out, slice_in) = crossbeam_channel::bounded(64);
         let (stop_slicer, stop_in) = crossbeam_channel::bounded(1);
+        let live_top = Arc::new(top::LiveTop::default());
         let slicer = slicer::spawn(
             session.slicer(),
             stop_in,
             slice_out.clone(),
             self.metrics.clone(),
             add_to_slice.clone(),
+            live_top.clone(),
         )?;
         let pusher = match &config.push {
             Some(target) => Some(Pusher::start(
@@ -182,14 +185,16 @@ impl Agent<Ready> {
             pusher,
             self.metrics.clone(),
         )?;
-        let context = Arc::new(HttpContext::new(
+        let mut context = HttpContext::new(
             self.store.clone(),
             requests_out,
             self.metrics.clone(),
             config.token.clone(),
             config.session.max_stacks,
             config.app_name.clone(),
-        ));
+        );
+        context.live_top = live_top;
+        let context = Arc::new(context);
         let server = self.server.clone();
         let http = std::thread::Builder::new()
             .name("rpprof-http".to_owned())

@@ -13,6 +13,7 @@ use flamegraph::Profile;
 use session::Slicer;
 
 use crate::metrics::AgentMetrics;
+use crate::top::LiveTop;
 use crate::AgentError;
 
 /// The length of a slice.
@@ -54,10 +55,20 @@ pub fn spawn(
     slices: Sender<Slice>,
     metrics: Arc<AgentMetrics>,
     add_to_slice: Option<AddToSlice>,
+    live_top: Arc<LiveTop>,
 ) -> Result<JoinHandle<()>, AgentError> {
     std::thread::Builder::new()
         .name("rpprof-slicer".to_owned())
-        .spawn(move || run(&slicer, &stop, &slices, &metrics, add_to_slice.as_ref()))
+        .spawn(move || {
+            run(
+                &slicer,
+                &stop,
+                &slices,
+                &metrics,
+                add_to_slice.as_ref(),
+                &live_top,
+            )
+        })
         .map_err(AgentError::Thread)
 }
 
@@ -67,6 +78,7 @@ fn run(
     slices: &Sender<Slice>,
     metrics: &AgentMetrics,
     add_to_slice: Option<&AddToSlice>,
+    live_top: &LiveTop,
 ) {
     let mut deadline = Instant::now() + SLICE;
     loop {
@@ -80,6 +92,7 @@ fn run(
         if let Some(add) = add_to_slice {
             add(&mut profile);
         }
+        live_top.offer(&profile);
         metrics
             .overflowed_samples
             .fetch_add(profile.meta.overflowed, Ordering::Relaxed);

@@ -14,6 +14,15 @@ pub enum ProfileError {
         /// What is wrong, and where.
         reason: String,
     },
+    /// A format that shows time was asked of a profile without samples in time order.
+    #[error(
+        "the {format} format needs the samples in time order, which only a recording keeps \
+         (`rpprof record -o FILE --format {format}`); pprof and folded files have none"
+    )]
+    NoTimeline {
+        /// The format asked for.
+        format: &'static str,
+    },
     /// A view asked for a value kind the profile does not carry.
     #[error("the profile has no value `{asked}` (it has: {known})")]
     NoSuchValue {

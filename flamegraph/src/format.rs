@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::options::WriteOptions;
-use crate::{folded, pprof, speedscope, svg, Profile, ProfileError, ProfileMeta};
+use crate::{firefox, folded, pprof, speedscope, svg, Profile, ProfileError, ProfileMeta};
 
 /// Writes a profile.
 pub type Writer = fn(&Profile, &WriteOptions, &mut dyn Write) -> Result<(), ProfileError>;
@@ -22,6 +22,17 @@ pub struct Reader {
     pub looks_like: fn(&[u8]) -> bool,
     /// Parses them.
     pub parse: fn(&[u8]) -> Result<Profile, ProfileError>,
+}
+
+/// What a format does with a recording's samples in time order (`Profile::timeline`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimelineUse {
+    /// Nothing: it shows totals.
+    Ignored,
+    /// Shows them when there (speedscope's per-thread time order), totals otherwise.
+    Used,
+    /// Cannot be written without them (the Firefox Profiler's timeline).
+    Required,
 }
 
 /// One row of the table.
@@ -37,6 +48,9 @@ pub struct Format {
     /// True when the format keeps every thread as labels of its samples (pprof): a view
     /// that groups threads then notes each thread's group instead of adding threads up.
     pub threads_as_labels: bool,
+    /// Whether it shows the samples in time order: a recording keeps them only for such
+    /// formats.
+    pub timeline: TimelineUse,
     /// The writer.
     pub write: Writer,
     /// The reader, for formats rpprof reads back.
@@ -66,6 +80,7 @@ pub static FORMATS: &[Format] = &[
         description: "flamegraph SVG (open it in a browser)",
         extensions: &[".svg"],
         content_type: "image/svg+xml",
+        timeline: TimelineUse::Ignored,
         write: svg::write,
         read: None,
     },
@@ -75,6 +90,7 @@ pub static FORMATS: &[Format] = &[
         description: "folded stacks, one `frame;frame;... count` line per stack",
         extensions: &[".folded", ".txt"],
         content_type: "text/plain; charset=utf-8",
+        timeline: TimelineUse::Ignored,
         write: |profile, options, out| Ok(folded::write(profile, options, out)?),
         read: Some(Reader {
             looks_like: folded::looks_like,
@@ -87,6 +103,7 @@ pub static FORMATS: &[Format] = &[
         description: "gzipped pprof protobuf (go tool pprof, Grafana, Pyroscope)",
         extensions: &[".pb.gz", ".pb", ".pprof"],
         content_type: "application/octet-stream",
+        timeline: TimelineUse::Ignored,
         write: pprof::write,
         read: Some(Reader {
             looks_like: pprof::looks_like,
@@ -96,10 +113,22 @@ pub static FORMATS: &[Format] = &[
     Format {
         name: "speedscope",
         threads_as_labels: false,
-        description: "speedscope JSON, one profile per thread",
+        description: "speedscope JSON, one profile per thread (in time order from a recording)",
         extensions: &[".speedscope.json", ".json"],
         content_type: "application/json",
+        timeline: TimelineUse::Used,
         write: speedscope::write,
+        read: None,
+    },
+    Format {
+        name: "firefox",
+        threads_as_labels: false,
+        description: "Firefox Profiler timeline: a track per thread, samples at their times \
+                      (https://profiler.firefox.com)",
+        extensions: &[".json.gz", ".gecko.json", ".gecko.json.gz"],
+        content_type: "application/json",
+        timeline: TimelineUse::Required,
+        write: firefox::write,
         read: None,
     },
 ];
@@ -110,12 +139,23 @@ impl Format {
         FORMATS.iter().find(|f| f.name.eq_ignore_ascii_case(name))
     }
 
-    /// The format a file name implies by its ending (any case).
+    /// The format a file name implies by its ending (any case); the longest ending that
+    /// fits wins (`x.gecko.json` is Firefox's, `x.json` speedscope's).
     pub fn for_path(path: &Path) -> Option<&'static Format> {
         let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
         FORMATS
             .iter()
-            .find(|f| f.extensions.iter().any(|e| name.ends_with(e)))
+            .flat_map(|f| f.extensions.iter().map(move |e| (f, e)))
+            .filter(|(_, e)| name.ends_with(*e))
+            .max_by_key(|(_, e)| e.len())
+            .map(|(f, _)| f)
+    }
+
+    /// True when a file of this name should be gzipped on top of what the writer writes:
+    /// it ends in `.gz` and the format's own data is not compressed already (pprof is).
+    pub fn gzip_for(&self, path: &Path) -> bool {
+        let name = path.to_string_lossy().to_ascii_lowercase();
+        name.ends_with(".gz") && self.name != "pprof"
     }
 
     /// Every format's name, for messages: `svg, folded, pprof or speedscope`.
@@ -167,10 +207,13 @@ mod tests {
         assert_eq!(by_path("p.pb.gz"), Some("pprof"));
         assert_eq!(by_path("p.pprof"), Some("pprof"));
         assert_eq!(by_path("p.speedscope.json"), Some("speedscope"));
+        assert_eq!(by_path("p.json"), Some("speedscope"));
+        assert_eq!(by_path("p.gecko.json"), Some("firefox"));
+        assert_eq!(by_path("p.json.gz"), Some("firefox"));
         assert_eq!(by_path("p.dat"), None);
         assert_eq!(Format::named("PPROF").map(|f| f.name), Some("pprof"));
         assert!(Format::named("png").is_none());
-        assert_eq!(Format::names(), "svg, folded, pprof or speedscope");
+        assert_eq!(Format::names(), "svg, folded, pprof, speedscope or firefox");
 
         let folded = parse_any(b"main (a.py:1);f (a.py:2) 3\n").unwrap();
         assert_eq!(folded.total().get(0), 3);

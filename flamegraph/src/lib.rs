@@ -13,6 +13,7 @@
 pub mod atomic;
 pub mod diff;
 mod error;
+pub mod firefox;
 pub mod folded;
 pub mod format;
 mod frame;
@@ -25,12 +26,14 @@ mod profile;
 pub mod speedscope;
 pub mod summary;
 pub mod svg;
+pub mod timeline;
 pub mod top;
 pub mod value;
 
 pub use error::ProfileError;
-pub use format::{Format, FORMATS};
+pub use format::{Format, TimelineUse, FORMATS};
 pub use frame::{Frame, FrameId, FrameKind, FrameTable, IDLE, INTERPRETER, OVERFLOW, TRUNCATED};
 pub use options::{SvgOptions, WriteOptions};
 pub use profile::{ProcessRoot, Profile, ProfileMeta, ThreadProfile, ALL_THREADS, MAX_SAMPLES};
+pub use timeline::{ThreadTimeline, TimedSample, Timeline};
 pub use value::{format_bytes, ValueKind, Values, MAX_VALUE_KINDS};

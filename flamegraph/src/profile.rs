@@ -193,6 +193,9 @@ pub struct Profile {
     pub frames: FrameTable,
     /// The threads, in the order they were first seen.
     pub threads: Vec<ThreadProfile>,
+    /// The samples in time order, when the recording kept them (for the formats that show
+    /// time; views that regroup threads leave it as recorded).
+    pub timeline: Option<std::sync::Arc<crate::timeline::Timeline>>,
 }
 
 /// The name of the single thread of a profile whose threads were merged.

@@ -1,11 +1,16 @@
 //! speedscope JSON (<https://www.speedscope.app>): one sampled profile per thread, named
 //! after the thread, all sharing one frame table. speedscope shows threads side by side.
+//!
+//! From a recording that kept its samples in time order (`Profile::timeline`), each
+//! thread's samples are written in the order they were taken, so speedscope's "Time Order"
+//! view is the thread's real timeline; otherwise (a profile read from pprof or folded)
+//! each distinct stack is one sample with its total.
 
 use std::io::Write;
 
 use serde::Serialize;
 
-use crate::frame::FrameKind;
+use crate::frame::{FrameKind, FrameTable};
 use crate::options::WriteOptions;
 use crate::profile::Profile;
 use crate::ProfileError;
@@ -69,8 +74,73 @@ pub fn write(
         Some(kind) if kind.is_bytes() => "bytes",
         _ => "none",
     };
-    let frames = profile
-        .frames
+    // The time order is used for samples and time, and while the view keeps every thread
+    // apart (a grouped pool or merged threads have no one timeline).
+    let timeline = profile.timeline.as_deref().filter(|timeline| {
+        timeline.threads.len() == profile.threads.len()
+            && profile
+                .meta
+                .kinds
+                .get(value)
+                .is_some_and(|kind| kind.is_time() || *kind == crate::ValueKind::SAMPLES)
+    });
+    let frames = frames_out(timeline.map_or(&profile.frames, |t| &t.frames));
+    let profiles = match timeline {
+        Some(timeline) => {
+            let as_time = profile.meta.kinds[value].is_time();
+            timeline
+                .threads
+                .iter()
+                .map(|thread| {
+                    let weights: Vec<u64> = thread
+                        .samples
+                        .iter()
+                        .map(|s| {
+                            if as_time {
+                                s.weight_ns
+                            } else {
+                                u64::from(s.count)
+                            }
+                        })
+                        .collect();
+                    SampledProfile {
+                        kind: "sampled",
+                        name: format!("{} (tid {})", thread.name, thread.tid),
+                        unit,
+                        start_value: 0,
+                        end_value: weights.iter().fold(0, |a: u64, &b| a.saturating_add(b)),
+                        samples: thread
+                            .samples
+                            .iter()
+                            .map(|s| timeline.stacks[s.stack as usize].clone())
+                            .collect(),
+                        weights,
+                    }
+                })
+                .collect()
+        }
+        None => aggregated_profiles(profile, value, unit),
+    };
+    let file = File {
+        schema: SCHEMA,
+        shared: Shared { frames },
+        profiles,
+        name: if profile.meta.title.is_empty() {
+            "rpprof".to_owned()
+        } else {
+            format!("rpprof: {}", profile.meta.title)
+        },
+        active_profile_index: 0,
+        exporter: format!("rpprof {}", env!("CARGO_PKG_VERSION")),
+    };
+    serde_json::to_writer(&mut *out, &file).map_err(std::io::Error::from)?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+/// The frames of a frame table, as speedscope names them.
+fn frames_out(table: &FrameTable) -> Vec<FrameOut<'_>> {
+    table
         .iter()
         .map(|(_, frame)| match frame.kind {
             FrameKind::Marker => FrameOut {
@@ -84,8 +154,12 @@ pub fn write(
                 line: (frame.line > 0).then_some(frame.line),
             },
         })
-        .collect();
-    let profiles = profile
+        .collect()
+}
+
+/// One sample per distinct stack with its total, per thread.
+fn aggregated_profiles(profile: &Profile, value: usize, unit: &'static str) -> Vec<SampledProfile> {
+    profile
         .threads
         .iter()
         .map(|thread| {
@@ -105,22 +179,7 @@ pub fn write(
                 weights,
             }
         })
-        .collect();
-    let file = File {
-        schema: SCHEMA,
-        shared: Shared { frames },
-        profiles,
-        name: if profile.meta.title.is_empty() {
-            "rpprof".to_owned()
-        } else {
-            format!("rpprof: {}", profile.meta.title)
-        },
-        active_profile_index: 0,
-        exporter: format!("rpprof {}", env!("CARGO_PKG_VERSION")),
-    };
-    serde_json::to_writer(&mut *out, &file).map_err(std::io::Error::from)?;
-    out.write_all(b"\n")?;
-    Ok(())
+        .collect()
 }
 
 #[cfg(test)]

@@ -50,6 +50,16 @@ pub(crate) extern "C" fn on_sigprof(
     let _inside = InHandler::enter();
     // SAFETY: the kernel passes a valid siginfo to an SA_SIGINFO handler.
     let info = unsafe { &*info };
+    // A stack dump's request (SI_QUEUE, from this process) is answered whether or not a
+    // session samples.
+    if crate::snapshot::is_request(info) {
+        let entry = CURRENT.with(|current| current.get());
+        if !entry.is_null() {
+            // SAFETY: as for sampling below: a non-null CURRENT is a live entry.
+            crate::snapshot::answer(unsafe { &*entry });
+        }
+        return;
+    }
     // Only our timers (SI_TIMER) and our ticker (SI_TKILL) sample; SIGPROF from anything
     // else (the program's setitimer(ITIMER_PROF), kill) is not ours.
     if info.si_code != libc::SI_TIMER && info.si_code != libc::SI_TKILL {

@@ -30,6 +30,7 @@ mod registry;
 pub mod ring;
 mod session;
 mod signal;
+mod snapshot;
 mod stats;
 mod stopper;
 pub mod ticker;
@@ -49,5 +50,6 @@ pub use registry::{
 };
 pub use session::{current_stats, Sampler, SessionReport};
 pub use signal::{handler_is_installed, install_handler};
+pub use snapshot::{snapshot_threads, ThreadSnapshot, SNAPSHOT_DEPTH};
 pub use stats::{HandlerTimes, StatsSnapshot};
 pub use walk::walk_current_stack;

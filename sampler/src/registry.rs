@@ -16,6 +16,7 @@ use rustpython_vm::vm::thread::ThreadSlot;
 use crate::alloc::AllocRing;
 use crate::raw::ThreadState;
 use crate::ring::{RepeatRing, SampleRing};
+use crate::snapshot::SnapshotSlot;
 use crate::timer::{clock_ns, monotonic_ns, thread_cpu_ns, Driver, ThreadTimers};
 
 thread_local! {
@@ -68,6 +69,12 @@ pub struct ThreadEntry {
     timers: AtomicPtr<ThreadTimers>,
     /// A session wants it sampled (its handler stops its timers when this is false).
     pub(crate) armed: AtomicBool,
+    /// Where its handler puts its stack when a dump asks ([`crate::snapshot`]).
+    pub(crate) snapshot: OnceLock<SnapshotSlot>,
+    /// `CLOCK_MONOTONIC` when it registered.
+    started_ns: u64,
+    /// `CLOCK_MONOTONIC` when it exited (0 while it lives).
+    exited_ns: AtomicU64,
     /// Its wall-clock timer is parked on its CPU clock ([`Driver::WallClockTimers`]).
     pub(crate) parked: AtomicBool,
 }
@@ -96,6 +103,16 @@ impl ThreadEntry {
     /// Renames the thread.
     pub fn set_name(&self, name: &str) {
         *lock(&self.name) = name.to_owned();
+    }
+
+    /// `CLOCK_MONOTONIC` time at which the thread registered (about when it started).
+    pub fn started_ns(&self) -> u64 {
+        self.started_ns
+    }
+
+    /// `CLOCK_MONOTONIC` time at which the thread exited, if it has.
+    pub fn exited_ns(&self) -> Option<u64> {
+        Some(self.exited_ns.load(Ordering::Acquire)).filter(|&ns| ns != 0)
     }
 
     /// False once the thread has exited.
@@ -338,6 +355,9 @@ pub fn register_current_thread(
         timers: AtomicPtr::new(std::ptr::null_mut()),
         armed: AtomicBool::new(false),
         parked: AtomicBool::new(false),
+        snapshot: OnceLock::new(),
+        started_ns: monotonic_ns(),
+        exited_ns: AtomicU64::new(0),
     });
     GUARD.with(|guard| {
         *guard.borrow_mut() = Some(ExitGuard {
@@ -434,6 +454,9 @@ impl Drop for ExitGuard {
         self.entry
             .final_cpu_ns
             .store(thread_cpu_ns(), Ordering::Release);
+        self.entry
+            .exited_ns
+            .store(monotonic_ns(), Ordering::Release);
         // Under the registry lock, so that `arm_all` never arms a thread that is exiting,
         // and with SIGPROF blocked, so that this thread's handler does not run while its
         // timers are deleted (no other thread's handler touches them).

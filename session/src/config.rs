@@ -17,6 +17,10 @@ pub struct SessionConfig {
     pub title: String,
     /// Distinct stacks kept per profile; samples of others go to `[overflow]`.
     pub max_stacks: usize,
+    /// Keep the samples in time order too, at most this many at once (0: no timeline);
+    /// profiles then carry a `flamegraph::Timeline` (see `symbolizer::TimelineRecorder`
+    /// for what happens past the budget).
+    pub timeline_samples: usize,
     /// Also sample allocations, on average one every this many bytes (checked by
     /// `sampler::alloc::validate_interval`); the profiles then carry the four allocation
     /// kinds ([`ALLOC_KINDS`]).
@@ -42,6 +46,7 @@ impl SessionConfig {
             keep_idle: keeps_idle(sampler.mode),
             title: title.to_owned(),
             max_stacks: DEFAULT_MAX_STACKS,
+            timeline_samples: 0,
             alloc_interval: None,
         }
     }

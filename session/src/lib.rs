@@ -16,12 +16,16 @@
 #![deny(missing_docs)]
 
 pub mod config;
+pub mod dump;
 mod session;
+pub mod top;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use config::{keeps_idle, time_kind, SessionConfig, ALLOC_KINDS, DEFAULT_MAX_STACKS};
+pub use dump::{StackDump, ThreadStack};
 pub use session::{warn, Recorded, Session, Slicer, MAX_FRAMES};
+pub use top::{TopFunction, TopSlice, TopThread};
 
 /// Why a session could not start.
 #[derive(Debug, thiserror::Error)]

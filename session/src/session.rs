@@ -10,7 +10,7 @@ use flamegraph::hash::FastMap;
 use flamegraph::{Profile, ProfileMeta};
 use sampler::alloc::{AllocSampling, AllocStats};
 use sampler::{SampleBatch, Sampler, SessionReport};
-use symbolizer::{AggregateOptions, Aggregator, Symbolizer};
+use symbolizer::{AggregateOptions, Aggregator, Symbolizer, TimelineOptions, TimelineRecorder};
 
 use crate::config::SessionConfig;
 use crate::{now_unix_ns, SessionError};
@@ -149,12 +149,15 @@ struct SessionAggregator {
     aggregator: Aggregator,
     slice_start_ns: u64,
     cpu_reported: FastMap<(String, i32), u64>,
+    /// The samples in time order, when the config asks for them.
+    timeline: Option<TimelineRecorder>,
 }
 
 impl SessionAggregator {
     fn new(config: SessionConfig) -> SessionAggregator {
         SessionAggregator {
             aggregator: new_aggregator(&config),
+            timeline: new_timeline(&config),
             config,
             slice_start_ns: now_unix_ns(),
             cpu_reported: FastMap::default(),
@@ -170,7 +173,12 @@ impl SessionAggregator {
         loop {
             select! {
                 recv(batches) -> batch => match batch {
-                    Ok(batch) => self.aggregator.add(&batch),
+                    Ok(batch) => {
+                        self.aggregator.add(&batch);
+                        if let Some(timeline) = &mut self.timeline {
+                            timeline.add(&batch);
+                        }
+                    }
                     Err(_) => break,
                 },
                 recv(requests) -> request => match request {
@@ -203,6 +211,17 @@ impl SessionAggregator {
         };
         self.aggregator.sweep_freed();
         let mut profile = self.aggregator.profile(meta);
+        if let Some(timeline) = &self.timeline {
+            let command_line: Vec<String> = std::env::args_os()
+                .map(|arg| arg.to_string_lossy().into_owned())
+                .collect();
+            profile.timeline = Some(Arc::new(timeline.timeline(
+                self.slice_start_ns,
+                sampler::timer::monotonic_ns(),
+                &command_line.join(" "),
+            )));
+            self.timeline = new_timeline(&self.config);
+        }
         // The aggregator reports CPU since each thread was armed: keep this profile's share.
         for thread in &mut profile.threads {
             if let Some(total) = thread.cpu_time_ns {
@@ -223,6 +242,25 @@ impl SessionAggregator {
         self.slice_start_ns = end_ns;
         profile
     }
+}
+
+/// A recorder of the samples in time order, if the config asks for one; its times count
+/// from now.
+fn new_timeline(config: &SessionConfig) -> Option<TimelineRecorder> {
+    (config.timeline_samples > 0).then(|| {
+        let options = TimelineOptions {
+            period_ns: config.sampler.period_ns(),
+            keep_idle: config.keep_idle,
+            max_samples: config.timeline_samples,
+            max_stacks: config.max_stacks,
+            cpu_mode: config.sampler.mode == sampler::Mode::Cpu,
+        };
+        TimelineRecorder::new(
+            options,
+            Symbolizer::new(std::env::current_dir().ok()),
+            sampler::timer::monotonic_ns(),
+        )
+    })
 }
 
 fn new_aggregator(config: &SessionConfig) -> Aggregator {

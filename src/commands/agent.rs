@@ -140,19 +140,25 @@ pub fn agent(args: &AgentArgs) -> anyhow::Result<ExitStatus> {
         Ok(())
     });
     let for_signals = shared.clone();
-    signals::watch(&[libc::SIGTERM, libc::SIGHUP], move |signal| {
-        if signal == libc::SIGHUP {
-            if let Some(agent) = lock(&for_signals).as_ref() {
-                match agent.reopen_store() {
-                    Ok(()) => eprintln!("rpprof: agent: store reopened"),
-                    Err(err) => eprintln!("rpprof: agent: cannot reopen the store: {err}"),
-                }
+    signals::watch(
+        &[libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT],
+        move |signal| {
+            if signal == libc::SIGQUIT {
+                return crate::commands::dump::print_to_stderr();
             }
-            return;
-        }
-        ending::end_now_reporting();
-        signals::die_by(signal);
-    })
+            if signal == libc::SIGHUP {
+                if let Some(agent) = lock(&for_signals).as_ref() {
+                    match agent.reopen_store() {
+                        Ok(()) => eprintln!("rpprof: agent: store reopened"),
+                        Err(err) => eprintln!("rpprof: agent: cannot reopen the store: {err}"),
+                    }
+                }
+                return;
+            }
+            ending::end_now_reporting();
+            signals::die_by(signal);
+        },
+    )
     .context("cannot watch for SIGTERM and SIGHUP")?;
 
     let exception = python.run_main();

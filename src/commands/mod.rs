@@ -2,6 +2,8 @@
 
 pub mod agent;
 pub mod diff;
+pub mod dump;
 pub mod record;
 pub mod report;
 pub mod run;
+pub mod top;

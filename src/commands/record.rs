@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use flamegraph::{summary, Format, Profile, ProfileMeta};
+use flamegraph::{summary, Format, Profile, ProfileMeta, TimelineUse};
 use session::{Recorded, Session};
 
 use crate::args::{format_arg, ProgramArgs, SamplingArgs, UsageError, ViewArgs};
@@ -28,13 +28,21 @@ pub struct RecordArgs {
     )]
     pub outputs: Vec<PathBuf>,
 
-    /// Output format, whatever the file extension: svg, folded, pprof or speedscope.
+    /// Output format, whatever the file extension: svg, folded, pprof, speedscope or
+    /// firefox.
     #[arg(short = 'f', long, value_parser = format_arg)]
     pub format: Option<&'static Format>,
 
     /// How to sample.
     #[command(flatten)]
     pub sampling: SamplingArgs,
+
+    /// For formats that show time (firefox, speedscope): samples kept in time order at
+    /// most (24 bytes each); past it, neighbouring samples are merged pairwise and the
+    /// file says so.
+    #[arg(long, value_name = "N", default_value_t = symbolizer::DEFAULT_TIMELINE_SAMPLES as u64,
+          value_parser = clap::value_parser!(u64).range(1000..))]
+    pub timeline_samples: u64,
 
     /// Also print the sampler's own telemetry: handler time, skipped and stray signals,
     /// which timers ran.
@@ -53,7 +61,7 @@ pub struct RecordArgs {
 /// Runs the program under the sampler, writes the profile, returns how the program ended.
 pub fn record(args: &RecordArgs) -> anyhow::Result<ExitStatus> {
     let program = args.program.program()?;
-    let config = args.sampling.session(&program.display_name())?;
+    let mut config = args.sampling.session(&program.display_name())?;
     // `--value` is checked against the kinds this recording will carry, before it runs.
     let kinds = ProfileMeta {
         kinds: config.value_kinds(),
@@ -63,6 +71,13 @@ pub fn record(args: &RecordArgs) -> anyhow::Result<ExitStatus> {
         .value_index(args.view.value.as_deref())
         .map_err(|err| UsageError::new(err.to_string()))?;
     let targets = OutputTarget::all(&args.outputs, args.format)?;
+    // Samples are kept in time order only for the formats that show it.
+    if targets
+        .iter()
+        .any(|t| t.format.timeline != TimelineUse::Ignored)
+    {
+        config.timeline_samples = usize::try_from(args.timeline_samples).unwrap_or(usize::MAX);
+    }
     program.check_readable()?;
     // Before the interpreter copies the environment, and before any thread starts.
     let children = match args.sampling.subprocesses {
@@ -86,7 +101,10 @@ pub fn record(args: &RecordArgs) -> anyhow::Result<ExitStatus> {
         }
         write_recording(recorded, &targets, &options, verbose)
     });
-    signals::watch(&[libc::SIGTERM], |signal| {
+    signals::watch(&[libc::SIGTERM, libc::SIGQUIT], |signal| {
+        if signal == libc::SIGQUIT {
+            return crate::commands::dump::print_to_stderr();
+        }
         ending::end_now_reporting();
         signals::die_by(signal);
     })

@@ -25,7 +25,7 @@ pub struct RunArgs {
 /// reports its own (status 2).
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitStatus> {
     match command_line::parse(&args.program.command) {
-        Ok(request) => answer(request, "rpprof run"),
+        Ok(request) => answer(request, "rpprof run", true),
         Err(err) => Err(UsageError::new(err.to_string()).into()),
     }
 }
@@ -35,7 +35,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitStatus> {
 /// them is reported with CPython's wording and status 2.
 pub fn run_as_python(argv0: &str, args: &[OsString]) -> anyhow::Result<ExitStatus> {
     match command_line::parse(args) {
-        Ok(request) => answer(request, argv0),
+        Ok(request) => answer(request, argv0, false),
         // CPython refuses these at start-up, without the usage, with status 1.
         Err(err @ CommandLineError::BadXOption(_)) => {
             eprintln!("rpprof: {err}");
@@ -48,14 +48,19 @@ pub fn run_as_python(argv0: &str, args: &[OsString]) -> anyhow::Result<ExitStatu
     }
 }
 
-/// Prints help or the version, or runs the program.
-fn answer(request: PythonRequest, argv0: &str) -> anyhow::Result<ExitStatus> {
+/// Prints help or the version, or runs the program; `dump_on_sigquit` under `rpprof run`
+/// (as Python, SIGQUIT keeps its default meaning).
+fn answer(
+    request: PythonRequest,
+    argv0: &str,
+    dump_on_sigquit: bool,
+) -> anyhow::Result<ExitStatus> {
     match request {
         PythonRequest::Help => Ok(print_stdout(&command_line::help_text(argv0))),
         PythonRequest::Version(verbosity) => {
             Ok(print_stdout(&command_line::version_text(verbosity)))
         }
-        PythonRequest::Run { options, program } => run_program(program, &options),
+        PythonRequest::Run { options, program } => run_program(program, &options, dump_on_sigquit),
     }
 }
 
@@ -72,23 +77,38 @@ fn print_stdout(text: &str) -> ExitStatus {
 
 /// Runs `program` with `options` and returns how it ended. A child of `record
 /// --subprocesses` or `agent --subprocesses` (see [`crate::children`]) profiles itself and
-/// delivers its samples, however it ends (normally, SIGTERM, `os._exit`).
-fn run_program(program: Program, options: &InterpreterOptions) -> anyhow::Result<ExitStatus> {
+/// delivers its samples, however it ends (normally, SIGTERM, `os._exit`). With
+/// `dump_on_sigquit`, SIGQUIT prints every thread's stack and the program goes on.
+fn run_program(
+    program: Program,
+    options: &InterpreterOptions,
+    dump_on_sigquit: bool,
+) -> anyhow::Result<ExitStatus> {
     program.check_readable()?;
     let python = PythonRun::with_options(program, options, native::add_modules);
     python
         .enter(native::install)
         .map_err(|_| anyhow::anyhow!("cannot install rpprof's module in the interpreter"))?;
+    let mut watched = Vec::new();
     if let Some(delivery) = ChildDelivery::start_if_asked() {
         ending::on_end(move || {
             delivery.finish();
             Ok(())
         });
-        signals::watch(&[libc::SIGTERM], |signal| {
+        watched.push(libc::SIGTERM);
+    }
+    if dump_on_sigquit {
+        watched.push(libc::SIGQUIT);
+    }
+    if !watched.is_empty() {
+        signals::watch(&watched, |signal| {
+            if signal == libc::SIGQUIT {
+                return crate::commands::dump::print_to_stderr();
+            }
             ending::end_now_reporting();
             signals::die_by(signal);
         })
-        .context("cannot watch for SIGTERM")?;
+        .context("cannot watch for signals")?;
     }
     let exception = python.run_main();
     let status = python.finish(exception);

@@ -11,9 +11,11 @@ mod aggregate;
 mod allocs;
 mod names;
 mod stacks;
+mod timeline;
 
 pub use aggregate::{AggregateOptions, Aggregator, DEFAULT_MAX_STACKS, SAMPLES_VALUE, TIME_VALUE};
 pub use allocs::{
     sample_weights, ALLOC_OBJECTS_VALUE, ALLOC_SPACE_VALUE, INUSE_OBJECTS_VALUE, INUSE_SPACE_VALUE,
 };
 pub use names::Symbolizer;
+pub use timeline::{TimelineOptions, TimelineRecorder, DEFAULT_TIMELINE_SAMPLES};
