@@ -401,3 +401,27 @@ fn report_and_diff_refuse_bad_input_with_one_line() {
         }
     }
 }
+
+#[test]
+fn report_into_a_closed_pipe_ends_quietly() {
+    let dir = TempDir::new("closed-pipe");
+    let folded = dir.write(
+        "p.folded",
+        &(0..200)
+            .map(|i| format!("MainThread (tid 1);f{i} (a.py:{i}) {}\n", i + 1))
+            .collect::<String>(),
+    );
+    // The reader is gone before rpprof writes (`rpprof report p.folded | head -0`).
+    let mut child = rpprof()
+        .args(["report", "--top", "100"])
+        .arg(&folded)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

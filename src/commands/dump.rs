@@ -7,6 +7,7 @@ use clap::Args;
 use session::StackDump;
 
 use crate::agent_client::AgentClient;
+use crate::output;
 use crate::python::ExitStatus;
 
 /// `rpprof dump`.
@@ -31,9 +32,9 @@ pub fn dump(args: &DumpArgs) -> anyhow::Result<ExitStatus> {
     let body = client.get("/debug/pprof/threads?format=json")?;
     let dump = StackDump::from_json(&body).context("the agent's answer is not a stack dump")?;
     if args.json {
-        println!("{}", dump.to_json());
+        output::print_stdout(&format!("{}\n", dump.to_json()))?;
     } else {
-        print!("{}", dump.to_text());
+        output::print_stdout(&dump.to_text())?;
     }
     Ok(ExitStatus::Code(0))
 }

@@ -8,7 +8,7 @@ use flamegraph::{summary, top, Format};
 
 use crate::args::{format_arg, ViewArgs};
 use crate::input::{keep_threads, read_merged};
-use crate::output::OutputTarget;
+use crate::output::{self, OutputTarget};
 use crate::python::ExitStatus;
 use crate::render;
 
@@ -66,10 +66,12 @@ pub fn report(args: &ReportArgs) -> anyhow::Result<ExitStatus> {
             .iter()
             .map(top::TopTable::render)
             .collect();
-        print!("{}", text.join("\n"));
-        println!();
         let table = render::table_view(&profile, &options);
-        print!("{}", summary::render(&summary::summaries(&table), limit));
+        output::print_stdout(&format!(
+            "{}\n{}",
+            text.join("\n"),
+            summary::render(&summary::summaries(&table), limit)
+        ))?;
     }
     Ok(ExitStatus::Code(0))
 }
