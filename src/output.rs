@@ -92,6 +92,21 @@ pub fn write_atomically(
     .with_context(|| format!("cannot write '{}'", path.display()))
 }
 
+/// Prints `text` on standard output. A reader that went away (`rpprof report x | head`) is
+/// not an error: the rest of the text is not wanted.
+pub fn print_stdout(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(err).context("cannot write to standard output")
+        }
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,20 +154,5 @@ mod tests {
         assert!(missing.check_writable().is_err());
         let dir = OutputTarget::new(Path::new("/tmp"), Format::named("svg")).unwrap();
         assert!(dir.check_writable().is_err());
-    }
-}
-
-/// Prints `text` on standard output. A reader that went away (`rpprof report x | head`) is
-/// not an error: the rest of the text is not wanted.
-pub fn print_stdout(text: &str) -> anyhow::Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(err).context("cannot write to standard output")
-        }
-        _ => Ok(()),
     }
 }
