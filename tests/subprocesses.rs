@@ -88,6 +88,24 @@ fn child_pids(profile: &Profile) -> Vec<u32> {
     pids
 }
 
+/// `POOL` ran under `ran` (it prints the workers' own CPU in `work`): at least four worker
+/// processes are in `profile`, and their sampled CPU in `work` is within 15% of it.
+fn expect_pool_workers_in(profile: &Profile, ran: &common::Ran, method: &str) {
+    let worker_cpu: f64 = ran
+        .stdout
+        .trim()
+        .strip_prefix("worker cpu ")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{}", ran.stdout));
+    assert!(child_pids(profile).len() >= 4, "{method}: {}", ran.stderr);
+    let sampled = child_cpu_in(profile, "work");
+    assert!(
+        sampled >= 0.85 * worker_cpu && sampled <= 1.15 * worker_cpu,
+        "{method}: {sampled:.3} s sampled in children, {worker_cpu:.3} s measured by them\n{}",
+        ran.stderr
+    );
+}
+
 /// A 4-worker `Pool.map` with `method`: every worker's CPU in `work` reaches the parent's
 /// profile under the worker's process root.
 fn pool_workers_are_profiled(method: &str) {
@@ -102,20 +120,7 @@ fn pool_workers_are_profiled(method: &str) {
         .arg(&script)
         .arg(method));
     ran.expect_code(0);
-    let worker_cpu: f64 = ran
-        .stdout
-        .trim()
-        .strip_prefix("worker cpu ")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("{}", ran.stdout));
-    let profile = read_pprof(&pb);
-    assert!(child_pids(&profile).len() >= 4, "{}", ran.stderr);
-    let sampled = child_cpu_in(&profile, "work");
-    assert!(
-        sampled >= 0.85 * worker_cpu && sampled <= 1.15 * worker_cpu,
-        "{method}: {sampled:.3} s sampled in children, {worker_cpu:.3} s measured by them\n{}",
-        ran.stderr
-    );
+    expect_pool_workers_in(&read_pprof(&pb), &ran, method);
     let text = std::fs::read_to_string(&folded).unwrap();
     assert!(
         text.lines().any(|l| l.starts_with("python-child (pid ")
@@ -354,12 +359,6 @@ fn the_agent_profiles_forked_and_spawned_children() {
             .arg(&script)
             .arg(method));
         ran.expect_code(0);
-        let worker_cpu: f64 = ran
-            .stdout
-            .trim()
-            .strip_prefix("worker cpu ")
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("{}", ran.stdout));
         let mut all: Option<Profile> = None;
         for entry in std::fs::read_dir(dir.join("store/windows")).unwrap() {
             let bytes = std::fs::read(entry.unwrap().path()).unwrap();
@@ -369,13 +368,6 @@ fn the_agent_profiles_forked_and_spawned_children() {
                 Some(all) => all.merge(&window),
             }
         }
-        let profile = all.expect("windows were stored");
-        assert!(child_pids(&profile).len() >= 4, "{method}: {}", ran.stderr);
-        let sampled = child_cpu_in(&profile, "work");
-        assert!(
-            sampled >= 0.85 * worker_cpu && sampled <= 1.15 * worker_cpu,
-            "{method}: {sampled:.3} s sampled in children's windows, {worker_cpu:.3} s measured\n{}",
-            ran.stderr
-        );
+        expect_pool_workers_in(&all.expect("windows were stored"), &ran, method);
     }
 }
