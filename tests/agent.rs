@@ -21,20 +21,13 @@ struct RunningAgent {
 
 impl RunningAgent {
     fn start(dir: &TempDir, extra: &[&str], seconds: &str) -> RunningAgent {
-        let mut child = rpprof()
-            .args(["agent", "--listen", "127.0.0.1:0", "--store"])
-            .arg(dir.join("store"))
-            .args(extra)
-            .arg(script("service_for.py"))
-            .arg(seconds)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        let mut line = String::new();
-        stderr.read_line(&mut line).unwrap();
-        let address = common::agent_address(&line);
+        let (child, address, stderr) = common::start_agent(
+            &dir.join("store"),
+            extra,
+            &script("service_for.py"),
+            &[seconds],
+            Stdio::piped(),
+        );
         RunningAgent {
             child,
             address,

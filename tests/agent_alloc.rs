@@ -4,11 +4,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufReader, Read};
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{http_get, rpprof, script, TempDir};
+use common::{http_get, script, TempDir};
 use flamegraph::{Profile, ValueKind};
 
 const MIB: f64 = 1024.0 * 1024.0;
@@ -42,21 +42,13 @@ fn start(
     String,
     BufReader<std::process::ChildStderr>,
 ) {
-    let mut child = rpprof()
-        .args(["agent", "--listen", "127.0.0.1:0", "--store"])
-        .arg(dir.join("store"))
-        .args(extra)
-        .arg(script("heap_service.py"))
-        .arg(seconds)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
-    let address = common::agent_address(&line);
-    (child, address, stderr)
+    common::start_agent(
+        &dir.join("store"),
+        extra,
+        &script("heap_service.py"),
+        &[seconds],
+        Stdio::null(),
+    )
 }
 
 #[test]

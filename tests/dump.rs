@@ -100,19 +100,13 @@ fn sigquit_under_run_and_record_prints_every_stack_and_the_program_goes_on() {
 #[test]
 fn an_agent_serves_its_threads_stacks_and_dump_prints_them() {
     let dir = common::TempDir::new("dump-agent");
-    let mut child = rpprof()
-        .args(["agent", "--listen", "127.0.0.1:0", "--store"])
-        .arg(dir.join("store"))
-        .arg(script("three_threads.py"))
-        .arg("6")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
-    let address = common::agent_address(&line);
+    let (mut child, address, mut stderr) = common::start_agent(
+        &dir.join("store"),
+        &[],
+        &script("three_threads.py"),
+        &["6"],
+        Stdio::null(),
+    );
     std::thread::sleep(std::time::Duration::from_millis(800));
 
     let (status, _, body) = http_get(&address, "/debug/pprof/threads", &[]);

@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{agent_address, example, go_pprof_top, have_go, http_get, rpprof, TempDir};
+use common::{example, go_pprof_top, have_go, http_get, rpprof, TempDir};
 
 /// Concurrent clients hitting both endpoints until `deadline`; returns the requests served.
 fn drive(service: &str, deadline: Instant) -> usize {
@@ -37,21 +37,15 @@ fn drive(service: &str, deadline: Instant) -> usize {
 #[test]
 fn a_thread_per_request_server_is_one_thread_group() {
     let dir = TempDir::new("wsgi");
-    let mut child = rpprof()
-        .args(["agent", "--listen", "127.0.0.1:0", "--store"])
-        .arg(dir.join("store"))
-        .arg(example("wsgi_service.py"))
-        .args(["0", "30"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let (mut child, agent, _stderr) = common::start_agent(
+        &dir.join("store"),
+        &[],
+        &example("wsgi_service.py"),
+        &["0", "30"],
+        Stdio::piped(),
+    );
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
-    let agent = agent_address(&line);
-    line.clear();
     stdout.read_line(&mut line).unwrap();
     let port = line
         .trim()

@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -164,19 +163,13 @@ fn top_shows_threads_and_functions_live_and_quits_with_q() {
 #[test]
 fn top_watches_a_running_agent() {
     let dir = TempDir::new("top-agent");
-    let mut agent = rpprof()
-        .args(["agent", "--listen", "127.0.0.1:0", "--store"])
-        .arg(dir.join("store"))
-        .arg(script("three_threads.py"))
-        .arg("30")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(agent.stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
-    let address = common::agent_address(&line);
+    let (mut agent, address, _stderr) = common::start_agent(
+        &dir.join("store"),
+        &[],
+        &script("three_threads.py"),
+        &["30"],
+        Stdio::null(),
+    );
     let status = dir.join("status");
     let command = format!(
         "{} top --agent http://{address}; echo $? > {}",

@@ -218,6 +218,38 @@ pub fn go_pprof_top(home: &Path, args: &[&str], file: &Path) -> String {
     String::from_utf8_lossy(&top.stdout).into_owned()
 }
 
+/// Starts `rpprof agent --listen 127.0.0.1:0 --store STORE EXTRA... PROGRAM ARGS...` with
+/// its stdout going to `stdout`, and reads where it listens from its first line on stderr.
+/// Returns the process, that address and the rest of its stderr.
+pub fn start_agent(
+    store: &Path,
+    extra: &[&str],
+    program: &Path,
+    args: &[&str],
+    stdout: std::process::Stdio,
+) -> (
+    std::process::Child,
+    String,
+    std::io::BufReader<std::process::ChildStderr>,
+) {
+    use std::io::BufRead;
+    let mut child = rpprof()
+        .args(["agent", "--listen", "127.0.0.1:0", "--store"])
+        .arg(store)
+        .args(extra)
+        .arg(program)
+        .args(args)
+        .stdout(stdout)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let address = agent_address(&line);
+    (child, address, stderr)
+}
+
 /// The address in the agent's first line on stderr (`rpprof: agent on http://ADDR ...`).
 pub fn agent_address(line: &str) -> String {
     line.split("http://")
