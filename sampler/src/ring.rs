@@ -120,6 +120,18 @@ impl Reservation<'_> {
         unsafe { *self.ring.word(self.start + index) = value };
     }
 
+    /// Writes `frame` into the [`FRAME_WORDS`] words from `base` (the one frame layout of
+    /// every record kind).
+    #[inline]
+    pub fn set_frame(&mut self, base: usize, frame: RawFrame) {
+        self.set(base, frame.qualname as u64);
+        self.set(base + 1, frame.filename as u64);
+        self.set(
+            base + 2,
+            (u64::from(frame.line) << 32) | u64::from(frame.first_line),
+        );
+    }
+
     /// Publishes the first `length` words as one record.
     #[inline]
     pub fn commit(self, length: usize) {
@@ -143,6 +155,18 @@ impl RecordReader<'_> {
         // `head` (read with Acquire in `drain`) and are not written again until `tail` moves
         // past them.
         unsafe { *self.ring.word(self.start + index) }
+    }
+
+    /// The frame [`Reservation::set_frame`] wrote from word `base`.
+    #[inline]
+    pub fn frame(&self, base: usize) -> RawFrame {
+        let lines = self.get(base + 2);
+        RawFrame {
+            qualname: self.get(base) as usize,
+            filename: self.get(base + 1) as usize,
+            line: (lines >> 32) as u32,
+            first_line: lines as u32,
+        }
     }
 }
 
@@ -205,16 +229,7 @@ impl SampleRing {
                 state: ThreadState::from_bits((packed >> STATE_SHIFT) & 0xff),
                 truncated: packed & TRUNCATED_BIT != 0,
             };
-            let mut frames = (0..depth).map(|k| {
-                let base = HEADER_WORDS + k * FRAME_WORDS;
-                let lines = record.get(base + 2);
-                RawFrame {
-                    qualname: record.get(base) as usize,
-                    filename: record.get(base + 1) as usize,
-                    line: (lines >> 32) as u32,
-                    first_line: lines as u32,
-                }
-            });
+            let mut frames = (0..depth).map(|k| record.frame(HEADER_WORDS + k * FRAME_WORDS));
             visit(header, &mut frames);
             HEADER_WORDS + depth * FRAME_WORDS
         });
@@ -235,13 +250,8 @@ impl SampleWriter<'_> {
         if self.frames == self.max_frames {
             return false;
         }
-        let base = HEADER_WORDS + self.frames * FRAME_WORDS;
-        self.reservation.set(base, frame.qualname as u64);
-        self.reservation.set(base + 1, frame.filename as u64);
-        self.reservation.set(
-            base + 2,
-            (u64::from(frame.line) << 32) | u64::from(frame.first_line),
-        );
+        self.reservation
+            .set_frame(HEADER_WORDS + self.frames * FRAME_WORDS, frame);
         self.frames += 1;
         true
     }

@@ -83,16 +83,7 @@ impl AllocRing {
                 tracked: packed & TRACKED_BIT != 0,
                 truncated: packed & TRUNCATED_BIT != 0,
             };
-            let mut frames = (0..depth).map(|k| {
-                let base = ALLOC_HEADER_WORDS + k * FRAME_WORDS;
-                let lines = record.get(base + 2);
-                RawFrame {
-                    qualname: record.get(base) as usize,
-                    filename: record.get(base + 1) as usize,
-                    line: (lines >> 32) as u32,
-                    first_line: lines as u32,
-                }
-            });
+            let mut frames = (0..depth).map(|k| record.frame(ALLOC_HEADER_WORDS + k * FRAME_WORDS));
             visit(header, &mut frames);
             ALLOC_HEADER_WORDS + depth * FRAME_WORDS
         });
@@ -113,13 +104,8 @@ impl AllocWriter<'_> {
         if self.frames == self.max_frames {
             return false;
         }
-        let base = ALLOC_HEADER_WORDS + self.frames * FRAME_WORDS;
-        self.reservation.set(base, frame.qualname as u64);
-        self.reservation.set(base + 1, frame.filename as u64);
-        self.reservation.set(
-            base + 2,
-            (u64::from(frame.line) << 32) | u64::from(frame.first_line),
-        );
+        self.reservation
+            .set_frame(ALLOC_HEADER_WORDS + self.frames * FRAME_WORDS, frame);
         self.frames += 1;
         true
     }
