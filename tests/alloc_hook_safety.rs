@@ -6,8 +6,12 @@
 //!
 //! One test in this file: the allocator and signals are process-wide.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
+
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
+
+use counting_alloc::CountingAllocator;
 
 use rpprof::python::{native, Program, PythonRun};
 use sampler::alloc::{in_hook, SamplingAllocator, MIN_INTERVAL};
@@ -16,47 +20,10 @@ use session::{Session, SessionConfig};
 
 static CALLS_IN_HOOK: AtomicU64 = AtomicU64::new(0);
 
-/// The system allocator, counting calls that come from inside the hook.
-struct Checking;
-
-impl Checking {
-    fn note(&self) {
-        if in_hook() {
-            CALLS_IN_HOOK.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-}
-
-// SAFETY: every method forwards to the system allocator unchanged; the check reads a const
-// thread-local and bumps an atomic, neither of which allocates.
-unsafe impl GlobalAlloc for Checking {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        self.note();
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        self.note();
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        self.note();
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        self.note();
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
+/// The system allocator, counting calls that come from inside the hook, wrapped by ours.
 #[global_allocator]
-static ALLOCATOR: SamplingAllocator<Checking> = SamplingAllocator::new(Checking);
+static ALLOCATOR: SamplingAllocator<CountingAllocator> =
+    SamplingAllocator::new(CountingAllocator::new(in_hook, &CALLS_IN_HOOK));
 
 const WORKLOAD: &str = r#"
 import queue, sys, threading

@@ -6,8 +6,12 @@
 //!
 //! One test in this file: signals are process-wide, so it runs alone in its own process.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
+
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
+
+use counting_alloc::CountingAllocator;
 
 use rpprof::python::{native, Program, PythonRun};
 use sampler::{Mode, SamplerConfig};
@@ -15,46 +19,10 @@ use session::{Session, SessionConfig};
 
 static IN_HANDLER_CALLS: AtomicU64 = AtomicU64::new(0);
 
-struct CountingAllocator;
-
-impl CountingAllocator {
-    fn note(&self) {
-        if sampler::handler::in_handler() {
-            IN_HANDLER_CALLS.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-}
-
-// SAFETY: every method forwards to the system allocator unchanged; counting touches only an
-// atomic and a const thread-local, neither of which allocates.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        self.note();
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        self.note();
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        self.note();
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        self.note();
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
+/// The system allocator, counting calls made inside the handler.
 #[global_allocator]
-static ALLOCATOR: CountingAllocator = CountingAllocator;
+static ALLOCATOR: CountingAllocator =
+    CountingAllocator::new(sampler::handler::in_handler, &IN_HANDLER_CALLS);
 
 const WORKLOAD: &str = r#"
 import sys, threading, time
