@@ -6,8 +6,10 @@
 //!
 //!     cargo bench --ignore-rust-version --bench pipeline
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
+#[path = "common/live_bytes.rs"]
+mod live_bytes;
+
+use live_bytes::{live_bytes, LiveBytesAllocator};
 
 use flamegraph::{folded, pprof, speedscope, svg, ProfileMeta, WriteOptions};
 use rustpython_vm::Context;
@@ -17,37 +19,8 @@ use symbolizer::{AggregateOptions, Aggregator, Symbolizer, DEFAULT_MAX_STACKS};
 
 const DEPTH: usize = 30;
 
-/// Live heap bytes, to measure what the aggregator itself holds.
-static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
-
-struct CountingAllocator;
-
-// SAFETY: forwards every call to the system allocator unchanged; counting is an atomic add.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE_BYTES.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE_BYTES.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: CountingAllocator = CountingAllocator;
+static ALLOCATOR: LiveBytesAllocator = LiveBytesAllocator;
 
 /// This thread's CPU time in seconds: what the work cost, whatever else the machine ran.
 fn cpu_seconds() -> f64 {
@@ -55,7 +28,7 @@ fn cpu_seconds() -> f64 {
 }
 
 fn live_mib() -> f64 {
-    LIVE_BYTES.load(Ordering::Relaxed) as f64 / (1024.0 * 1024.0)
+    live_bytes() as f64 / (1024.0 * 1024.0)
 }
 
 /// A deterministic pseudo-random sequence (splitmix64).

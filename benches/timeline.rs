@@ -6,8 +6,10 @@
 //!
 //!     cargo bench --ignore-rust-version --bench timeline
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
+#[path = "common/live_bytes.rs"]
+mod live_bytes;
+
+use live_bytes::{live_bytes, LiveBytesAllocator};
 use std::sync::Arc;
 
 use flamegraph::{firefox, speedscope, Profile, ProfileMeta, WriteOptions};
@@ -20,43 +22,11 @@ const SAMPLES: usize = 1_000_000;
 const THREADS: usize = 8;
 const PERIOD_NS: u64 = 10_101_010;
 
-static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
-
-struct CountingAllocator;
-
-// SAFETY: forwards every call to the system allocator unchanged; counting is an atomic add.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE_BYTES.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE_BYTES.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: CountingAllocator = CountingAllocator;
+static ALLOCATOR: LiveBytesAllocator = LiveBytesAllocator;
 
 fn cpu_seconds() -> f64 {
     sampler::timer::thread_cpu_ns() as f64 / 1e9
-}
-
-fn live_bytes() -> isize {
-    LIVE_BYTES.load(Ordering::Relaxed)
 }
 
 /// A deterministic pseudo-random sequence (splitmix64).
