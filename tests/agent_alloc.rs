@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -47,7 +47,7 @@ fn start(
         extra,
         &script("heap_service.py"),
         &[seconds],
-        Stdio::null(),
+        Stdio::piped(),
     )
 }
 
@@ -56,7 +56,14 @@ fn heap_endpoints_metrics_and_windows_show_what_is_in_use() {
     let dir = TempDir::new("agent-alloc");
     let (mut child, address, mut stderr) =
         start(&dir, &["--alloc-interval", "32K", "--window", "1m"], "4");
-    std::thread::sleep(Duration::from_millis(2500));
+    // Once the cache is full, a whole one-second slice of it (a loaded machine may take
+    // longer than usual to get there).
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "cache full");
+    std::thread::sleep(Duration::from_millis(1500));
 
     let (status, head, body) = http_get(&address, "/debug/pprof/heap", &[]);
     assert_eq!(status, 200, "{head}");

@@ -1,6 +1,7 @@
 """A service whose live memory is known: the thread "cache" fills a cache of 16 MiB (1024
 blocks of 16 KiB) and then keeps replacing its oldest blocks, so that it keeps 16 MiB in
-use while it allocates more and more. Runs for the seconds given (default 3)."""
+use while it allocates more and more. Says "cache full" once it is. Runs for the seconds
+given (default 3)."""
 
 import collections
 import sys
@@ -12,11 +13,15 @@ CACHE = collections.deque()
 
 
 def keep_cache(until):
+    full = False
     while time.monotonic() < until:
         CACHE.append(bytearray(BLOCK))
         if len(CACHE) > 1024:
             CACHE.popleft()
         if len(CACHE) == 1024:
+            if not full:
+                print("cache full", flush=True)
+                full = True
             time.sleep(0.0005)
 
 
