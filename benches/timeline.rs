@@ -90,6 +90,7 @@ fn batches(stacks: &[Vec<RawFrame>]) -> Vec<SampleBatch> {
                 weight_ns: PERIOD_NS,
                 state: ThreadState::Running,
                 truncated: false,
+                labels: 0,
             };
             batch.push(header, stacks[random.below(stacks.len())].iter().copied());
         }

@@ -24,6 +24,7 @@ mod error;
 mod flags;
 mod fork;
 pub mod handler;
+pub mod labels;
 mod ownership;
 mod raw;
 mod registry;

@@ -76,6 +76,8 @@ pub struct SampleHeader {
     /// True when the stack was deeper than the depth limit and only its innermost frames
     /// were kept.
     pub truncated: bool,
+    /// The thread's label set when it was interrupted ([`crate::labels`]; 0: no labels).
+    pub labels: crate::labels::LabelSetId,
 }
 
 /// One sample as the drain thread hands it on: a header and its frames, innermost first,

@@ -178,6 +178,9 @@ pub const FRAME_WORDS: usize = 3;
 const DEPTH_MASK: u64 = 0xffff_ffff;
 const STATE_SHIFT: u32 = 32;
 const TRUNCATED_BIT: u64 = 1 << 40;
+/// The label set id sits in the packed word's top bits ([`crate::labels::MAX_LABEL_SETS`]
+/// fits in them).
+const LABELS_SHIFT: u32 = 44;
 
 /// The handler's samples: a header and the frames, innermost first.
 pub struct SampleRing {
@@ -228,6 +231,7 @@ impl SampleRing {
                 weight_ns: record.get(1),
                 state: ThreadState::from_bits((packed >> STATE_SHIFT) & 0xff),
                 truncated: packed & TRUNCATED_BIT != 0,
+                labels: (packed >> LABELS_SHIFT) as crate::labels::LabelSetId,
             };
             let mut frames = (0..depth).map(|k| record.frame(HEADER_WORDS + k * FRAME_WORDS));
             visit(header, &mut frames);
@@ -261,7 +265,8 @@ impl SampleWriter<'_> {
     pub fn commit(mut self, header: SampleHeader) {
         let packed = self.frames as u64
             | ((header.state as u64) << STATE_SHIFT)
-            | if header.truncated { TRUNCATED_BIT } else { 0 };
+            | if header.truncated { TRUNCATED_BIT } else { 0 }
+            | (u64::from(header.labels) << LABELS_SHIFT);
         self.reservation.set(0, header.time_ns);
         self.reservation.set(1, header.weight_ns);
         self.reservation.set(2, packed);
@@ -353,6 +358,7 @@ mod tests {
             weight_ns: t * 10,
             state: ThreadState::Idle,
             truncated: t.is_multiple_of(2),
+            labels: (t % 3) as u32 * 4000,
         }
     }
 

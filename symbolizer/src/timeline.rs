@@ -305,6 +305,7 @@ mod tests {
                     ThreadState::Running
                 },
                 truncated: false,
+                labels: 0,
             };
             batch.push(header, [raw("f", i as u32 % 4)].into_iter());
         }
