@@ -216,7 +216,9 @@ pub fn enter(inner: Option<LabelSetId>) -> Result<(), LabelError> {
 
 /// Leaves the innermost block entered on this thread: its enclosing set is current again.
 pub fn exit() {
-    let outer = SAVED.with(|saved| saved.borrow_mut().pop()).unwrap_or(NO_LABELS);
+    let outer = SAVED
+        .with(|saved| saved.borrow_mut().pop())
+        .unwrap_or(NO_LABELS);
     CURRENT.with(|current| current.store(outer, Ordering::Relaxed));
 }
 
@@ -276,7 +278,9 @@ mod tests {
             .collect();
         assert_eq!(intern(many), Err(LabelError::TooMany(MAX_LABELS + 1)));
         assert_eq!(
-            intern(pairs(&[("a", "1"), ("a", "2")])).unwrap().map(label_set),
+            intern(pairs(&[("a", "1"), ("a", "2")]))
+                .unwrap()
+                .map(label_set),
             Some(Arc::from(pairs(&[("a", "2")]))),
             "the last value given wins"
         );

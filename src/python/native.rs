@@ -9,7 +9,8 @@
 //! thread later through the same call renames it in the profile too.
 //!
 //! The in-script API: `start`, `stop`, `write` and `is_running`, wrapped by the frozen
-//! Python module `rpprof` (`rpprof.py`), run [`crate::api`].
+//! Python module `rpprof` (`rpprof.py`), run [`crate::api`]; `labels` and
+//! `current_labels` are [`crate::python::labels`]'s.
 //!
 //! Stand-ins for `_signal.signal`, `_signal.setitimer` and `os._exit` let rpprof step
 //! aside before a program takes SIGPROF, warn about ITIMER_PROF, and write the profile
@@ -121,6 +122,19 @@ mod rpprof_native {
     #[pyfunction]
     fn program_ended() {
         sampler::alloc::freeze();
+    }
+
+    /// The type behind `rpprof.labels` (see [`crate::python::labels`]).
+    #[pyattr(name = "labels")]
+    fn labels(_vm: &VirtualMachine) -> rustpython_vm::builtins::PyTypeRef {
+        use rustpython_vm::class::PyClassImpl;
+        crate::python::labels::PyLabels::make_static_type()
+    }
+
+    /// The calling thread's current labels, as a dict.
+    #[pyfunction]
+    fn current_labels(vm: &VirtualMachine) -> rustpython_vm::PyObjectRef {
+        crate::python::labels::current_labels(vm)
     }
 
     /// Stops the recording; returns its sample count.

@@ -19,13 +19,72 @@ Available to programs run by `rpprof run` (and `rpprof agent`):
 
 Under `rpprof record` the whole program is already being recorded, so `start` raises
 RuntimeError.
+
+Labels tag the samples a thread takes inside a block (pprof sample labels, Pyroscope
+tags, `rpprof report --label`, `--group-by label:KEY`):
+
+    with rpprof.labels(endpoint="/cart", tenant="acme"):
+        handle()
+
+    @rpprof.labels(endpoint="/cart")
+    def handle_cart(request): ...
 """
 
 import sys as _sys
 
 import _rpprof
 
-__all__ = ["start", "stop", "write", "is_running", "profile"]
+__all__ = [
+    "start",
+    "stop",
+    "write",
+    "is_running",
+    "profile",
+    "labels",
+    "current_labels",
+]
+
+labels = _rpprof.labels
+labels.__doc__ = """Labels the samples the current thread takes inside a block:
+
+    with rpprof.labels(endpoint="/cart", tenant="acme"):
+        ...
+
+or every call of a function (`@rpprof.labels(endpoint="/cart")`). Keys are names
+(`http.route` too, through a dict: `rpprof.labels({"http.route": "/cart"})`), values are
+str. Blocks nest: an inner block adds keys or replaces their values, and leaving it
+(also by an exception) restores the outer ones. Labels belong to the thread: threads
+started inside a block do not inherit them. Without a profiler running it only checks
+its arguments. Raises ValueError for a value that is not a str, more than 16 labels, or
+a key rpprof uses itself (thread_name, thread_id, thread_state, thread_group, pid,
+process, task)."""
+
+
+def current_labels():
+    """The labels of the block the current thread is in, as a dict."""
+    return _rpprof.current_labels()
+
+
+def _decorate(block, function):
+    """`@rpprof.labels(...)`: `function` with every call run inside `block`."""
+    import functools
+    import inspect
+
+    if inspect.iscoroutinefunction(function):
+
+        @functools.wraps(function)
+        async def labelled_coroutine(*args, **kwargs):
+            with block:
+                return await function(*args, **kwargs)
+
+        return labelled_coroutine
+
+    @functools.wraps(function)
+    def labelled(*args, **kwargs):
+        with block:
+            return function(*args, **kwargs)
+
+    return labelled
 
 
 def _title():
