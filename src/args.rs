@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use flamegraph::groups::ThreadsView;
+use flamegraph::labels::GroupBy;
 use flamegraph::{Format, SvgOptions};
 use sampler::{Mode, SamplerConfig};
 use session::SessionConfig;
@@ -175,6 +176,12 @@ pub struct ViewArgs {
     /// all).
     #[arg(long, value_name = "KIND")]
     pub value: Option<String>,
+
+    /// `label:KEY`: draw the value of label KEY (set with `rpprof.labels`) as a root under
+    /// each thread (`endpoint=/cart`), in SVG, folded and speedscope; samples without it
+    /// have no such root. pprof keeps every label as sample labels either way.
+    #[arg(long, value_name = "label:KEY", value_parser = str::parse::<GroupBy>)]
+    pub group_by: Option<GroupBy>,
 }
 
 impl ViewArgs {
@@ -184,6 +191,7 @@ impl ViewArgs {
             threads: self.threads,
             function: self.function,
             value: self.value.clone(),
+            group_by: self.group_by.clone().unwrap_or_default(),
             svg: SvgOptions {
                 title: self.title.clone(),
                 icicle: self.icicle,

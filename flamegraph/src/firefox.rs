@@ -129,7 +129,7 @@ fn build(profile: &Profile, timeline: &Timeline) -> FxProfile {
                         let category = match frame.kind {
                             FrameKind::Python => categories.python,
                             FrameKind::Marker if frame.function == IDLE => categories.idle,
-                            FrameKind::Marker => categories.marker,
+                            FrameKind::Marker | FrameKind::Label => categories.marker,
                         };
                         FrameInfo {
                             frame: FxFrame::Label(label),

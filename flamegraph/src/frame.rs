@@ -14,6 +14,9 @@ pub enum FrameKind {
     /// A marker the profiler adds: `[truncated]` at the root of a cut stack, `[idle]` at the
     /// leaf of a thread that was blocked, `[interpreter]` for time outside Python code.
     Marker,
+    /// A per-sample label, `key=value` (key in `function`, value in `file`), at the root
+    /// of the stacks it tags: see [`crate::labels`].
+    Label,
 }
 
 /// One resolved frame.
@@ -83,6 +86,7 @@ impl Frame {
     pub fn label(&self) -> String {
         match (self.kind, self.line) {
             (FrameKind::Marker, _) => self.function.clone(),
+            (FrameKind::Label, _) => format!("{}={}", self.function, self.file),
             (FrameKind::Python, _) if self.file.is_empty() => self.function.clone(),
             (FrameKind::Python, 0) => format!("{} ({})", self.function, self.file),
             (FrameKind::Python, line) => format!("{} ({}:{})", self.function, self.file, line),

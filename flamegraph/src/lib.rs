@@ -20,6 +20,7 @@ mod frame;
 mod gauge;
 pub mod groups;
 pub mod hash;
+pub mod labels;
 mod options;
 pub mod pprof;
 mod profile;

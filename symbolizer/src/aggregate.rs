@@ -19,6 +19,7 @@ use flamegraph::{
 use sampler::{RawFrame, SampleBatch, SampleHeader, ThreadEntry, ThreadState};
 
 use crate::allocs::AllocTotals;
+use crate::labels::LabelFrames;
 use crate::names::Symbolizer;
 use crate::stacks::{Fingerprint, RawStackCache, StackFlags, StackId, StackTable};
 
@@ -66,6 +67,7 @@ pub struct Aggregator {
     interpreter: FrameId,
     overflow: StackId,
     stack: Vec<FrameId>,
+    labels: LabelFrames,
     raw_samples: u64,
     overflowed_samples: u64,
     allocs: AllocTotals,
@@ -98,6 +100,7 @@ impl Aggregator {
             interpreter,
             overflow,
             stack: Vec::with_capacity(256),
+            labels: LabelFrames::default(),
             raw_samples: 0,
             overflowed_samples: 0,
             allocs: AllocTotals::default(),
@@ -137,6 +140,7 @@ impl Aggregator {
                 let flags = StackFlags {
                     truncated: header.truncated,
                     idle: false,
+                    labels: sampler::labels::NO_LABELS,
                 };
                 let id = self.stack_id(flags, raw_frames);
                 self.allocs.add(index, id, &header);
@@ -158,6 +162,7 @@ impl Aggregator {
         let flags = StackFlags {
             truncated: header.truncated,
             idle,
+            labels: header.labels,
         };
         let id = self.stack_id(flags, raw_frames);
         let thread = &mut self.threads[index];
@@ -202,6 +207,8 @@ impl Aggregator {
     ) -> Option<StackId> {
         let full = self.stacks.is_full();
         self.stack.clear();
+        self.labels
+            .push(flags.labels, &mut self.frames, &mut self.stack);
         if flags.truncated {
             self.stack.push(self.truncated);
         }
@@ -428,6 +435,48 @@ mod tests {
             ]
         );
         assert_eq!(agg.raw_samples(), 4);
+    }
+
+    #[test]
+    fn labels_become_root_frames() {
+        let thread = entry();
+        let cart = sampler::labels::intern(vec![
+            ("tenant".to_owned(), "acme".to_owned()),
+            ("endpoint".to_owned(), "/cart".to_owned()),
+        ])
+        .unwrap()
+        .unwrap();
+        let mut batch = SampleBatch::new(thread);
+        let labelled = SampleHeader {
+            labels: cart,
+            ..header(10, ThreadState::Running)
+        };
+        batch.push(labelled, [raw("f", 1)].into_iter());
+        batch.push(labelled, [raw("f", 1)].into_iter());
+        batch.push(header(10, ThreadState::Running), [raw("f", 1)].into_iter());
+        let mut agg = aggregator(100, true);
+        agg.add(&batch);
+        let profile = agg.profile(ProfileMeta::default());
+        let mut stacks: Vec<(Vec<String>, u64)> = profile.threads[0]
+            .stacks
+            .iter()
+            .map(|(s, c)| (labels(&profile, s), c.get(SAMPLES_VALUE)))
+            .collect();
+        stacks.sort();
+        assert_eq!(
+            stacks,
+            [
+                (
+                    vec![
+                        "endpoint=/cart".to_owned(),
+                        "tenant=acme".to_owned(),
+                        "f (app.py:1)".to_owned()
+                    ],
+                    2
+                ),
+                (vec!["f (app.py:1)".to_owned()], 1),
+            ]
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@
 
 mod aggregate;
 mod allocs;
+mod labels;
 mod names;
 mod stacks;
 mod timeline;

@@ -98,6 +98,8 @@ pub struct StackFlags {
     pub truncated: bool,
     /// Blocked: an `[idle]` leaf.
     pub idle: bool,
+    /// The sample's label set (`sampler::labels`): label frames at the root.
+    pub labels: sampler::labels::LabelSetId,
 }
 
 /// A 128-bit fingerprint of a raw stack and its flags: two independent multiply-xorshift
@@ -111,8 +113,10 @@ pub struct Fingerprint(u64, u64);
 impl Fingerprint {
     /// The fingerprint of a raw stack with these flags.
     pub fn of(raw: &[RawFrame], flags: StackFlags) -> Fingerprint {
-        let seed =
-            u64::from(flags.truncated) | (u64::from(flags.idle) << 1) | (raw.len() as u64) << 2;
+        let seed = u64::from(flags.truncated)
+            | (u64::from(flags.idle) << 1)
+            | (raw.len() as u64) << 2
+            | u64::from(flags.labels) << 40;
         let (mut a, mut b) = (seed ^ 0x243f_6a88_85a3_08d3, seed ^ 0x1319_8a2e_0370_7344);
         for frame in raw {
             let lines = (u64::from(frame.line) << 32) | u64::from(frame.first_line);
@@ -208,10 +212,12 @@ mod tests {
         let plain = StackFlags {
             truncated: false,
             idle: false,
+            labels: 0,
         };
         let idle = StackFlags {
             truncated: false,
             idle: true,
+            labels: 0,
         };
         let print = Fingerprint::of(&stack, plain);
         assert_eq!(cache.get(print), None);
@@ -237,6 +243,7 @@ mod tests {
                 let flags = StackFlags {
                     truncated: false,
                     idle: false,
+                    labels: 0,
                 };
                 assert!(seen.insert(key(Fingerprint::of(&stack, flags))));
             }

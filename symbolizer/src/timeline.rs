@@ -115,9 +115,11 @@ impl TimelineRecorder {
         if idle && !self.options.keep_idle {
             return;
         }
+        // The timeline formats show threads over time, not labels.
         let flags = StackFlags {
             truncated: header.truncated,
             idle,
+            labels: sampler::labels::NO_LABELS,
         };
         let print = Fingerprint::of(raw_frames, flags);
         let stack = match self.cache.get(print) {
