@@ -131,22 +131,26 @@ pub fn check_label(key: &str, value: &str) -> Result<(), LabelError> {
 }
 
 /// Interns a set of checked labels (later pairs replace earlier ones with the same key);
-/// `Ok(None)` when the table is full and the set is new.
-pub fn intern(mut pairs: Vec<(String, String)>) -> Result<Option<LabelSetId>, LabelError> {
-    // Stable: of equal keys the last given stays last, and wins below.
+/// `Ok(None)` when the table is full and the set is new. `pairs` is left sorted and
+/// without repeated keys; a set already interned costs a lookup, no allocation.
+pub fn intern(pairs: &mut Vec<(String, String)>) -> Result<Option<LabelSetId>, LabelError> {
+    // Stable: of equal keys the last given stays last, and wins.
     pairs.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut unique: Vec<(String, String)> = Vec::with_capacity(pairs.len());
-    for pair in pairs {
-        match unique.last_mut() {
-            Some(last) if last.0 == pair.0 => *last = pair,
-            _ => unique.push(pair),
+    if pairs.windows(2).any(|w| w[0].0 == w[1].0) {
+        let mut unique: Vec<(String, String)> = Vec::with_capacity(pairs.len());
+        for pair in pairs.drain(..) {
+            match unique.last_mut() {
+                Some(last) if last.0 == pair.0 => *last = pair,
+                _ => unique.push(pair),
+            }
         }
+        *pairs = unique;
     }
-    if unique.len() > MAX_LABELS {
-        return Err(LabelError::TooMany(unique.len()));
+    if pairs.len() > MAX_LABELS {
+        return Err(LabelError::TooMany(pairs.len()));
     }
     let mut table = table().lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(&id) = table.ids.get(unique.as_slice()) {
+    if let Some(&id) = table.ids.get(pairs.as_slice()) {
         return Ok(Some(id));
     }
     if table.sets.len() >= MAX_LABEL_SETS {
@@ -154,7 +158,7 @@ pub fn intern(mut pairs: Vec<(String, String)>) -> Result<Option<LabelSetId>, La
         return Ok(None);
     }
     let id = table.sets.len() as LabelSetId;
-    let set: LabelSet = Arc::from(unique);
+    let set: LabelSet = Arc::from(pairs.as_slice());
     table.sets.push(set.clone());
     table.ids.insert(set, id);
     Ok(Some(id))
@@ -185,8 +189,9 @@ fn merge(outer: LabelSetId, inner: LabelSetId) -> Result<Option<LabelSetId>, Lab
         return Ok(Some(id));
     }
     let (outer_set, inner_set) = (label_set(outer), label_set(inner));
-    let pairs: Vec<(String, String)> = outer_set.iter().chain(inner_set.iter()).cloned().collect();
-    let merged = intern(pairs)?;
+    let mut pairs: Vec<(String, String)> =
+        outer_set.iter().chain(inner_set.iter()).cloned().collect();
+    let merged = intern(&mut pairs)?;
     if let Some(id) = merged {
         MERGED.with(|cache| {
             let mut cache = cache.borrow_mut();
@@ -235,17 +240,17 @@ mod tests {
     #[test]
     fn sets_are_interned_once_and_nest() {
         std::thread::spawn(|| {
-            let cart = intern(pairs(&[("endpoint", "/cart"), ("tenant", "acme")]))
+            let cart = intern(&mut pairs(&[("endpoint", "/cart"), ("tenant", "acme")]))
                 .unwrap()
                 .unwrap();
-            let again = intern(pairs(&[("tenant", "acme"), ("endpoint", "/cart")]))
+            let again = intern(&mut pairs(&[("tenant", "acme"), ("endpoint", "/cart")]))
                 .unwrap()
                 .unwrap();
             assert_eq!(cart, again, "order does not matter");
             assert_eq!(current(), NO_LABELS);
             enter(Some(cart)).unwrap();
             assert_eq!(current(), cart);
-            let other = intern(pairs(&[("tenant", "globex")])).unwrap().unwrap();
+            let other = intern(&mut pairs(&[("tenant", "globex")])).unwrap().unwrap();
             enter(Some(other)).unwrap();
             assert_eq!(
                 &*label_set(current()),
@@ -273,10 +278,10 @@ mod tests {
             Err(LabelError::BadKey(_))
         ));
         assert!(check_label("http.route", "/a").is_ok());
-        let many: Vec<(String, String)> = (0..=MAX_LABELS)
+        let mut many: Vec<(String, String)> = (0..=MAX_LABELS)
             .map(|i| (format!("k{i}"), "v".to_owned()))
             .collect();
-        assert_eq!(intern(many), Err(LabelError::TooMany(MAX_LABELS + 1)));
+        assert_eq!(intern(&mut many), Err(LabelError::TooMany(MAX_LABELS + 1)));
         assert_eq!(
             intern(pairs(&[("a", "1"), ("a", "2")]))
                 .unwrap()

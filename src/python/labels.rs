@@ -26,8 +26,6 @@ use sampler::labels::{self, LabelError, LabelSetId};
 pub struct PyLabels {
     /// Its labels as interned; `None` when the table of sets was full.
     set: Option<LabelSetId>,
-    /// Its labels, sorted by key (for `repr`).
-    pairs: Vec<(String, String)>,
 }
 
 #[pyclass(with(Constructor, Callable, Representable))]
@@ -85,7 +83,7 @@ impl Constructor for PyLabels {
         for (key, value) in args.kwargs {
             pairs.push(pair(key.to_string_lossy().into_owned(), &value, vm)?);
         }
-        let set = labels::intern(pairs.clone()).map_err(|err| value_error(vm, &err))?;
+        let set = labels::intern(&mut pairs).map_err(|err| value_error(vm, &err))?;
         if set.is_none() && !REFUSED_WARNED.swap(true, Ordering::Relaxed) {
             eprintln!(
                 "rpprof: warning: more than {} distinct label sets; samples under new ones \
@@ -94,8 +92,7 @@ impl Constructor for PyLabels {
                 labels::MAX_LABEL_SETS
             );
         }
-        pairs.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(PyLabels { set, pairs })
+        Ok(PyLabels { set })
     }
 }
 
@@ -126,9 +123,10 @@ impl Callable for PyLabels {
 
 impl Representable for PyLabels {
     fn repr_str(zelf: &Py<Self>, _vm: &VirtualMachine) -> PyResult<String> {
-        let body: Vec<String> = zelf
-            .pairs
+        let set = zelf.set.map(labels::label_set);
+        let body: Vec<String> = set
             .iter()
+            .flat_map(|set| set.iter())
             .map(|(k, v)| format!("{k}={v:?}"))
             .collect();
         Ok(format!("rpprof.labels({})", body.join(", ")))

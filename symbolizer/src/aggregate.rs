@@ -440,7 +440,7 @@ mod tests {
     #[test]
     fn labels_become_root_frames() {
         let thread = entry();
-        let cart = sampler::labels::intern(vec![
+        let cart = sampler::labels::intern(&mut vec![
             ("tenant".to_owned(), "acme".to_owned()),
             ("endpoint".to_owned(), "/cart".to_owned()),
         ])
