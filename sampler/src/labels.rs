@@ -250,7 +250,9 @@ mod tests {
             assert_eq!(current(), NO_LABELS);
             enter(Some(cart)).unwrap();
             assert_eq!(current(), cart);
-            let other = intern(&mut pairs(&[("tenant", "globex")])).unwrap().unwrap();
+            let other = intern(&mut pairs(&[("tenant", "globex")]))
+                .unwrap()
+                .unwrap();
             enter(Some(other)).unwrap();
             assert_eq!(
                 &*label_set(current()),
@@ -283,7 +285,7 @@ mod tests {
             .collect();
         assert_eq!(intern(&mut many), Err(LabelError::TooMany(MAX_LABELS + 1)));
         assert_eq!(
-            intern(pairs(&[("a", "1"), ("a", "2")]))
+            intern(&mut pairs(&[("a", "1"), ("a", "2")]))
                 .unwrap()
                 .map(label_set),
             Some(Arc::from(pairs(&[("a", "2")]))),
