@@ -47,6 +47,7 @@ pub(crate) struct SnapshotSlot {
     depth: AtomicUsize,
     truncated: AtomicBool,
     state: AtomicU8,
+    labels: std::sync::atomic::AtomicU32,
     pause_ns: AtomicU64,
     frames: UnsafeCell<[RawFrame; SNAPSHOT_DEPTH]>,
 }
@@ -70,6 +71,7 @@ impl SnapshotSlot {
             depth: AtomicUsize::new(0),
             truncated: AtomicBool::new(false),
             state: AtomicU8::new(ThreadState::Unknown as u8),
+            labels: std::sync::atomic::AtomicU32::new(crate::labels::NO_LABELS),
             pause_ns: AtomicU64::new(0),
             frames: UnsafeCell::new([empty; SNAPSHOT_DEPTH]),
         }
@@ -124,6 +126,8 @@ pub(crate) fn answer(entry: &ThreadEntry) {
     slot.depth.store(depth, Ordering::Relaxed);
     slot.truncated.store(truncated, Ordering::Relaxed);
     slot.state.store(state as u8, Ordering::Relaxed);
+    slot.labels
+        .store(crate::labels::current(), Ordering::Relaxed);
     slot.pause_ns
         .store(monotonic_ns().saturating_sub(start), Ordering::Relaxed);
     slot.answered.store(wanted, Ordering::Release);
@@ -141,6 +145,8 @@ pub struct ThreadSnapshot {
     /// Running or idle, as the interpreter said when the stack was read (or now, when the
     /// thread did not answer).
     pub state: ThreadState,
+    /// Its label set ([`crate::labels`]) when it answered.
+    pub labels: crate::labels::LabelSetId,
     /// CPU time the thread has used, in nanoseconds.
     pub cpu_ns: u64,
     /// How long the thread was interrupted to read its stack.
@@ -192,6 +198,7 @@ pub fn snapshot_threads(timeout: Duration) -> Result<Vec<ThreadSnapshot>, Sample
                     frames: None,
                     truncated: false,
                     state: entry.state(),
+                    labels: crate::labels::NO_LABELS,
                     cpu_ns,
                     pause_ns: 0,
                 };
@@ -205,6 +212,7 @@ pub fn snapshot_threads(timeout: Duration) -> Result<Vec<ThreadSnapshot>, Sample
                 frames: Some(frames),
                 truncated: slot.truncated.load(Ordering::Relaxed),
                 state: ThreadState::from_bits(u64::from(slot.state.load(Ordering::Relaxed))),
+                labels: slot.labels.load(Ordering::Relaxed),
                 cpu_ns,
                 pause_ns: slot.pause_ns.load(Ordering::Relaxed),
             }

@@ -39,6 +39,9 @@ pub struct ThreadStack {
     pub ident: u64,
     /// `running`, `idle` or `unknown`.
     pub state: String,
+    /// Its labels (`rpprof.labels`) when its stack was read, in key order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<(String, String)>,
     /// CPU time it has used, in seconds.
     pub cpu_seconds: f64,
     /// Its frames, innermost first; `None` when it did not answer in time.
@@ -77,6 +80,7 @@ impl StackDump {
                 tid: snapshot.entry.tid(),
                 ident: snapshot.entry.ident(),
                 state: snapshot.state.label().to_owned(),
+                labels: sampler::labels::label_set(snapshot.labels).to_vec(),
                 cpu_seconds: snapshot.cpu_ns as f64 / 1e9,
                 frames: snapshot.frames.map(|frames| {
                     frames
@@ -127,10 +131,23 @@ impl StackDump {
             if self.threads.len() == 1 { "" } else { "s" }
         );
         for thread in &self.threads {
+            let labels: String = thread
+                .labels
+                .iter()
+                .map(|(k, v)| format!(" {k}={v}"))
+                .collect();
             let _ = writeln!(
                 out,
-                "\nThread {} \"{}\" ({}, {:.2} s cpu)",
-                thread.tid, thread.name, thread.state, thread.cpu_seconds
+                "\nThread {} \"{}\" ({}, {:.2} s cpu){}",
+                thread.tid,
+                thread.name,
+                thread.state,
+                thread.cpu_seconds,
+                if labels.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [labels:{labels}]")
+                }
             );
             match &thread.frames {
                 None => out.push_str("    (did not answer in time: the thread may be exiting)\n"),
