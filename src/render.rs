@@ -44,7 +44,9 @@ pub fn view(profile: &Profile, options: &RenderOptions, threads_as_labels: bool)
 /// them, but never all threads merged into one row.
 pub fn table_view(profile: &Profile, options: &RenderOptions) -> Profile {
     match options.threads {
-        ThreadsView::Merged | ThreadsView::Split => profile.with_labels(&GroupBy::Nothing, false),
+        ThreadsView::Merged | ThreadsView::Split => {
+            profile.with_labels(&GroupBy::Nothing, false).into_owned()
+        }
         ThreadsView::Auto | ThreadsView::Grouped => view(
             profile,
             &RenderOptions {

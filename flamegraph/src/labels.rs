@@ -15,6 +15,7 @@
 //!   [`Profile::label_values`] lists a key's values with their totals
 //!   (`report --label KEY`).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
@@ -92,22 +93,22 @@ impl Profile {
 
     /// The profile as a view shows labels: every label frame kept for a format that keeps
     /// labels (`labels_as_labels`: pprof), else only those of the grouped key (none by
-    /// default).
-    pub fn with_labels(&self, group_by: &GroupBy, labels_as_labels: bool) -> Profile {
+    /// default). Borrowed when there is nothing to change.
+    pub fn with_labels(&self, group_by: &GroupBy, labels_as_labels: bool) -> Cow<'_, Profile> {
         if labels_as_labels || !self.has_labels() {
-            return self.clone();
+            return Cow::Borrowed(self);
         }
         let key = match group_by {
             GroupBy::Nothing => None,
             GroupBy::Label(key) => Some(key.as_str()),
         };
-        self.filter_stacks(|stack, frames| {
+        Cow::Owned(self.filter_stacks(|stack, frames| {
             let prefix = label_prefix(stack, frames);
             let kept = stack[..prefix]
                 .iter()
                 .filter(|&&id| frames.get(id).as_label().map(|(k, _)| k) == key && key.is_some());
             Some(kept.chain(&stack[prefix..]).copied().collect())
-        })
+        }))
     }
 
     /// Only the samples whose label `key` is `value` (`None`: that have no label `key`).
