@@ -1,10 +1,12 @@
 """In-process A/B cost of `rpprof.labels`: "requests" of about 100 us of CPU each (10,000
 a second), in chunks that alternate in random order between plain requests and requests
-each run inside a fresh `with rpprof.labels(endpoint=..., tenant=...)` block. Compares
+each run inside a `with rpprof.labels(endpoint=..., tenant=...)` block: a fresh one per
+request (`fresh`), or one of twelve made once (`reused`: `with CART_ACME:`); `none`
+compares plain chunks with plain chunks (the measurement's noise). Compares
 this thread's CPU time per pair of chunks; prints JSON.
 
-    rpprof record -o /dev/null ab_labels.py [ROUNDS] [REQUESTS]    # sampled meanwhile
-    rpprof run ab_labels.py [ROUNDS] [REQUESTS]                    # no profiler
+    rpprof record -o /dev/null ab_labels.py [ROUNDS] [REQUESTS] [fresh|reused|none]
+    rpprof run ab_labels.py [ROUNDS] [REQUESTS] [fresh|reused|none]      # no profiler
 """
 
 import json
@@ -17,6 +19,7 @@ import rpprof
 
 ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 30
 REQUESTS = int(sys.argv[2]) if len(sys.argv) > 2 else 5000
+STYLE = sys.argv[3] if len(sys.argv) > 3 else "fresh"
 ENDPOINTS = ["/cart", "/home", "/search", "/checkout"]
 TENANTS = ["acme", "globex", "initech"]
 
@@ -44,12 +47,27 @@ def plain(work):
     return time.thread_time() - start
 
 
-def labelled(work):
+def fresh(work):
     start = time.thread_time()
     for i in range(REQUESTS):
         with rpprof.labels(endpoint=ENDPOINTS[i % 4], tenant=TENANTS[i % 3]):
             spin(work)
     return time.thread_time() - start
+
+
+MADE = [[rpprof.labels(endpoint=e, tenant=t) for t in TENANTS] for e in ENDPOINTS]
+
+
+def reused(work):
+    start = time.thread_time()
+    for i in range(REQUESTS):
+        with MADE[i % 4][i % 3]:
+            spin(work)
+    return time.thread_time() - start
+
+
+# `none`: plain against plain, the noise floor of the measurement.
+labelled = {"fresh": fresh, "reused": reused, "none": plain}[STYLE]
 
 
 WORK = calibrate()
@@ -66,6 +84,7 @@ for _ in range(ROUNDS):
 ratios.sort()
 per_request_s = statistics.median(plain_times) / REQUESTS
 print(json.dumps({
+    "style": STYLE,
     "rounds": ROUNDS,
     "requests_per_chunk": REQUESTS,
     "plain_request_us": per_request_s * 1e6,
