@@ -242,6 +242,7 @@ mod tests {
             weight_ns: 10,
             state: ThreadState::Idle,
             truncated: false,
+            call: crate::wait::RawCall::NONE,
         });
     }
 

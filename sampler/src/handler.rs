@@ -136,6 +136,7 @@ fn sample(entry: &ThreadEntry, info: &libc::siginfo_t) {
         weight_ns,
         state,
         truncated,
+        call: crate::wait::RawCall::NONE,
     });
     entry
         .last_sample_idle

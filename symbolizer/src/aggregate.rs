@@ -357,6 +357,7 @@ mod tests {
             weight_ns,
             state,
             truncated: false,
+            call: sampler::RawCall::NONE,
         }
     }
 
