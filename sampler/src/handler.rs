@@ -136,7 +136,8 @@ fn sample(entry: &ThreadEntry, info: &libc::siginfo_t) {
         weight_ns,
         state,
         truncated,
-        call: crate::wait::RawCall::NONE,
+        // SAFETY: as for the walk: this thread's own innermost frame, while it is stopped.
+        call: unsafe { crate::wait::sample_call(state) },
     });
     entry
         .last_sample_idle

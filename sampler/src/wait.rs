@@ -34,3 +34,298 @@ impl RawCall {
         self.callee == 0
     }
 }
+
+// How the call is found: from the bytecode, not from the call itself.
+//
+// A builtin (a `#[pyfunction]`, a method of a native type) runs without a Python frame, and
+// by the time it runs the interpreter has already taken the callable off the caller's value
+// stack (`execute_call_vectorcall` moves it into a Rust local), so the object is out of
+// reach. What stays is the caller's frame: its `lasti` points just past the instruction
+// executing (`locations[lasti - 1]` is its line), and while a frame is the innermost one
+// and that instruction is a `CALL`, `CALL_KW` or `CALL_FUNCTION_EX`, the thread is inside
+// that call and the callee has no Python frame of its own: a builtin. (A Python callee
+// would be linked above it as soon as its frame exists; the few instructions between the
+// `CALL` dispatch and that link are the only time this names a Python callee.)
+//
+// The callee's *name* is read from the bytecode before the call: the instruction that
+// pushed the callable (found by walking back over the stack effects of the instructions
+// before it) is a `LOAD_GLOBAL sorted`, a `LOAD_ATTR acquire` (whose own operand came from
+// a `LOAD_FAST lock`), a `LOAD_SPECIAL __enter__` (a `with` statement), ... and its operand
+// names an entry of the code object's `co_names` or `co_varnames`: interned strings, which
+// are immortal, so their addresses are identities the symbolizer resolves later.
+//
+// Why this is safe in the signal handler: it runs on the interrupted thread and reads only
+// that thread's innermost frame (alive while the thread is stopped in the handler, as
+// `walk` explains) and its code object (kept alive by the frame). The instruction array is
+// never reallocated; specialisation rewrites units in place with atomic stores, and units
+// are read here with the interpreter's own atomic 16-bit load (`CodeUnits::read_unit`), so
+// another thread specialising the same code can at worst make a name wrong, never make a
+// read unsound. Everything is bounds-checked (`get`), nothing allocates, nothing locks,
+// nothing can panic (operands are capped before `stack_effect_info` sees them). Inline
+// cache entries hold arbitrary data, so instruction boundaries are only known by walking
+// forward from the start of the code: the walk is capped at [`MAX_SCAN_UNITS`] code units
+// and keeps the last [`WINDOW`] instructions in a fixed array on the stack.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rustpython_vm::builtins::PyCode;
+use rustpython_vm::bytecode::Instruction;
+use rustpython_vm::frame::InterpreterFrame;
+
+use crate::raw::ThreadState;
+
+/// The furthest into a code object (in code units) a call is looked for; a call further in
+/// is not named (module-level code of a very long script).
+pub const MAX_SCAN_UNITS: usize = 16_384;
+
+/// Instructions before the call that the producer of the callable is looked for in.
+const WINDOW: usize = 48;
+
+/// Operands are capped here (3 bytes of `EXTENDED_ARG`): no real operand is larger, and
+/// the cap keeps `stack_effect_info`'s arithmetic far from overflowing.
+const MAX_OPERAND: u32 = 1 << 24;
+
+/// One decoded instruction: its base (deoptimised) opcode and its full operand.
+#[derive(Clone, Copy)]
+struct Op {
+    op: Instruction,
+    arg: u32,
+}
+
+const EMPTY: Op = Op {
+    op: Instruction::Nop,
+    arg: 0,
+};
+
+/// Whether running samples name the builtin they are in too (`--native`); idle samples
+/// always name theirs.
+static NATIVE: AtomicBool = AtomicBool::new(false);
+
+/// Has running samples name the builtin they are in (`[native] NAME`), from the next sample
+/// on; the session sets it at start.
+pub fn set_native(on: bool) {
+    NATIVE.store(on, Ordering::Relaxed);
+}
+
+/// True when running samples name the builtin they are in.
+pub fn native() -> bool {
+    NATIVE.load(Ordering::Relaxed)
+}
+
+/// The call a sample in `state` records: the innermost frame's builtin call for an idle
+/// thread, and for a running one when [`set_native`] asked for it.
+///
+/// # Safety
+/// As for [`current_call`].
+#[inline]
+pub(crate) unsafe fn sample_call(state: ThreadState) -> RawCall {
+    let wanted = match state {
+        ThreadState::Idle => true,
+        ThreadState::Running => native(),
+        ThreadState::Unknown => false,
+    };
+    if !wanted {
+        return RawCall::NONE;
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe { current_call() }
+}
+
+/// The builtin call the calling thread's innermost Python frame is in, or
+/// [`RawCall::NONE`].
+///
+/// # Safety
+/// Must run on the thread whose frame is read, while it is stopped (in its signal handler)
+/// or in its own code, as for [`crate::walk_current_stack`].
+#[inline]
+pub unsafe fn current_call() -> RawCall {
+    let frame = rustpython_vm::vm::thread::get_current_frame();
+    if frame.is_null() {
+        return RawCall::NONE;
+    }
+    // SAFETY: per this function's contract the frame belongs to the calling thread, which
+    // is stopped; its published innermost frame is alive (see `walk`).
+    call_in(unsafe { &*frame })
+}
+
+/// The builtin call `frame` is in, when its current instruction is a call.
+fn call_in(frame: &InterpreterFrame) -> RawCall {
+    let code: &PyCode = frame.code();
+    let lasti = frame.get_lasti() as usize;
+    let Some(at) = lasti.checked_sub(1) else {
+        return RawCall::NONE;
+    };
+    let units = &code.instructions;
+    if at >= units.len() || at > MAX_SCAN_UNITS {
+        return RawCall::NONE;
+    }
+    let mut window = [EMPTY; WINDOW];
+    let mut count = 0usize;
+    let mut index = 0usize;
+    let mut extended = 0u32;
+    while index < at {
+        let unit = units.read_unit(index);
+        let arg = (extended << 8) | unit.arg.as_u32();
+        if arg >= MAX_OPERAND {
+            return RawCall::NONE;
+        }
+        if matches!(unit.op.deoptimize(), Instruction::ExtendedArg) {
+            extended = arg;
+            index += 1;
+            continue;
+        }
+        extended = 0;
+        window[count % WINDOW] = Op {
+            op: unit.op.deoptimize(),
+            arg,
+        };
+        count += 1;
+        index += 1 + unit.op.cache_entries();
+    }
+    if index != at {
+        // `lasti` is not on an instruction boundary that this walk found.
+        return RawCall::NONE;
+    }
+    let unit = units.read_unit(at);
+    let arg = (extended << 8) | unit.arg.as_u32();
+    if arg >= MAX_OPERAND {
+        return RawCall::NONE;
+    }
+    // Depth of the callable below the top of the stack just before the call:
+    // CALL n:             [callable, self_or_null, arg * n]
+    // CALL_KW n:          [callable, self_or_null, arg * n, kwnames]
+    // CALL_FUNCTION_EX:   [callable, self_or_null, args, kwargs_or_null]
+    let depth = match unit.op.deoptimize() {
+        Instruction::Call { .. } => arg + 1,
+        Instruction::CallKw { .. } => arg + 2,
+        Instruction::CallFunctionEx => 3,
+        _ => return RawCall::NONE,
+    };
+    let Some((callable, output)) = producer(&window, count, count, depth) else {
+        return RawCall::NONE;
+    };
+    let op = window[callable % WINDOW];
+    if output != 0 {
+        // Only the first (bottom) output of an instruction is ever a callable.
+        return RawCall::NONE;
+    }
+    let callee = match op.op {
+        Instruction::LoadSpecial { .. } if (op.arg as usize) < SPECIAL_METHODS - 1 => {
+            op.arg as usize + 1
+        }
+        Instruction::LoadAttr { .. } | Instruction::LoadSuperAttr { .. } => {
+            name_of(code, op, 0).unwrap_or(0)
+        }
+        _ => return RawCall::new(0, name_of(code, op, 0).unwrap_or(0)),
+    };
+    // A method or special method: name its receiver too (`lock` of `lock.acquire`), from
+    // whatever pushed the operand the attribute was looked up on.
+    let receiver = match op.op {
+        Instruction::LoadSuperAttr { .. } => 0,
+        _ => producer(&window, count, callable, 0)
+            .and_then(|(k, output)| name_of(code, window[k % WINDOW], output))
+            .unwrap_or(0),
+    };
+    RawCall::new(receiver, callee)
+}
+
+/// Which instruction before window entry `before` pushed the value `depth` places below
+/// the top of the stack as it was just before that entry (0 = the top): its number in the
+/// window and which of its outputs (0 = the first pushed) the value is. `None` when the
+/// walk leaves the window or meets a jump (the straight-line walk only holds between
+/// jumps; a branch inside a call's arguments hides the callee).
+fn producer(
+    window: &[Op; WINDOW],
+    count: usize,
+    before: usize,
+    mut depth: u32,
+) -> Option<(usize, u32)> {
+    let oldest = count.saturating_sub(WINDOW);
+    let mut k = before;
+    while k > oldest {
+        k -= 1;
+        let op = window[k % WINDOW];
+        if op.op.has_jump() || op.op.is_no_fallthrough() {
+            return None;
+        }
+        let effect = op.op.stack_effect_info(op.arg);
+        let (pushed, popped) = (effect.pushed(), effect.popped());
+        if pushed > 64 || popped > MAX_OPERAND {
+            return None;
+        }
+        if depth < pushed {
+            let output = pushed - 1 - depth;
+            // COPY and SWAP move values without making them: follow the value to where it
+            // was before (a `with` statement's `COPY 1; LOAD_SPECIAL; SWAP 2; SWAP 3`).
+            depth = match op.op {
+                // COPY n: [x_n .. x_1] -> [x_n .. x_1, x_n]
+                Instruction::Copy { .. } if op.arg >= 1 && output == op.arg => op.arg - 1,
+                Instruction::Copy { .. } if op.arg >= 1 => op.arg - 1 - output,
+                // SWAP n: [x_n .. x_1] -> [x_1 .. x_n], the two ends exchanged
+                Instruction::Swap { .. } if op.arg >= 2 && output == 0 => 0,
+                Instruction::Swap { .. } if op.arg >= 2 && output == op.arg - 1 => op.arg - 1,
+                Instruction::Swap { .. } if op.arg >= 2 => op.arg - 1 - output,
+                _ => return Some((k, output)),
+            };
+            continue;
+        }
+        depth = depth - pushed + popped;
+    }
+    None
+}
+
+/// The interned name an instruction loads by (a global, an attribute, a local), as an
+/// address; `output` picks the variable of a two-variable load.
+fn name_of(code: &PyCode, op: Op, output: u32) -> Option<usize> {
+    let arg = op.arg as usize;
+    let name = match op.op {
+        Instruction::LoadGlobal { .. } | Instruction::LoadAttr { .. } => code.names.get(arg >> 1),
+        Instruction::LoadSuperAttr { .. } => code.names.get(arg >> 2),
+        Instruction::LoadName { .. } | Instruction::LoadFromDictOrGlobals { .. } => {
+            code.names.get(arg)
+        }
+        Instruction::LoadFast { .. }
+        | Instruction::LoadFastBorrow { .. }
+        | Instruction::LoadFastCheck { .. }
+        | Instruction::LoadFastAndClear { .. }
+        | Instruction::LoadDeref { .. }
+        | Instruction::LoadFromDictOrDeref { .. } => localsplus_name(code, arg),
+        Instruction::LoadFastLoadFast { .. } | Instruction::LoadFastBorrowLoadFastBorrow { .. } => {
+            localsplus_name(code, if output == 0 { arg >> 4 } else { arg & 15 })
+        }
+        _ => None,
+    }?;
+    Some(*name as *const _ as usize)
+}
+
+/// The name of local slot `index`: CPython's `co_localsplusnames`, which RustPython lays
+/// out as the variables, then the cell variables that are not also variables, then the
+/// free variables.
+fn localsplus_name(
+    code: &PyCode,
+    index: usize,
+) -> Option<&&'static rustpython_vm::builtins::PyStrInterned> {
+    if let Some(name) = code.varnames.get(index) {
+        return Some(name);
+    }
+    let mut rest = index - code.varnames.len();
+    for cell in code.cellvars.iter() {
+        if code.varnames.iter().any(|var| core::ptr::eq(*var, *cell)) {
+            continue;
+        }
+        if rest == 0 {
+            return Some(cell);
+        }
+        rest -= 1;
+    }
+    code.freevars.get(rest)
+}
+
+impl RawCall {
+    fn new(receiver: usize, callee: usize) -> RawCall {
+        if callee == 0 {
+            return RawCall::NONE;
+        }
+        RawCall { receiver, callee }
+    }
+}

@@ -13,12 +13,13 @@ use std::sync::Arc;
 
 use flamegraph::hash::FastMap;
 use flamegraph::{
-    Frame, FrameId, FrameTable, Profile, ProfileMeta, ThreadProfile, Values, IDLE, INTERPRETER,
-    OVERFLOW, TRUNCATED,
+    Frame, FrameId, FrameTable, Profile, ProfileMeta, ThreadProfile, Values, INTERPRETER, OVERFLOW,
+    TRUNCATED,
 };
 use sampler::{RawFrame, SampleBatch, SampleHeader, ThreadEntry, ThreadState};
 
 use crate::allocs::AllocTotals;
+use crate::calls::LeafMarkers;
 use crate::names::Symbolizer;
 use crate::stacks::{Fingerprint, RawStackCache, StackFlags, StackId, StackTable};
 
@@ -62,7 +63,7 @@ pub struct Aggregator {
     threads: Vec<ThreadTotals>,
     thread_index: FastMap<u32, usize>,
     truncated: FrameId,
-    idle: FrameId,
+    leaves: LeafMarkers,
     interpreter: FrameId,
     overflow: StackId,
     stack: Vec<FrameId>,
@@ -76,7 +77,7 @@ impl Aggregator {
     pub fn new(options: AggregateOptions, symbolizer: Symbolizer) -> Aggregator {
         let mut frames = flamegraph::FrameTable::new();
         let truncated = frames.intern(Frame::marker(TRUNCATED));
-        let idle = frames.intern(Frame::marker(IDLE));
+        let leaves = LeafMarkers::new(&mut frames);
         let interpreter = frames.intern(Frame::marker(INTERPRETER));
         let overflow_frame = frames.intern(Frame::marker(OVERFLOW));
         // The overflow stack is not counted against the bound.
@@ -94,7 +95,7 @@ impl Aggregator {
             threads: Vec::new(),
             thread_index: FastMap::default(),
             truncated,
-            idle,
+            leaves,
             interpreter,
             overflow,
             stack: Vec::with_capacity(256),
@@ -137,6 +138,7 @@ impl Aggregator {
                 let flags = StackFlags {
                     truncated: header.truncated,
                     idle: false,
+                    call: sampler::RawCall::NONE,
                 };
                 let id = self.stack_id(flags, raw_frames);
                 self.allocs.add(index, id, &header);
@@ -158,6 +160,7 @@ impl Aggregator {
         let flags = StackFlags {
             truncated: header.truncated,
             idle,
+            call: header.call,
         };
         let id = self.stack_id(flags, raw_frames);
         let thread = &mut self.threads[index];
@@ -220,8 +223,13 @@ impl Aggregator {
         if raw_frames.is_empty() {
             self.stack.push(self.interpreter);
         }
-        if flags.idle {
-            self.stack.push(self.idle);
+        if let Some(leaf) = self.leaves.leaf(
+            flags.idle,
+            flags.call,
+            &mut self.symbolizer,
+            &mut self.frames,
+        ) {
+            self.stack.push(leaf);
         }
         self.stacks.intern(&self.stack)
     }

@@ -9,6 +9,7 @@
 
 mod aggregate;
 mod allocs;
+mod calls;
 mod names;
 mod stacks;
 mod timeline;
