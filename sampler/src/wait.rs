@@ -159,6 +159,12 @@ fn call_in(frame: &InterpreterFrame) -> RawCall {
     if at >= units.len() || at > MAX_SCAN_UNITS {
         return RawCall::NONE;
     }
+    // Most samples are not in a call: say so from one unit, before walking the code. (If
+    // `at` is not an instruction boundary, its unit is cache data that only rarely reads
+    // as a call, and the walk below then finds that out.)
+    if !is_call(units.read_unit(at).op) {
+        return RawCall::NONE;
+    }
     let mut window = [EMPTY; WINDOW];
     let mut count = 0usize;
     let mut index = 0usize;
@@ -227,6 +233,15 @@ fn call_in(frame: &InterpreterFrame) -> RawCall {
             .unwrap_or(0),
     };
     RawCall::new(receiver, callee)
+}
+
+/// True for the instructions that call: `CALL` (and its specialisations), `CALL_KW`,
+/// `CALL_FUNCTION_EX`.
+fn is_call(op: Instruction) -> bool {
+    matches!(
+        op.deoptimize(),
+        Instruction::Call { .. } | Instruction::CallKw { .. } | Instruction::CallFunctionEx
+    )
 }
 
 /// Which instruction before window entry `before` pushed the value `depth` places below
@@ -327,5 +342,74 @@ impl RawCall {
             return RawCall::NONE;
         }
         RawCall { receiver, callee }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustpython_vm::bytecode::Opcode;
+
+    fn window(ops: &[(Opcode, u32)]) -> [Op; WINDOW] {
+        let mut window = [EMPTY; WINDOW];
+        for (k, &(op, arg)) in ops.iter().enumerate() {
+            window[k] = Op { op: op.into(), arg };
+        }
+        window
+    }
+
+    #[test]
+    fn a_method_call_finds_its_attribute_and_receiver() {
+        // lock.acquire(True): LOAD_FAST lock; LOAD_ATTR (method) acquire; LOAD_CONST; CALL 1
+        let ops = [
+            (Opcode::LoadFast, 0),
+            (Opcode::LoadAttr, 1),
+            (Opcode::LoadConst, 0),
+        ];
+        let w = window(&ops);
+        assert_eq!(producer(&w, 3, 3, 2), Some((1, 0)));
+        assert_eq!(producer(&w, 3, 1, 0), Some((0, 0)));
+    }
+
+    #[test]
+    fn a_with_statement_is_followed_through_copy_and_swap() {
+        // with lock: LOAD_GLOBAL lock; COPY 1; LOAD_SPECIAL __exit__; SWAP 2; SWAP 3;
+        // LOAD_SPECIAL __enter__; CALL 0
+        let ops = [
+            (Opcode::LoadGlobal, 0),
+            (Opcode::Copy, 1),
+            (Opcode::LoadSpecial, 1),
+            (Opcode::Swap, 2),
+            (Opcode::Swap, 3),
+            (Opcode::LoadSpecial, 0),
+        ];
+        let w = window(&ops);
+        assert_eq!(
+            producer(&w, 6, 6, 1),
+            Some((5, 0)),
+            "the callable: __enter__"
+        );
+        assert_eq!(producer(&w, 6, 5, 0), Some((0, 0)), "its receiver: lock");
+    }
+
+    #[test]
+    fn a_jump_between_hides_the_callee() {
+        // f(a if c else b): the branch makes the straight-line walk unsound.
+        let ops = [
+            (Opcode::LoadGlobal, 1),
+            (Opcode::LoadFast, 0),
+            (Opcode::PopJumpIfFalse, 3),
+            (Opcode::LoadFast, 1),
+            (Opcode::JumpForward, 1),
+            (Opcode::LoadFast, 2),
+        ];
+        let w = window(&ops);
+        assert_eq!(producer(&w, 6, 6, 1), None);
+    }
+
+    #[test]
+    fn the_walk_stops_at_the_window() {
+        let w = window(&[(Opcode::LoadFast, 0); WINDOW]);
+        assert_eq!(producer(&w, WINDOW + 10, WINDOW + 10, WINDOW as u32), None);
     }
 }
