@@ -147,3 +147,27 @@ fn native_shows_time_inside_a_builtin_as_its_own_leaf() {
     assert_eq!(in_sorted, 0, "no [native] leaves without --native");
     assert!(without.frames.iter().all(|(_, frame)| !frame.is_native()));
 }
+
+#[test]
+fn the_in_script_api_takes_native() {
+    let dir = TempDir::new("native-api");
+    let out = dir.join("api.folded");
+    let code = format!(
+        "import random, rpprof\n\
+         data = [random.random() for _ in range(200_000)]\n\
+         with rpprof.profile({out:?}, native=True):\n\
+         \x20   for _ in range(8):\n\
+         \x20       s = sorted(data)\n",
+        out = out.to_str().unwrap()
+    );
+    let script = dir.write("api.py", &code);
+    run(rpprof().arg("run").arg(&script)).expect_code(0);
+    let profile = read_folded(&out);
+    let total: u64 = profile.threads.iter().map(|t| t.total().get(0)).sum();
+    let in_sorted = common::samples_in(&profile, "[native] sorted");
+    assert!(total >= 30, "{total} samples");
+    assert!(
+        percent(in_sorted, total) >= 70.0,
+        "{in_sorted} of {total} samples in [native] sorted"
+    );
+}
