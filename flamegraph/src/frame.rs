@@ -213,9 +213,17 @@ mod tests {
             Frame::python("main", "app.py", 0, 0),
             Frame::marker(IDLE),
             Frame::marker(TRUNCATED),
+            Frame::idle_in("lock.acquire"),
+            Frame::native_in("sorted"),
         ] {
             assert_eq!(Frame::parse_label(&frame.label()), frame);
         }
+        assert!(Frame::idle_in("time.sleep").is_idle());
+        assert!(Frame::marker(IDLE).is_idle());
+        assert!(!Frame::native_in("sorted").is_idle());
+        assert!(Frame::native_in("sorted").is_native());
+        assert!(!Frame::marker("[idleness]").is_idle());
+        assert!(!Frame::python("[idle] x", "f.py", 1, 1).is_idle());
         assert_eq!(
             Frame::parse_label("plain_name"),
             Frame::python("plain_name", "", 0, 0)

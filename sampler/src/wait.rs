@@ -58,18 +58,19 @@ impl RawCall {
 // that thread's innermost frame (alive while the thread is stopped in the handler, as
 // `walk` explains) and its code object (kept alive by the frame). The instruction array is
 // never reallocated; specialisation rewrites units in place with atomic stores, and units
-// are read here with the interpreter's own atomic 16-bit load (`CodeUnits::read_unit`), so
-// another thread specialising the same code can at worst make a name wrong, never make a
-// read unsound. Everything is bounds-checked (`get`), nothing allocates, nothing locks,
+// are read here with an atomic 16-bit load (`CodeUnits::read_cache_u16`) and their opcode
+// byte checked before use, so another thread specialising the same code can at worst make
+// a name wrong, never make a read unsound. Everything is bounds-checked (`get`), nothing allocates, nothing locks,
 // nothing can panic (operands are capped before `stack_effect_info` sees them). Inline
 // cache entries hold arbitrary data, so instruction boundaries are only known by walking
 // forward from the start of the code: the walk is capped at [`MAX_SCAN_UNITS`] code units
 // and keeps the last [`WINDOW`] instructions in a fixed array on the stack.
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use rustpython_vm::builtins::PyCode;
-use rustpython_vm::bytecode::Instruction;
+use rustpython_vm::bytecode::{CodeUnits, Instruction};
 use rustpython_vm::frame::InterpreterFrame;
 
 use crate::raw::ThreadState;
@@ -84,6 +85,36 @@ const WINDOW: usize = 48;
 /// Operands are capped here (3 bytes of `EXTENDED_ARG`): no real operand is larger, and
 /// the cap keeps `stack_effect_info`'s arithmetic far from overflowing.
 const MAX_OPERAND: u32 = 1 << 24;
+
+/// The last call named on a thread, by what identifies the call site: the code object's
+/// address, its qualname's address and the instruction's offset. A thread blocked in a
+/// call is sampled there again and again (each time it wakes and waits anew, and in CPU
+/// mode each time a builtin is still running), so the walk runs once per site, not once
+/// per sample.
+#[derive(Clone, Copy)]
+struct Memo {
+    code: usize,
+    qualname: usize,
+    at: usize,
+    call: RawCall,
+}
+
+thread_local! {
+    /// This thread's [`Memo`]: a `const` thread-local without destructor (no lazy
+    /// initialisation, nothing registered at thread exit), so the handler may touch it; only
+    /// this thread's handler does, and the handler does not nest (SIGPROF is blocked while
+    /// it runs). A code object freed and another allocated at its address, with the same
+    /// qualname and a call at the same offset, would reuse a stale name: the same function
+    /// compiled again, in practice.
+    static LAST: Cell<Memo> = const {
+        Cell::new(Memo {
+            code: 0,
+            qualname: 0,
+            at: usize::MAX,
+            call: RawCall::NONE,
+        })
+    };
+}
 
 /// One decoded instruction: its base (deoptimised) opcode and its full operand.
 #[derive(Clone, Copy)]
@@ -162,38 +193,60 @@ fn call_in(frame: &InterpreterFrame) -> RawCall {
     // Most samples are not in a call: say so from one unit, before walking the code. (If
     // `at` is not an instruction boundary, its unit is cache data that only rarely reads
     // as a call, and the walk below then finds that out.)
-    if !is_call(units.read_unit(at).op) {
+    if !unit_at(units, at).is_some_and(|(op, _)| is_call(op)) {
         return RawCall::NONE;
     }
+    let site = Memo {
+        code: code as *const PyCode as usize,
+        qualname: code.qualname as *const _ as usize,
+        at,
+        call: RawCall::NONE,
+    };
+    let last = LAST.with(Cell::get);
+    if (last.code, last.qualname, last.at) == (site.code, site.qualname, site.at) {
+        return last.call;
+    }
+    let call = name_call(code, at);
+    LAST.with(|memo| memo.set(Memo { call, ..site }));
+    call
+}
+
+/// Walks `code` up to the call at `at` and names its callee (and receiver).
+fn name_call(code: &PyCode, at: usize) -> RawCall {
+    let units = &code.instructions;
     let mut window = [EMPTY; WINDOW];
     let mut count = 0usize;
     let mut index = 0usize;
     let mut extended = 0u32;
     while index < at {
-        let unit = units.read_unit(index);
-        let arg = (extended << 8) | unit.arg.as_u32();
+        let Some((op, byte)) = unit_at(units, index) else {
+            return RawCall::NONE;
+        };
+        let arg = (extended << 8) | byte;
         if arg >= MAX_OPERAND {
             return RawCall::NONE;
         }
-        if matches!(unit.op.deoptimize(), Instruction::ExtendedArg) {
+        if matches!(op.deoptimize(), Instruction::ExtendedArg) {
             extended = arg;
             index += 1;
             continue;
         }
         extended = 0;
         window[count % WINDOW] = Op {
-            op: unit.op.deoptimize(),
+            op: op.deoptimize(),
             arg,
         };
         count += 1;
-        index += 1 + unit.op.cache_entries();
+        index += 1 + op.cache_entries();
     }
     if index != at {
         // `lasti` is not on an instruction boundary that this walk found.
         return RawCall::NONE;
     }
-    let unit = units.read_unit(at);
-    let arg = (extended << 8) | unit.arg.as_u32();
+    let Some((op, byte)) = unit_at(units, at) else {
+        return RawCall::NONE;
+    };
+    let arg = (extended << 8) | byte;
     if arg >= MAX_OPERAND {
         return RawCall::NONE;
     }
@@ -201,7 +254,7 @@ fn call_in(frame: &InterpreterFrame) -> RawCall {
     // CALL n:             [callable, self_or_null, arg * n]
     // CALL_KW n:          [callable, self_or_null, arg * n, kwnames]
     // CALL_FUNCTION_EX:   [callable, self_or_null, args, kwargs_or_null]
-    let depth = match unit.op.deoptimize() {
+    let depth = match op.deoptimize() {
         Instruction::Call { .. } => arg + 1,
         Instruction::CallKw { .. } => arg + 2,
         Instruction::CallFunctionEx => 3,
@@ -233,6 +286,16 @@ fn call_in(frame: &InterpreterFrame) -> RawCall {
             .unwrap_or(0),
     };
     RawCall::new(receiver, callee)
+}
+
+/// The instruction and operand byte of code unit `index` (in bounds), read with one atomic
+/// 16-bit load; `None` when its first byte is no opcode. A unit that is not an instruction
+/// (inline cache data: `lasti - 1` points at one for the few instructions between one
+/// instruction's end and the next one's start) can hold any bytes, so the opcode is checked
+/// (`Instruction::try_from`), never transmuted as `CodeUnits::read_unit` does.
+fn unit_at(units: &CodeUnits, index: usize) -> Option<(Instruction, u32)> {
+    let [op, arg] = units.read_cache_u16(index).to_ne_bytes();
+    Instruction::try_from(op).ok().map(|op| (op, u32::from(arg)))
 }
 
 /// True for the instructions that call: `CALL` (and its specialisations), `CALL_KW`,
