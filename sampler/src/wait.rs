@@ -67,7 +67,7 @@ impl RawCall {
 // and keeps the last [`WINDOW`] instructions in a fixed array on the stack.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 
 use rustpython_vm::builtins::PyCode;
 use rustpython_vm::bytecode::{CodeUnits, Instruction};
@@ -128,23 +128,50 @@ const EMPTY: Op = Op {
     arg: 0,
 };
 
-/// Whether running samples name the builtin they are in too (`--native`); idle samples
-/// always name theirs.
-static NATIVE: AtomicBool = AtomicBool::new(false);
+/// What the handler reads on every sample, in one cache line: at 99 Hz everything is cold
+/// by the next sample, and each line (or page of code) touched costs a miss.
+#[repr(C, align(64))]
+struct Settings {
+    /// Whether running samples name the builtin they are in too (`--native`); idle
+    /// samples always name theirs.
+    native: AtomicBool,
+    /// Bit `op` is set when opcode byte `op` is a call (`CALL` and its specialisations,
+    /// `CALL_KW`, `CALL_FUNCTION_EX`, and their instrumented forms): the one test most
+    /// samples need, without calling into the bytecode crate's (cold) code.
+    calls: [AtomicU64; 4],
+}
 
-/// Has running samples name the builtin they are in (`[native] NAME`), from the next sample
-/// on; the session sets it at start.
-pub fn set_native(on: bool) {
-    NATIVE.store(on, Ordering::Relaxed);
+static SETTINGS: Settings = Settings {
+    native: AtomicBool::new(false),
+    calls: [const { AtomicU64::new(0) }; 4],
+};
+
+/// Prepares call naming for a session (outside the handler): fills the table of call
+/// opcodes, and has running samples name the builtin they are in (`[native] NAME`) when
+/// `native` is set, from the next sample on. The session calls it at start; until it has,
+/// no call is named.
+pub fn configure(native: bool) {
+    for byte in 0..=u8::MAX {
+        if Instruction::try_from(byte).is_ok_and(is_call) {
+            SETTINGS.calls[usize::from(byte >> 6)].fetch_or(1 << (byte & 63), Ordering::Relaxed);
+        }
+    }
+    SETTINGS.native.store(native, Ordering::Relaxed);
 }
 
 /// True when running samples name the builtin they are in.
 pub fn native() -> bool {
-    NATIVE.load(Ordering::Relaxed)
+    SETTINGS.native.load(Ordering::Relaxed)
+}
+
+/// True when opcode byte `op` is a call (per the table [`configure`] filled).
+#[inline]
+fn is_call_byte(op: u8) -> bool {
+    SETTINGS.calls[usize::from(op >> 6)].load(Ordering::Relaxed) >> (op & 63) & 1 == 1
 }
 
 /// The call a sample in `state` records: the innermost frame's builtin call for an idle
-/// thread, and for a running one when [`set_native`] asked for it.
+/// thread, and for a running one when [`configure`] asked for it.
 ///
 /// # Safety
 /// As for [`current_call`].
@@ -190,10 +217,15 @@ fn call_in(frame: &InterpreterFrame) -> RawCall {
     if at >= units.len() || at > MAX_SCAN_UNITS {
         return RawCall::NONE;
     }
-    // Most samples are not in a call: say so from one unit, before walking the code. (If
+    // Most samples are not in a call: say so from one byte, before walking the code. (If
     // `at` is not an instruction boundary, its unit is cache data that only rarely reads
     // as a call, and the walk below then finds that out.)
-    if !unit_at(units, at).is_some_and(|(op, _)| is_call(op)) {
+    // SAFETY: `at` is within the instruction array (checked above), which lives as long as
+    // the code object (kept alive by the frame) and is never reallocated; a unit is two
+    // bytes, 2-aligned (asserted by the bytecode crate), read as one atomic 16-bit load as
+    // the interpreter reads it, so a concurrent in-place specialisation is no data race.
+    let unit = unsafe { &*units.units_ptr().add(at).cast::<AtomicU16>() }.load(Ordering::Relaxed);
+    if !is_call_byte(unit.to_ne_bytes()[0]) {
         return RawCall::NONE;
     }
     let site = Memo {
@@ -295,7 +327,9 @@ fn name_call(code: &PyCode, at: usize) -> RawCall {
 /// (`Instruction::try_from`), never transmuted as `CodeUnits::read_unit` does.
 fn unit_at(units: &CodeUnits, index: usize) -> Option<(Instruction, u32)> {
     let [op, arg] = units.read_cache_u16(index).to_ne_bytes();
-    Instruction::try_from(op).ok().map(|op| (op, u32::from(arg)))
+    Instruction::try_from(op)
+        .ok()
+        .map(|op| (op, u32::from(arg)))
 }
 
 /// True for the instructions that call: `CALL` (and its specialisations), `CALL_KW`,
