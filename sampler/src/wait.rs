@@ -148,15 +148,20 @@ static SETTINGS: Settings = Settings {
 
 /// Prepares call naming for a session (outside the handler): fills the table of call
 /// opcodes, and has running samples name the builtin they are in (`[native] NAME`) when
-/// `native` is set, from the next sample on. The session calls it at start; until it has,
-/// no call is named.
+/// `native` is set, from the next sample on. The session calls it at start.
 pub fn configure(native: bool) {
+    prepare();
+    SETTINGS.native.store(native, Ordering::Relaxed);
+}
+
+/// Fills the table of call opcodes (idempotent; outside the handler). Until it has run,
+/// no call is named; sessions and stack dumps run it before they signal.
+pub(crate) fn prepare() {
     for byte in 0..=u8::MAX {
         if Instruction::try_from(byte).is_ok_and(is_call) {
             SETTINGS.calls[usize::from(byte >> 6)].fetch_or(1 << (byte & 63), Ordering::Relaxed);
         }
     }
-    SETTINGS.native.store(native, Ordering::Relaxed);
 }
 
 /// True when running samples name the builtin they are in.

@@ -52,6 +52,14 @@ impl LeafMarkers {
     }
 }
 
+impl Symbolizer {
+    /// The text of a call the sampler named (`lock.acquire`), or `None` for
+    /// [`RawCall::NONE`].
+    pub fn call_name(&mut self, call: RawCall) -> Option<String> {
+        (!call.is_none()).then(|| call_name(call, self))
+    }
+}
+
 /// `receiver.callee` (`lock.acquire`, `time.sleep`) or the bare callee (`sorted`).
 ///
 /// `call` must come from the sampler, whose handler fills it with addresses of interned
