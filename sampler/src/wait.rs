@@ -56,15 +56,20 @@ impl RawCall {
 //
 // Why this is safe in the signal handler: it runs on the interrupted thread and reads only
 // that thread's innermost frame (alive while the thread is stopped in the handler, as
-// `walk` explains) and its code object (kept alive by the frame). The instruction array is
-// never reallocated; specialisation rewrites units in place with atomic stores, and units
-// are read here with an atomic 16-bit load (`CodeUnits::read_cache_u16`) and their opcode
-// byte checked before use, so another thread specialising the same code can at worst make
-// a name wrong, never make a read unsound. Everything is bounds-checked (`get`), nothing allocates, nothing locks,
-// nothing can panic (operands are capped before `stack_effect_info` sees them). Inline
-// cache entries hold arbitrary data, so instruction boundaries are only known by walking
-// forward from the start of the code: the walk is capped at [`MAX_SCAN_UNITS`] code units
-// and keeps the last [`WINDOW`] instructions in a fixed array on the stack.
+// `walk` explains), its code object (kept alive by the frame) and a `const` thread-local
+// of its own ([`Memo`]). The instruction array is never reallocated; specialisation
+// rewrites units in place with atomic stores, and units are read here with atomic 16-bit
+// loads and their opcode byte checked (`Instruction::try_from`) before use, so another
+// thread specialising the same code can at worst make a name wrong, never make a read
+// unsound. Every index is bounds-checked, nothing allocates, nothing locks, nothing can
+// panic (operands are capped before `stack_effect_info` sees them).
+//
+// What it costs: most samples are not in a call, which one byte and a table in the same
+// cache line as the `--native` flag tell ([`configure`]). In a call, inline cache entries
+// hold arbitrary data, so instruction boundaries are only known by walking forward from
+// the start of the code: the walk is capped at [`MAX_SCAN_UNITS`] code units, keeps the
+// last [`WINDOW`] instructions in a fixed array on the stack, and runs once per call site
+// and thread ([`Memo`]): a thread blocked or busy in the same call is named from the memo.
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
