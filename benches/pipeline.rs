@@ -91,6 +91,7 @@ fn header() -> SampleHeader {
         state: ThreadState::Running,
         truncated: false,
         labels: 0,
+        call: sampler::RawCall::NONE,
     }
 }
 

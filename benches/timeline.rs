@@ -91,6 +91,7 @@ fn batches(stacks: &[Vec<RawFrame>]) -> Vec<SampleBatch> {
                 state: ThreadState::Running,
                 truncated: false,
                 labels: 0,
+                call: sampler::RawCall::NONE,
             };
             batch.push(header, stacks[random.below(stacks.len())].iter().copied());
         }

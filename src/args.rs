@@ -55,6 +55,12 @@ pub struct SamplingArgs {
     #[arg(long, overrides_with = "idle")]
     pub no_idle: bool,
 
+    /// Show CPU time inside a builtin (`sorted`, a big `read`, `re.match`) as a
+    /// `[native] NAME` leaf under the line that called it, instead of as the line's own
+    /// time.
+    #[arg(long)]
+    pub native: bool,
+
     /// Frames kept per sample (the innermost); deeper stacks get a `[truncated]` root.
     #[arg(long, default_value_t = 128)]
     pub max_depth: usize,
@@ -89,6 +95,7 @@ impl SamplingArgs {
             .validate()
             .map_err(|err| UsageError::new(err.to_string()))?;
         let mut config = SessionConfig::new(sampler, title);
+        config.native = self.native;
         if self.alloc || self.alloc_interval.is_some() {
             let interval = self
                 .alloc_interval

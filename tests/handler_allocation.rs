@@ -78,6 +78,8 @@ fn record_workload(mode: Mode, rate_hz: u32, threads: usize, rounds: usize) -> (
         "allocation test",
     );
     config.keep_idle = true;
+    // Name builtin calls in running samples too (`--native`): the most the handler does.
+    config.native = true;
     let recording = Session::start(config).expect("sampling starts");
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let dumping = stop.clone();

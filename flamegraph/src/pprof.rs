@@ -71,7 +71,10 @@ pub fn to_proto(profile: &Profile, value: Option<usize>) -> protos::Profile {
     let mut location_ids: HashMap<(u64, u32), u64> = HashMap::new();
     let mut location_of_frame: HashMap<FrameId, u64> = HashMap::new();
     for (frame_id, frame) in profile.frames.iter() {
-        if frame.is_idle() || frame.kind == FrameKind::Label {
+        // The bare `[idle]` leaf is the `thread_state` label; a leaf naming the call
+        // (`[idle] lock.acquire`) is kept as a location too, so pprof shows what was waited on.
+        // Label frames are sample labels.
+        if (frame.is_idle() && frame.function == IDLE) || frame.kind == FrameKind::Label {
             continue;
         }
         let key = (frame.function.as_str(), frame.file.as_str());
@@ -387,7 +390,10 @@ pub fn from_proto(proto: &protos::Profile) -> Result<Profile, ProfileError> {
                 .ok_or_else(|| malformed(format!("unknown location id {location_id}")))?;
             stack.extend(frames.iter().rev());
         }
-        if idle {
+        let named_idle = stack
+            .last()
+            .is_some_and(|&id| profile.frames.get(id).is_idle());
+        if idle && !named_idle {
             stack.push(idle_frame);
         }
         let raw: Vec<u64> = sample

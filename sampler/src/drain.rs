@@ -243,6 +243,7 @@ mod tests {
             state: ThreadState::Idle,
             truncated: false,
             labels: 0,
+            call: crate::wait::RawCall::NONE,
         });
     }
 

@@ -138,6 +138,8 @@ fn sample(entry: &ThreadEntry, info: &libc::siginfo_t) {
         state,
         truncated,
         labels: crate::labels::current(),
+        // SAFETY: as for the walk: this thread's own innermost frame, while it is stopped.
+        call: unsafe { crate::wait::sample_call(state) },
     });
     entry
         .last_sample_idle

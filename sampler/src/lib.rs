@@ -36,6 +36,7 @@ mod stats;
 mod stopper;
 pub mod ticker;
 pub mod timer;
+pub mod wait;
 mod walk;
 
 pub use background::background_cpu_ns;
@@ -53,4 +54,5 @@ pub use session::{current_stats, Sampler, SessionReport};
 pub use signal::{handler_is_installed, install_handler};
 pub use snapshot::{snapshot_threads, ThreadSnapshot, SNAPSHOT_DEPTH};
 pub use stats::{HandlerTimes, StatsSnapshot};
+pub use wait::RawCall;
 pub use walk::walk_current_stack;

@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 use crate::raw::{RawFrame, ThreadState};
 use crate::registry::{registered_threads, ThreadEntry};
 use crate::timer::monotonic_ns;
+use crate::wait::RawCall;
 use crate::walk::walk_current_stack;
 use crate::SamplerError;
 
@@ -49,6 +50,8 @@ pub(crate) struct SnapshotSlot {
     state: AtomicU8,
     labels: std::sync::atomic::AtomicU32,
     pause_ns: AtomicU64,
+    /// The call a blocked thread waits in ([`RawCall`]: receiver, callee).
+    call: [AtomicUsize; 2],
     frames: UnsafeCell<[RawFrame; SNAPSHOT_DEPTH]>,
 }
 
@@ -73,6 +76,7 @@ impl SnapshotSlot {
             state: AtomicU8::new(ThreadState::Unknown as u8),
             labels: std::sync::atomic::AtomicU32::new(crate::labels::NO_LABELS),
             pause_ns: AtomicU64::new(0),
+            call: [AtomicUsize::new(0), AtomicUsize::new(0)],
             frames: UnsafeCell::new([empty; SNAPSHOT_DEPTH]),
         }
     }
@@ -128,6 +132,14 @@ pub(crate) fn answer(entry: &ThreadEntry) {
     slot.state.store(state as u8, Ordering::Relaxed);
     slot.labels
         .store(crate::labels::current(), Ordering::Relaxed);
+    let call = if state == ThreadState::Idle {
+        // SAFETY: as for the walk: this thread's own innermost frame, while it is stopped.
+        unsafe { crate::wait::current_call() }
+    } else {
+        RawCall::NONE
+    };
+    slot.call[0].store(call.receiver, Ordering::Relaxed);
+    slot.call[1].store(call.callee, Ordering::Relaxed);
     slot.pause_ns
         .store(monotonic_ns().saturating_sub(start), Ordering::Relaxed);
     slot.answered.store(wanted, Ordering::Release);
@@ -151,6 +163,8 @@ pub struct ThreadSnapshot {
     pub cpu_ns: u64,
     /// How long the thread was interrupted to read its stack.
     pub pause_ns: u64,
+    /// The builtin call a blocked thread waits in (`lock.acquire`), when it was named.
+    pub call: RawCall,
 }
 
 static DUMPING: Mutex<()> = Mutex::new(());
@@ -161,6 +175,7 @@ static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
 /// handler if no session did; fails when the program has taken SIGPROF for itself.
 pub fn snapshot_threads(timeout: Duration) -> Result<Vec<ThreadSnapshot>, SamplerError> {
     crate::signal::install_handler().map_err(SamplerError::Signal)?;
+    crate::wait::prepare();
     let _one_at_a_time = DUMPING.lock().unwrap_or_else(|p| p.into_inner());
     let threads: Vec<Arc<ThreadEntry>> = registered_threads()
         .into_iter()
@@ -201,6 +216,7 @@ pub fn snapshot_threads(timeout: Duration) -> Result<Vec<ThreadSnapshot>, Sample
                     labels: crate::labels::NO_LABELS,
                     cpu_ns,
                     pause_ns: 0,
+                    call: RawCall::NONE,
                 };
             }
             let depth = slot.depth.load(Ordering::Relaxed);
@@ -215,6 +231,10 @@ pub fn snapshot_threads(timeout: Duration) -> Result<Vec<ThreadSnapshot>, Sample
                 labels: slot.labels.load(Ordering::Relaxed),
                 cpu_ns,
                 pause_ns: slot.pause_ns.load(Ordering::Relaxed),
+                call: RawCall {
+                    receiver: slot.call[0].load(Ordering::Relaxed),
+                    callee: slot.call[1].load(Ordering::Relaxed),
+                },
             }
         })
         .collect())

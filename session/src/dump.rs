@@ -9,6 +9,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use flamegraph::IDLE;
 use serde::{Deserialize, Serialize};
 use symbolizer::Symbolizer;
 
@@ -50,6 +51,10 @@ pub struct ThreadStack {
     pub truncated: bool,
     /// How long the thread was interrupted for its stack to be read, in nanoseconds.
     pub pause_ns: u64,
+    /// The builtin call a blocked thread waits in (`lock.acquire`, `time.sleep`), when it
+    /// was named; the text dump shows it as an `[idle] NAME` line above the frames.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_in: Option<String>,
 }
 
 /// One frame of a dump.
@@ -97,6 +102,7 @@ impl StackDump {
                 }),
                 truncated: snapshot.truncated,
                 pause_ns: snapshot.pause_ns,
+                waiting_in: symbolizer.call_name(snapshot.call),
             })
             .collect();
         Ok(StackDump {
@@ -120,6 +126,10 @@ impl StackDump {
     /// Thread 4245 "cruncher" (running, 2.00 s cpu)
     ///     crunch (examples/mixed.py:23)
     ///     Thread.run (threading.py:1012)
+    ///
+    /// Thread 4246 "waiter" (idle, 0.01 s cpu)
+    ///     [idle] lock.acquire
+    ///     wait_for (examples/mixed.py:38)
     /// ```
     pub fn to_text(&self) -> String {
         let mut out = String::new();
@@ -155,6 +165,9 @@ impl StackDump {
                     out.push_str("    (no Python frame: interpreter start-up or shutdown)\n")
                 }
                 Some(frames) => {
+                    if let Some(call) = &thread.waiting_in {
+                        let _ = writeln!(out, "    {IDLE} {call}");
+                    }
                     for frame in frames {
                         let _ = writeln!(
                             out,

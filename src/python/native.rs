@@ -96,7 +96,7 @@ mod rpprof_native {
         });
     }
 
-    /// Starts a recording: `start(rate, mode, max_depth, title, alloc_interval)`
+    /// Starts a recording: `start(rate, mode, max_depth, title, alloc_interval, native)`
     /// (`alloc_interval` 0: allocations are not sampled).
     #[pyfunction]
     fn start(
@@ -105,6 +105,7 @@ mod rpprof_native {
         max_depth: usize,
         title: PyStrRef,
         alloc_interval: u64,
+        native: bool,
         vm: &VirtualMachine,
     ) -> PyResult<()> {
         api::start(
@@ -113,6 +114,7 @@ mod rpprof_native {
             max_depth,
             &title.to_string_lossy(),
             (alloc_interval > 0).then_some(alloc_interval),
+            native,
         )
         .map_err(|err| err.to_python(vm))
     }

@@ -95,18 +95,20 @@ def _title():
 DEFAULT_ALLOC_INTERVAL = 512 * 1024
 
 
-def start(rate=99, mode="cpu", max_depth=128, alloc=False, alloc_interval=None):
+def start(rate=99, mode="cpu", max_depth=128, alloc=False, alloc_interval=None, native=False):
     """Starts sampling every Python thread: `rate` samples per second per thread, `mode`
     "cpu" (threads in proportion to the CPU they use) or "wall" (every thread, running or
     blocked), keeping the innermost `max_depth` frames of each stack. With `alloc=True`
     (or an `alloc_interval` in bytes, 512 KiB by default) allocations are sampled too: the
-    profile then says which stacks allocated memory and which of it is still in use."""
+    profile then says which stacks allocated memory and which of it is still in use.
+    With `native=True`, CPU time inside a builtin (`sorted`, a big `read`) ends in a
+    `[native] NAME` leaf under the line that called it."""
     interval = 0
     if alloc or alloc_interval is not None:
         interval = DEFAULT_ALLOC_INTERVAL if alloc_interval is None else int(alloc_interval)
         if interval <= 0:
             raise ValueError("alloc_interval must be a positive number of bytes")
-    _rpprof.start(int(rate), str(mode), int(max_depth), _title(), interval)
+    _rpprof.start(int(rate), str(mode), int(max_depth), _title(), interval, bool(native))
 
 
 def stop():
@@ -170,6 +172,7 @@ class profile:
         format=None,
         alloc=False,
         alloc_interval=None,
+        native=False,
     ):
         self.path = path
         self.rate = rate
@@ -178,9 +181,12 @@ class profile:
         self.format = format
         self.alloc = alloc
         self.alloc_interval = alloc_interval
+        self.native = native
 
     def __enter__(self):
-        start(self.rate, self.mode, self.max_depth, self.alloc, self.alloc_interval)
+        start(
+            self.rate, self.mode, self.max_depth, self.alloc, self.alloc_interval, self.native
+        )
         return self
 
     def __exit__(self, exc_type, exc, tb):

@@ -13,12 +13,13 @@ use std::sync::Arc;
 
 use flamegraph::hash::FastMap;
 use flamegraph::{
-    Frame, FrameId, FrameTable, Profile, ProfileMeta, ThreadProfile, Values, IDLE, INTERPRETER,
-    OVERFLOW, TRUNCATED,
+    Frame, FrameId, FrameTable, Profile, ProfileMeta, ThreadProfile, Values, INTERPRETER, OVERFLOW,
+    TRUNCATED,
 };
 use sampler::{RawFrame, SampleBatch, SampleHeader, ThreadEntry, ThreadState};
 
 use crate::allocs::AllocTotals;
+use crate::calls::LeafMarkers;
 use crate::labels::LabelFrames;
 use crate::names::Symbolizer;
 use crate::stacks::{Fingerprint, RawStackCache, StackFlags, StackId, StackTable};
@@ -63,7 +64,7 @@ pub struct Aggregator {
     threads: Vec<ThreadTotals>,
     thread_index: FastMap<u32, usize>,
     truncated: FrameId,
-    idle: FrameId,
+    leaves: LeafMarkers,
     interpreter: FrameId,
     overflow: StackId,
     stack: Vec<FrameId>,
@@ -78,7 +79,7 @@ impl Aggregator {
     pub fn new(options: AggregateOptions, symbolizer: Symbolizer) -> Aggregator {
         let mut frames = flamegraph::FrameTable::new();
         let truncated = frames.intern(Frame::marker(TRUNCATED));
-        let idle = frames.intern(Frame::marker(IDLE));
+        let leaves = LeafMarkers::new(&mut frames);
         let interpreter = frames.intern(Frame::marker(INTERPRETER));
         let overflow_frame = frames.intern(Frame::marker(OVERFLOW));
         // The overflow stack is not counted against the bound.
@@ -96,7 +97,7 @@ impl Aggregator {
             threads: Vec::new(),
             thread_index: FastMap::default(),
             truncated,
-            idle,
+            leaves,
             interpreter,
             overflow,
             stack: Vec::with_capacity(256),
@@ -141,6 +142,7 @@ impl Aggregator {
                     truncated: header.truncated,
                     idle: false,
                     labels: sampler::labels::NO_LABELS,
+                    call: sampler::RawCall::NONE,
                 };
                 let id = self.stack_id(flags, raw_frames);
                 self.allocs.add(index, id, &header);
@@ -163,6 +165,7 @@ impl Aggregator {
             truncated: header.truncated,
             idle,
             labels: header.labels,
+            call: header.call,
         };
         let id = self.stack_id(flags, raw_frames);
         let thread = &mut self.threads[index];
@@ -227,8 +230,13 @@ impl Aggregator {
         if raw_frames.is_empty() {
             self.stack.push(self.interpreter);
         }
-        if flags.idle {
-            self.stack.push(self.idle);
+        if let Some(leaf) = self.leaves.leaf(
+            flags.idle,
+            flags.call,
+            &mut self.symbolizer,
+            &mut self.frames,
+        ) {
+            self.stack.push(leaf);
         }
         self.stacks.intern(&self.stack)
     }
@@ -365,6 +373,7 @@ mod tests {
             state,
             truncated: false,
             labels: 0,
+            call: sampler::RawCall::NONE,
         }
     }
 

@@ -9,6 +9,7 @@
 
 mod aggregate;
 mod allocs;
+mod calls;
 mod labels;
 mod names;
 mod stacks;

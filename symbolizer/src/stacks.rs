@@ -8,7 +8,7 @@ use std::hash::{Hash, Hasher};
 use flamegraph::hash::FastHasher;
 use flamegraph::FrameId;
 use hashbrown::HashTable;
-use sampler::RawFrame;
+use sampler::{RawCall, RawFrame};
 
 /// Index of a stack in a [`StackTable`].
 pub type StackId = u32;
@@ -100,6 +100,9 @@ pub struct StackFlags {
     pub idle: bool,
     /// The sample's label set (`sampler::labels`): label frames at the root.
     pub labels: sampler::labels::LabelSetId,
+    /// The builtin call the innermost frame was in: the leaf names it (`[idle] NAME`,
+    /// `[native] NAME`).
+    pub call: RawCall,
 }
 
 /// A 128-bit fingerprint of a raw stack and its flags: two independent multiply-xorshift
@@ -118,6 +121,13 @@ impl Fingerprint {
             | (raw.len() as u64) << 2
             | u64::from(flags.labels) << 40;
         let (mut a, mut b) = (seed ^ 0x243f_6a88_85a3_08d3, seed ^ 0x1319_8a2e_0370_7344);
+        if !flags.call.is_none() {
+            a = mix(a ^ flags.call.callee as u64, 0x9e37_79b9_7f4a_7c15);
+            b = mix(
+                b ^ (flags.call.receiver as u64).rotate_left(29),
+                0xbf58_476d_1ce4_e5b9,
+            );
+        }
         for frame in raw {
             let lines = (u64::from(frame.line) << 32) | u64::from(frame.first_line);
             a = mix(a ^ frame.qualname as u64, 0x9e37_79b9_7f4a_7c15);
@@ -213,11 +223,13 @@ mod tests {
             truncated: false,
             idle: false,
             labels: 0,
+            call: RawCall::NONE,
         };
         let idle = StackFlags {
             truncated: false,
             idle: true,
             labels: 0,
+            call: RawCall::NONE,
         };
         let print = Fingerprint::of(&stack, plain);
         assert_eq!(cache.get(print), None);
@@ -244,6 +256,7 @@ mod tests {
                     truncated: false,
                     idle: false,
                     labels: 0,
+                    call: RawCall::NONE,
                 };
                 assert!(seen.insert(key(Fingerprint::of(&stack, flags))));
             }
