@@ -90,6 +90,8 @@ fn header() -> SampleHeader {
         weight_ns: 10_101_010,
         state: ThreadState::Running,
         truncated: false,
+        labels: 0,
+        call: sampler::RawCall::NONE,
     }
 }
 

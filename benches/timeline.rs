@@ -90,6 +90,8 @@ fn batches(stacks: &[Vec<RawFrame>]) -> Vec<SampleBatch> {
                 weight_ns: PERIOD_NS,
                 state: ThreadState::Running,
                 truncated: false,
+                labels: 0,
+                call: sampler::RawCall::NONE,
             };
             batch.push(header, stacks[random.below(stacks.len())].iter().copied());
         }

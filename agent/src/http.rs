@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 use flamegraph::groups::ThreadsView;
+use flamegraph::labels::GroupBy;
 use flamegraph::{svg, Format, Profile, SvgOptions, TimelineUse, ValueKind, WriteOptions};
 use tiny_http::{Header, Method, Request, Response, Server};
 
@@ -238,7 +239,9 @@ fn render_value(
     title: String,
     value: Option<usize>,
 ) -> Answer {
-    let profile = &profile.with_threads(ThreadsView::Auto, format.threads_as_labels);
+    let profile = &profile
+        .with_labels(&GroupBy::Nothing, format.threads_as_labels)
+        .with_threads(ThreadsView::Auto, format.threads_as_labels);
     let options = WriteOptions {
         value,
         svg: SvgOptions {

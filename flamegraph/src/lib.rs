@@ -20,6 +20,7 @@ mod frame;
 mod gauge;
 pub mod groups;
 pub mod hash;
+pub mod labels;
 mod options;
 pub mod pprof;
 mod profile;
@@ -32,7 +33,9 @@ pub mod value;
 
 pub use error::ProfileError;
 pub use format::{Format, TimelineUse, FORMATS};
-pub use frame::{Frame, FrameId, FrameKind, FrameTable, IDLE, INTERPRETER, OVERFLOW, TRUNCATED};
+pub use frame::{
+    Frame, FrameId, FrameKind, FrameTable, IDLE, INTERPRETER, NATIVE, OVERFLOW, TRUNCATED,
+};
 pub use options::{SvgOptions, WriteOptions};
 pub use profile::{ProcessRoot, Profile, ProfileMeta, ThreadProfile, ALL_THREADS, MAX_SAMPLES};
 pub use timeline::{ThreadTimeline, TimedSample, Timeline};

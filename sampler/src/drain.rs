@@ -242,6 +242,8 @@ mod tests {
             weight_ns: 10,
             state: ThreadState::Idle,
             truncated: false,
+            labels: 0,
+            call: crate::wait::RawCall::NONE,
         });
     }
 

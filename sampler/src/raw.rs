@@ -1,6 +1,8 @@
 //! The unresolved sample types the signal handler fills in: plain `Copy` data with no
 //! pointers the handler would have to keep alive.
 
+use crate::wait::RawCall;
+
 /// One Python frame as the handler copies it out of the interpreter.
 ///
 /// `qualname` and `filename` are addresses of interned `PyStrInterned` strings. Interned
@@ -76,6 +78,11 @@ pub struct SampleHeader {
     /// True when the stack was deeper than the depth limit and only its innermost frames
     /// were kept.
     pub truncated: bool,
+    /// The thread's label set when it was interrupted ([`crate::labels`]; 0: no labels).
+    pub labels: crate::labels::LabelSetId,
+    /// The builtin call the innermost Python frame was in (named for idle samples, and for
+    /// running ones with `--native`); [`RawCall::NONE`] otherwise.
+    pub call: RawCall,
 }
 
 /// One sample as the drain thread hands it on: a header and its frames, innermost first,

@@ -12,6 +12,7 @@ use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crate::raw::{RawFrame, SampleHeader, ThreadState};
+use crate::wait::RawCall;
 
 /// The shared mechanism: a power-of-two buffer of words with a head and a tail.
 pub struct WordRing {
@@ -170,14 +171,18 @@ impl RecordReader<'_> {
     }
 }
 
-/// Words before the frames in a sample record: time, weight, packed depth/state/flags.
-pub const HEADER_WORDS: usize = 3;
+/// Words before the frames in a sample record: time, weight, packed depth/state/flags, and
+/// the call (receiver, callee).
+pub const HEADER_WORDS: usize = 5;
 /// Words per frame: qualname, filename, lines.
 pub const FRAME_WORDS: usize = 3;
 
 const DEPTH_MASK: u64 = 0xffff_ffff;
 const STATE_SHIFT: u32 = 32;
 const TRUNCATED_BIT: u64 = 1 << 40;
+/// The label set id sits in the packed word's top bits ([`crate::labels::MAX_LABEL_SETS`]
+/// fits in them).
+const LABELS_SHIFT: u32 = 44;
 
 /// The handler's samples: a header and the frames, innermost first.
 pub struct SampleRing {
@@ -228,6 +233,11 @@ impl SampleRing {
                 weight_ns: record.get(1),
                 state: ThreadState::from_bits((packed >> STATE_SHIFT) & 0xff),
                 truncated: packed & TRUNCATED_BIT != 0,
+                labels: (packed >> LABELS_SHIFT) as crate::labels::LabelSetId,
+                call: RawCall {
+                    receiver: record.get(3) as usize,
+                    callee: record.get(4) as usize,
+                },
             };
             let mut frames = (0..depth).map(|k| record.frame(HEADER_WORDS + k * FRAME_WORDS));
             visit(header, &mut frames);
@@ -261,10 +271,13 @@ impl SampleWriter<'_> {
     pub fn commit(mut self, header: SampleHeader) {
         let packed = self.frames as u64
             | ((header.state as u64) << STATE_SHIFT)
-            | if header.truncated { TRUNCATED_BIT } else { 0 };
+            | if header.truncated { TRUNCATED_BIT } else { 0 }
+            | (u64::from(header.labels) << LABELS_SHIFT);
         self.reservation.set(0, header.time_ns);
         self.reservation.set(1, header.weight_ns);
         self.reservation.set(2, packed);
+        self.reservation.set(3, header.call.receiver as u64);
+        self.reservation.set(4, header.call.callee as u64);
         self.reservation
             .commit(HEADER_WORDS + self.frames * FRAME_WORDS);
     }
@@ -353,6 +366,11 @@ mod tests {
             weight_ns: t * 10,
             state: ThreadState::Idle,
             truncated: t.is_multiple_of(2),
+            labels: (t % 3) as u32 * 4000,
+            call: RawCall {
+                receiver: t as usize,
+                callee: t as usize + 3,
+            },
         }
     }
 

@@ -8,7 +8,7 @@ use std::hash::{Hash, Hasher};
 use flamegraph::hash::FastHasher;
 use flamegraph::FrameId;
 use hashbrown::HashTable;
-use sampler::RawFrame;
+use sampler::{RawCall, RawFrame};
 
 /// Index of a stack in a [`StackTable`].
 pub type StackId = u32;
@@ -98,6 +98,11 @@ pub struct StackFlags {
     pub truncated: bool,
     /// Blocked: an `[idle]` leaf.
     pub idle: bool,
+    /// The sample's label set (`sampler::labels`): label frames at the root.
+    pub labels: sampler::labels::LabelSetId,
+    /// The builtin call the innermost frame was in: the leaf names it (`[idle] NAME`,
+    /// `[native] NAME`).
+    pub call: RawCall,
 }
 
 /// A 128-bit fingerprint of a raw stack and its flags: two independent multiply-xorshift
@@ -111,9 +116,18 @@ pub struct Fingerprint(u64, u64);
 impl Fingerprint {
     /// The fingerprint of a raw stack with these flags.
     pub fn of(raw: &[RawFrame], flags: StackFlags) -> Fingerprint {
-        let seed =
-            u64::from(flags.truncated) | (u64::from(flags.idle) << 1) | (raw.len() as u64) << 2;
+        let seed = u64::from(flags.truncated)
+            | (u64::from(flags.idle) << 1)
+            | (raw.len() as u64) << 2
+            | u64::from(flags.labels) << 40;
         let (mut a, mut b) = (seed ^ 0x243f_6a88_85a3_08d3, seed ^ 0x1319_8a2e_0370_7344);
+        if !flags.call.is_none() {
+            a = mix(a ^ flags.call.callee as u64, 0x9e37_79b9_7f4a_7c15);
+            b = mix(
+                b ^ (flags.call.receiver as u64).rotate_left(29),
+                0xbf58_476d_1ce4_e5b9,
+            );
+        }
         for frame in raw {
             let lines = (u64::from(frame.line) << 32) | u64::from(frame.first_line);
             a = mix(a ^ frame.qualname as u64, 0x9e37_79b9_7f4a_7c15);
@@ -208,10 +222,14 @@ mod tests {
         let plain = StackFlags {
             truncated: false,
             idle: false,
+            labels: 0,
+            call: RawCall::NONE,
         };
         let idle = StackFlags {
             truncated: false,
             idle: true,
+            labels: 0,
+            call: RawCall::NONE,
         };
         let print = Fingerprint::of(&stack, plain);
         assert_eq!(cache.get(print), None);
@@ -237,6 +255,8 @@ mod tests {
                 let flags = StackFlags {
                     truncated: false,
                     idle: false,
+                    labels: 0,
+                    call: RawCall::NONE,
                 };
                 assert!(seen.insert(key(Fingerprint::of(&stack, flags))));
             }
