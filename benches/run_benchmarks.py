@@ -1574,8 +1574,11 @@ import speed  # noqa: E402  (benches/speed/speed.py)
 
 def bench_speed():
     """pyperformance under rpprof and CPython. With RPPROF_SPEED_BASELINE=LABEL the run is
-    kept as the "before" column of later runs; otherwise the kept baseline carries over."""
+    kept as the "before" column of later runs; otherwise the kept baseline carries over.
+    RPPROF_SPEED_LABEL says which build was measured (e.g. one from benches/speed/pgo.py)."""
     result = speed.measure(RPPROF)
+    if os.environ.get("RPPROF_SPEED_LABEL"):
+        result["label"] = os.environ["RPPROF_SPEED_LABEL"]
     label = os.environ.get("RPPROF_SPEED_BASELINE")
     previous = json.loads(RESULTS.read_text()).get("speed", {}) if RESULTS.exists() else {}
     if label:

@@ -137,6 +137,8 @@ def render(r):
         "the benchmark's own timing of its loops (start-up excluded), medians; the ratio is",
         "the median of per-round ratios (rpprof / CPython, lower is better).",
     ]
+    if r.get("label"):
+        rows += ["", f"Measured: {r['label']}."]
     if base:
         rows += ["", f"Before: {base['label']}."]
     rows += [
