@@ -6,7 +6,8 @@
 //! - allocates nothing and takes no lock (not even a `try_lock` on a futex-backed mutex),
 //!   touches no `RefCell` and no lazily initialised thread-local;
 //! - reads only: its thread's entry (through a `const` thread-local pointer), the
-//!   interpreter's frame chain of its own thread, and clocks (`clock_gettime`);
+//!   interpreter's frame chain of its own thread, its VM's running asyncio task and that
+//!   task's name ([`crate::task`]), and clocks (`clock_gettime`);
 //! - writes only: its thread's single-producer ring and relaxed atomic counters;
 //! - when the ring is full, counts a drop and returns.
 //!
@@ -136,6 +137,7 @@ fn sample(entry: &ThreadEntry, info: &libc::siginfo_t) {
         weight_ns,
         state,
         truncated,
+        task: crate::task::running_task(),
     });
     entry
         .last_sample_idle

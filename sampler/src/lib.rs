@@ -33,6 +33,7 @@ mod signal;
 mod snapshot;
 mod stats;
 mod stopper;
+pub mod task;
 pub mod ticker;
 pub mod timer;
 mod walk;
@@ -44,7 +45,7 @@ pub use drain::DRAIN_THREAD_NAME;
 pub use error::SamplerError;
 pub use fork::{in_forked_child, reset_after_fork};
 pub use ownership::{release_sigprof, sigprof_released};
-pub use raw::{RawFrame, RawSample, SampleHeader, ThreadState};
+pub use raw::{RawFrame, RawSample, SampleHeader, TaskName, ThreadState};
 pub use registry::{
     arm_failures, current_entry, register_current_thread, registered_threads, ThreadEntry,
 };

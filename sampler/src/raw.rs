@@ -1,6 +1,8 @@
 //! The unresolved sample types the signal handler fills in: plain `Copy` data with no
 //! pointers the handler would have to keep alive.
 
+pub use crate::task::TaskName;
+
 /// One Python frame as the handler copies it out of the interpreter.
 ///
 /// `qualname` and `filename` are addresses of interned `PyStrInterned` strings. Interned
@@ -76,6 +78,9 @@ pub struct SampleHeader {
     /// True when the stack was deeper than the depth limit and only its innermost frames
     /// were kept.
     pub truncated: bool,
+    /// The asyncio task the thread was stepping ([`TaskName::NONE`]: none); see
+    /// [`crate::task`].
+    pub task: TaskName,
 }
 
 /// One sample as the drain thread hands it on: a header and its frames, innermost first,

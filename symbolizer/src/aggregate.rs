@@ -357,6 +357,7 @@ mod tests {
             weight_ns,
             state,
             truncated: false,
+            task: sampler::TaskName::NONE,
         }
     }
 

@@ -305,6 +305,7 @@ mod tests {
                     ThreadState::Running
                 },
                 truncated: false,
+                task: sampler::TaskName::NONE,
             };
             batch.push(header, [raw("f", i as u32 % 4)].into_iter());
         }
