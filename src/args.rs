@@ -175,6 +175,12 @@ pub struct ViewArgs {
     /// all).
     #[arg(long, value_name = "KIND")]
     pub value: Option<String>,
+
+    /// asyncio: a `task NAME` frame under the thread for samples taken in a task (pprof
+    /// always has the `task` label). When recording in wall mode, also sample the tasks
+    /// that wait, each with the coroutine chain it is suspended in.
+    #[arg(long = "async")]
+    pub async_tasks: bool,
 }
 
 impl ViewArgs {
@@ -183,6 +189,7 @@ impl ViewArgs {
         RenderOptions {
             threads: self.threads,
             function: self.function,
+            tasks: self.async_tasks,
             value: self.value.clone(),
             svg: SvgOptions {
                 title: self.title.clone(),

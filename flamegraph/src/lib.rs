@@ -32,7 +32,10 @@ pub mod value;
 
 pub use error::ProfileError;
 pub use format::{Format, TimelineUse, FORMATS};
-pub use frame::{Frame, FrameId, FrameKind, FrameTable, IDLE, INTERPRETER, OVERFLOW, TRUNCATED};
+pub use frame::{
+    Frame, FrameId, FrameKind, FrameTable, AWAITING, IDLE, INTERPRETER, OVERFLOW, TASK_PREFIX,
+    TRUNCATED,
+};
 pub use options::{SvgOptions, WriteOptions};
 pub use profile::{ProcessRoot, Profile, ProfileMeta, ThreadProfile, ALL_THREADS, MAX_SAMPLES};
 pub use timeline::{ThreadTimeline, TimedSample, Timeline};

@@ -3,7 +3,9 @@
 //! One `Function` per (qualified name, file), one `Location` per (function, line), samples
 //! leaf first, one value per kind the profile carries (`samples/count` and
 //! `cpu|wall/nanoseconds` for a time profile), and labels `thread_name`, `thread_id` and `thread_state` (`idle` for a sample that ended in
-//! the `[idle]` marker, which is then left off the stack; `running` otherwise).
+//! the `[idle]` marker, which is then left off the stack; `awaiting` for a waiting asyncio
+//! task's sample, whose `[awaiting]` marker is left off likewise; `running` otherwise), and `task`
+//! for a sample taken in an asyncio task (its `task NAME` frame, likewise left off).
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -13,7 +15,7 @@ use flate2::write::GzEncoder;
 use pprof::protos;
 pub use pprof::protos::{Label, Location, Message, Profile as Proto};
 
-use crate::frame::{Frame, FrameId, IDLE};
+use crate::frame::{Frame, FrameId, AWAITING, IDLE};
 use crate::options::WriteOptions;
 use crate::profile::{ProcessRoot, Profile, ProfileMeta, ALL_THREADS, MAX_SAMPLES};
 use crate::value::{ValueKind, Values, MAX_VALUE_KINDS};
@@ -69,7 +71,7 @@ pub fn to_proto(profile: &Profile, value: Option<usize>) -> protos::Profile {
     let mut location_ids: HashMap<(u64, u32), u64> = HashMap::new();
     let mut location_of_frame: HashMap<FrameId, u64> = HashMap::new();
     for (frame_id, frame) in profile.frames.iter() {
-        if frame.is_idle() {
+        if frame.is_idle() || frame.is_awaiting() || frame.task_name().is_some() {
             continue;
         }
         let key = (frame.function.as_str(), frame.file.as_str());
@@ -106,11 +108,12 @@ pub fn to_proto(profile: &Profile, value: Option<usize>) -> protos::Profile {
     }
 
     let mut samples = Vec::new();
-    let (name_key, id_key, state_key, group_key) = (
+    let (name_key, id_key, state_key, group_key, task_key) = (
         strings.id("thread_name"),
         strings.id("thread_id"),
         strings.id("thread_state"),
         strings.id("thread_group"),
+        strings.id("task"),
     );
     let process_keys = profile
         .has_processes()
@@ -125,9 +128,12 @@ pub fn to_proto(profile: &Profile, value: Option<usize>) -> protos::Profile {
         let mut stacks: Vec<_> = thread.stacks.iter().collect();
         stacks.sort_by(|a, b| a.0.cmp(b.0));
         for (stack, values) in stacks {
-            let idle = stack
-                .last()
-                .is_some_and(|&id| profile.frames.get(id).is_idle());
+            let leaf = stack.last().map(|&id| profile.frames.get(id));
+            let state = match leaf {
+                Some(frame) if frame.is_idle() => "idle",
+                Some(frame) if frame.is_awaiting() => "awaiting",
+                _ => "running",
+            };
             let location_id: Vec<u64> = stack
                 .iter()
                 .rev()
@@ -147,13 +153,25 @@ pub fn to_proto(profile: &Profile, value: Option<usize>) -> protos::Profile {
             }
             label.push(protos::Label {
                 key: state_key,
-                str: strings.id(if idle { "idle" } else { "running" }),
+                str: strings.id(state),
                 ..Default::default()
             });
             if let Some(group) = thread_group {
                 label.push(protos::Label {
                     key: group_key,
                     str: group,
+                    ..Default::default()
+                });
+            }
+            // The asyncio task: a `task NAME` frame under the thread becomes a label, like
+            // the thread itself.
+            if let Some(task) = stack
+                .first()
+                .and_then(|&id| profile.frames.get(id).task_name())
+            {
+                label.push(protos::Label {
+                    key: task_key,
+                    str: strings.id(task),
                     ..Default::default()
                 });
             }
@@ -347,12 +365,14 @@ pub fn from_proto(proto: &protos::Profile) -> Result<Profile, ProfileError> {
         location_frames.insert(location.id, ids);
     }
     let idle_frame = profile.frames.intern(Frame::marker(IDLE));
+    let awaiting_frame = profile.frames.intern(Frame::marker(AWAITING));
 
     for sample in &proto.sample {
         let mut thread_name = ALL_THREADS.to_owned();
         let mut tid = 0i32;
-        let mut idle = false;
+        let mut state = "running";
         let mut group = None;
+        let mut task = None;
         let (mut pid, mut process_label) = (None, None);
         for label in &sample.label {
             match text(label.key)? {
@@ -360,20 +380,26 @@ pub fn from_proto(proto: &protos::Profile) -> Result<Profile, ProfileError> {
                 "process" => process_label = Some(text(label.str)?.to_owned()),
                 "thread_name" => thread_name = text(label.str)?.to_owned(),
                 "thread_id" => tid = i32::try_from(label.num).unwrap_or(0),
-                "thread_state" => idle = text(label.str)? == "idle",
+                "thread_state" => state = text(label.str)?,
                 "thread_group" => group = Some(text(label.str)?.to_owned()),
+                "task" => task = Some(text(label.str)?),
                 _ => {}
             }
         }
         let mut stack: Vec<FrameId> = Vec::new();
+        if let Some(task) = task {
+            stack.push(profile.frames.intern(Frame::task(task)));
+        }
         for location_id in sample.location_id.iter().rev() {
             let frames = location_frames
                 .get(location_id)
                 .ok_or_else(|| malformed(format!("unknown location id {location_id}")))?;
             stack.extend(frames.iter().rev());
         }
-        if idle {
-            stack.push(idle_frame);
+        match state {
+            "idle" => stack.push(idle_frame),
+            "awaiting" => stack.push(awaiting_frame),
+            _ => {}
         }
         let raw: Vec<u64> = sample
             .value

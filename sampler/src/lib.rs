@@ -53,4 +53,4 @@ pub use session::{current_stats, Sampler, SessionReport};
 pub use signal::{handler_is_installed, install_handler};
 pub use snapshot::{snapshot_threads, ThreadSnapshot, SNAPSHOT_DEPTH};
 pub use stats::{HandlerTimes, StatsSnapshot};
-pub use walk::walk_current_stack;
+pub use walk::{raw_frame, walk_current_stack};

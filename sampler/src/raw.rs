@@ -32,6 +32,10 @@ pub enum ThreadState {
     Idle = 1,
     /// The interpreter did not say (no state published for the thread yet).
     Unknown = 2,
+    /// Not the thread's own state: the sample is of an asyncio task that waits (suspended at
+    /// an `await`), recorded by its event loop's thread, not by the handler
+    /// ([`crate::task`]).
+    Awaiting = 3,
 }
 
 impl ThreadState {
@@ -51,6 +55,7 @@ impl ThreadState {
         match bits {
             0 => ThreadState::Running,
             1 => ThreadState::Idle,
+            3 => ThreadState::Awaiting,
             _ => ThreadState::Unknown,
         }
     }
@@ -61,6 +66,7 @@ impl ThreadState {
             ThreadState::Running => "running",
             ThreadState::Idle => "idle",
             ThreadState::Unknown => "unknown",
+            ThreadState::Awaiting => "awaiting",
         }
     }
 }

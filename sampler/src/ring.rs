@@ -213,8 +213,10 @@ impl SampleRing {
     #[inline]
     pub unsafe fn reserve(&self, max_frames: usize) -> Option<SampleWriter<'_>> {
         // SAFETY: forwarded: the caller is the only producer.
-        let reservation =
-            unsafe { self.ring.reserve(HEADER_WORDS + max_frames * FRAME_WORDS + TASK_WORDS) }?;
+        let reservation = unsafe {
+            self.ring
+                .reserve(HEADER_WORDS + max_frames * FRAME_WORDS + TASK_WORDS)
+        }?;
         Some(SampleWriter {
             reservation,
             frames: 0,

@@ -210,7 +210,7 @@ static WAITING_DROPPED: AtomicU64 = AtomicU64::new(0);
 static WAITING_QUEUED: AtomicUsize = AtomicUsize::new(0);
 
 /// Queues samples of the calling thread's waiting tasks (each a header, with its task's
-/// name and `Idle` state, and its coroutine chain, innermost first) for the drain thread.
+/// name and the `Awaiting` state, and its coroutine chain, innermost first) for the drain thread.
 /// Does nothing on a thread that did not register.
 pub fn record_waiting(samples: impl IntoIterator<Item = (SampleHeader, Vec<RawFrame>)>) {
     let Some(entry) = crate::registry::current_entry() else {
@@ -269,8 +269,8 @@ thread_local! {
 
 /// For an event-loop thread between two task steps: `Some(ns)` when a wall-mode session
 /// samples and a sampling period or more (`ns`) has passed since the thread last recorded
-/// its waiting tasks (the clock then restarts), `None` otherwise. The first call of a thread
-/// only starts its clock.
+/// its waiting tasks (the clock then restarts), `None` otherwise. A thread's first call
+/// starts its clock and gives `Some(0)`.
 pub fn waiting_due() -> Option<u64> {
     use crate::config::Mode;
     use crate::flags::{mode_bits, SESSION};
@@ -286,7 +286,7 @@ pub fn waiting_due() -> Option<u64> {
         let before = last.get();
         if before == 0 {
             last.set(now);
-            return None;
+            return Some(0);
         }
         let elapsed = now.saturating_sub(before);
         (elapsed >= period).then(|| {

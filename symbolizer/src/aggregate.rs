@@ -13,10 +13,10 @@ use std::sync::Arc;
 
 use flamegraph::hash::FastMap;
 use flamegraph::{
-    Frame, FrameId, FrameTable, Profile, ProfileMeta, ThreadProfile, Values, IDLE, INTERPRETER,
-    OVERFLOW, TRUNCATED,
+    Frame, FrameId, FrameTable, Profile, ProfileMeta, ThreadProfile, Values, AWAITING, IDLE,
+    INTERPRETER, OVERFLOW, TRUNCATED,
 };
-use sampler::{RawFrame, SampleBatch, SampleHeader, ThreadEntry, ThreadState};
+use sampler::{RawFrame, SampleBatch, SampleHeader, TaskName, ThreadEntry, ThreadState};
 
 use crate::allocs::AllocTotals;
 use crate::names::Symbolizer;
@@ -36,6 +36,13 @@ pub struct AggregateOptions {
 
 /// The default bound on distinct stacks: about 40 MB of stacks at depth 30.
 pub const DEFAULT_MAX_STACKS: usize = 200_000;
+
+/// The most distinct asyncio task names kept apart (a server that starts a task per request
+/// names millions, `Task-1`, `Task-2`, ...); samples of tasks past the bound go to one
+/// `task [other tasks]` frame.
+pub const MAX_TASK_NAMES: usize = 10_000;
+/// The task frame past [`MAX_TASK_NAMES`].
+pub const OTHER_TASKS: &str = "[other tasks]";
 
 /// Where a stack's samples (whole sampling periods) are in its [`Values`].
 pub const SAMPLES_VALUE: usize = 0;
@@ -57,12 +64,14 @@ pub struct Aggregator {
     symbolizer: Symbolizer,
     frames: flamegraph::FrameTable,
     frame_ids: FastMap<RawFrame, FrameId>,
+    task_ids: FastMap<TaskName, FrameId>,
     stacks: StackTable,
     cache: RawStackCache,
     threads: Vec<ThreadTotals>,
     thread_index: FastMap<u32, usize>,
     truncated: FrameId,
     idle: FrameId,
+    awaiting: FrameId,
     interpreter: FrameId,
     overflow: StackId,
     stack: Vec<FrameId>,
@@ -77,6 +86,7 @@ impl Aggregator {
         let mut frames = flamegraph::FrameTable::new();
         let truncated = frames.intern(Frame::marker(TRUNCATED));
         let idle = frames.intern(Frame::marker(IDLE));
+        let awaiting = frames.intern(Frame::marker(AWAITING));
         let interpreter = frames.intern(Frame::marker(INTERPRETER));
         let overflow_frame = frames.intern(Frame::marker(OVERFLOW));
         // The overflow stack is not counted against the bound.
@@ -89,12 +99,14 @@ impl Aggregator {
             symbolizer,
             frames,
             frame_ids: FastMap::default(),
+            task_ids: FastMap::default(),
             stacks,
             cache: RawStackCache::new(),
             threads: Vec::new(),
             thread_index: FastMap::default(),
             truncated,
             idle,
+            awaiting,
             interpreter,
             overflow,
             stack: Vec::with_capacity(256),
@@ -137,6 +149,8 @@ impl Aggregator {
                 let flags = StackFlags {
                     truncated: header.truncated,
                     idle: false,
+                    awaiting: false,
+                    task: None,
                 };
                 let id = self.stack_id(flags, raw_frames);
                 self.allocs.add(index, id, &header);
@@ -152,12 +166,16 @@ impl Aggregator {
 
     fn add_sample(&mut self, index: usize, header: SampleHeader, raw_frames: &[RawFrame]) {
         let idle = header.state == ThreadState::Idle;
-        if idle && !self.options.keep_idle {
+        let awaiting = header.state == ThreadState::Awaiting;
+        if (idle || awaiting) && !self.options.keep_idle {
             return;
         }
+        let task = (!header.task.is_none()).then(|| self.task_frame(header.task));
         let flags = StackFlags {
             truncated: header.truncated,
             idle,
+            awaiting,
+            task,
         };
         let id = self.stack_id(flags, raw_frames);
         let thread = &mut self.threads[index];
@@ -202,6 +220,7 @@ impl Aggregator {
     ) -> Option<StackId> {
         let full = self.stacks.is_full();
         self.stack.clear();
+        self.stack.extend(flags.task);
         if flags.truncated {
             self.stack.push(self.truncated);
         }
@@ -223,7 +242,23 @@ impl Aggregator {
         if flags.idle {
             self.stack.push(self.idle);
         }
+        if flags.awaiting {
+            self.stack.push(self.awaiting);
+        }
         self.stacks.intern(&self.stack)
+    }
+
+    /// The `task NAME` frame of an asyncio task.
+    fn task_frame(&mut self, task: TaskName) -> FrameId {
+        if let Some(&id) = self.task_ids.get(&task) {
+            return id;
+        }
+        if self.task_ids.len() >= MAX_TASK_NAMES {
+            return self.frames.intern(Frame::task(OTHER_TASKS));
+        }
+        let id = self.frames.intern(Frame::task(&task.text()));
+        self.task_ids.insert(task, id);
+        id
     }
 
     fn thread_slot(&mut self, entry: &Arc<ThreadEntry>) -> usize {

@@ -98,6 +98,10 @@ pub struct StackFlags {
     pub truncated: bool,
     /// Blocked: an `[idle]` leaf.
     pub idle: bool,
+    /// A waiting asyncio task: an `[awaiting]` leaf.
+    pub awaiting: bool,
+    /// Taken in an asyncio task: this `task NAME` frame first.
+    pub task: Option<FrameId>,
 }
 
 /// A 128-bit fingerprint of a raw stack and its flags: two independent multiply-xorshift
@@ -111,9 +115,15 @@ pub struct Fingerprint(u64, u64);
 impl Fingerprint {
     /// The fingerprint of a raw stack with these flags.
     pub fn of(raw: &[RawFrame], flags: StackFlags) -> Fingerprint {
-        let seed =
-            u64::from(flags.truncated) | (u64::from(flags.idle) << 1) | (raw.len() as u64) << 2;
-        let (mut a, mut b) = (seed ^ 0x243f_6a88_85a3_08d3, seed ^ 0x1319_8a2e_0370_7344);
+        let seed = u64::from(flags.truncated)
+            | (u64::from(flags.idle) << 1)
+            | (u64::from(flags.awaiting) << 2)
+            | (raw.len() as u64) << 3;
+        let task = flags.task.map_or(0, |id| u64::from(id) + 1);
+        let (mut a, mut b) = (
+            seed ^ 0x243f_6a88_85a3_08d3 ^ mix(task, 0x9e37_79b9_7f4a_7c15),
+            seed ^ 0x1319_8a2e_0370_7344 ^ task.rotate_left(32),
+        );
         for frame in raw {
             let lines = (u64::from(frame.line) << 32) | u64::from(frame.first_line);
             a = mix(a ^ frame.qualname as u64, 0x9e37_79b9_7f4a_7c15);
@@ -208,16 +218,28 @@ mod tests {
         let plain = StackFlags {
             truncated: false,
             idle: false,
+            awaiting: false,
+            task: None,
         };
         let idle = StackFlags {
             truncated: false,
             idle: true,
+            awaiting: false,
+            task: None,
         };
         let print = Fingerprint::of(&stack, plain);
         assert_eq!(cache.get(print), None);
         cache.insert(print, 7);
         assert_eq!(cache.get(Fingerprint::of(&stack, plain)), Some(7));
         assert_eq!(cache.get(Fingerprint::of(&stack, idle)), None);
+        let in_task = |id| StackFlags {
+            task: Some(id),
+            ..plain
+        };
+        assert_eq!(cache.get(Fingerprint::of(&stack, in_task(0))), None);
+        cache.insert(Fingerprint::of(&stack, in_task(0)), 8);
+        assert_eq!(cache.get(Fingerprint::of(&stack, in_task(0))), Some(8));
+        assert_eq!(cache.get(Fingerprint::of(&stack, in_task(1))), None);
         assert_eq!(cache.get(Fingerprint::of(&[raw(1), raw(3)], plain)), None);
         assert_eq!(
             cache.get(Fingerprint::of(&[raw(2), raw(1)], plain)),
@@ -237,6 +259,8 @@ mod tests {
                 let flags = StackFlags {
                     truncated: false,
                     idle: false,
+                    awaiting: false,
+                    task: None,
                 };
                 assert!(seen.insert(key(Fingerprint::of(&stack, flags))));
             }

@@ -111,6 +111,10 @@ impl TimelineRecorder {
     }
 
     fn add_sample(&mut self, index: usize, header: SampleHeader, raw_frames: &[RawFrame]) {
+        // Waiting asyncio tasks are not the thread's own time: the timeline shows the thread.
+        if header.state == ThreadState::Awaiting {
+            return;
+        }
         let idle = header.state == ThreadState::Idle;
         if idle && !self.options.keep_idle {
             return;
@@ -118,6 +122,8 @@ impl TimelineRecorder {
         let flags = StackFlags {
             truncated: header.truncated,
             idle,
+            awaiting: false,
+            task: None,
         };
         let print = Fingerprint::of(raw_frames, flags);
         let stack = match self.cache.get(print) {
