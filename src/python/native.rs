@@ -233,8 +233,10 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
     register_current_thread("MainThread", vm);
     crate::children::note_main_thread();
     // Where `_asyncio.Task` keeps its name, for samples taken in a task; without it samples
-    // are just not named by task.
-    if super::tasks::discover_layout(vm).is_err() {
+    // are just not named by task (also when RPPROF_NO_TASK_NAMES is set: the handler's A/B).
+    if std::env::var_os(super::tasks::OFF_SWITCH).is_none()
+        && super::tasks::discover_layout(vm).is_err()
+    {
         eprintln!("rpprof: warning: cannot find asyncio task names; samples are not named by task");
     }
     replace(

@@ -27,6 +27,10 @@ use rustpython_vm::{PyObject, PyObjectRef, PyResult, VirtualMachine};
 use sampler::task::TaskName;
 use sampler::{RawFrame, SampleHeader, ThreadState};
 
+/// The environment variable that, when set, leaves samples unnamed by task (the handler
+/// then skips the task lookup): a way out, and the "off" half of the handler benchmark.
+pub const OFF_SWITCH: &str = "RPPROF_NO_TASK_NAMES";
+
 /// Wraps every asyncio event loop's `_run_once` so that loops record their waiting tasks
 /// (rpprof.py `_hook_event_loops`; imports asyncio).
 pub fn hook_event_loops(vm: &VirtualMachine) -> PyResult<()> {
