@@ -311,3 +311,30 @@ rpprof.write({out:?})
                 && is_awaiting(&profile, stack))
     );
 }
+
+#[test]
+fn the_agent_draws_tasks_with_async() {
+    let dir = TempDir::new("async-agent");
+    let (mut child, address, _stderr) = common::start_agent(
+        &dir.join("store"),
+        &["--mode", "wall", "--async"],
+        &script("async_waits.py"),
+        &["4"],
+        std::process::Stdio::null(),
+    );
+    let (status, _, body) = common::http_get(
+        &address,
+        "/debug/pprof/profile?seconds=2&format=folded",
+        &[],
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(status, 200);
+    let text = String::from_utf8_lossy(&body);
+    assert!(
+        text.lines().any(|l| l.contains(";task sleeper;napper (")
+            && l.contains(";sleep (asyncio.tasks")
+            && l.contains("[awaiting]")),
+        "{text}"
+    );
+}

@@ -267,16 +267,21 @@ thread_local! {
     static LAST_WAITING_NS: Cell<u64> = const { Cell::new(0) };
 }
 
+/// True while a wall-mode session samples (waiting tasks are recorded only then).
+pub fn waiting_sampled() -> bool {
+    use crate::config::Mode;
+    use crate::flags::{mode_bits, SESSION};
+    SESSION.sampling.load(Ordering::Acquire)
+        && SESSION.mode.load(Ordering::Relaxed) == mode_bits(Mode::Wall)
+}
+
 /// For an event-loop thread between two task steps: `Some(ns)` when a wall-mode session
 /// samples and a sampling period or more (`ns`) has passed since the thread last recorded
 /// its waiting tasks (the clock then restarts), `None` otherwise. A thread's first call
 /// starts its clock and gives `Some(0)`.
 pub fn waiting_due() -> Option<u64> {
-    use crate::config::Mode;
-    use crate::flags::{mode_bits, SESSION};
-    if !SESSION.sampling.load(Ordering::Acquire)
-        || SESSION.mode.load(Ordering::Relaxed) != mode_bits(Mode::Wall)
-    {
+    use crate::flags::SESSION;
+    if !waiting_sampled() {
         LAST_WAITING_NS.with(|last| last.set(0));
         return None;
     }

@@ -108,6 +108,12 @@ mod rpprof_native {
         crate::python::tasks::due()
     }
 
+    /// For rpprof.py's event-loop heartbeat: true while a wall-mode session samples.
+    #[pyfunction]
+    fn async_sampling() -> bool {
+        sampler::task::waiting_sampled()
+    }
+
     /// For rpprof.py's event-loop hook: records the waiting tasks of `event_loop` for
     /// `weight_ns` nanoseconds.
     #[pyfunction]

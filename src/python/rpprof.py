@@ -61,6 +61,8 @@ def start(
 
 
 _event_loops_hooked = False
+# While a wall-mode session samples, every event loop wakes at least this often.
+HEARTBEAT_S = 0.1
 
 
 def _hook_event_loops():
@@ -73,15 +75,30 @@ def _hook_event_loops():
     _event_loops_hooked = True
     from asyncio import base_events, tasks
 
+    import weakref
+
     run_once = base_events.BaseEventLoop._run_once
     due = _rpprof.async_due
     record = _rpprof.async_record
+    sampling = _rpprof.async_sampling
     all_tasks = tasks.all_tasks
+    # Loops with a heartbeat: a loop that waits in select() for long would otherwise
+    # record its waiting tasks only when it wakes.
+    beating = weakref.WeakSet()
+
+    def beat(loop):
+        if sampling() and not loop.is_closed():
+            loop.call_later(HEARTBEAT_S, beat, loop)
+        else:
+            beating.discard(loop)
 
     def _run_once(self):
         weight = due()
         if weight is not None:
             try:
+                if self not in beating:
+                    beating.add(self)
+                    self.call_later(HEARTBEAT_S, beat, self)
                 record(self, all_tasks(self), weight)
             except Exception:
                 pass

@@ -16,8 +16,13 @@
 //! chains it finds are the ones that held through the wait; a busy loop records every
 //! period, and a chain is then wrong by at most the steps of one period.
 //!
-//! Cost: a Python-level call around each loop iteration and, once per sampling period per
-//! loop, a walk over the loop's tasks (`asyncio.all_tasks`). BENCHMARKS.md measures it.
+//! A loop that waits in `select` runs no iteration until it wakes; so that its tasks' waits
+//! are recorded as they go (for the agent's slices too), the hook gives each loop a
+//! heartbeat while a wall-mode session samples: a timer that wakes it every 100 ms.
+//!
+//! Cost: a Python-level call around each loop iteration, ten wake-ups a second of an idle
+//! loop, and, once per sampling period per loop, a walk over the loop's tasks
+//! (`asyncio.all_tasks`). BENCHMARKS.md measures it.
 
 use std::cell::Cell;
 
