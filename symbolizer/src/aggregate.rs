@@ -38,8 +38,8 @@ pub struct AggregateOptions {
 pub const DEFAULT_MAX_STACKS: usize = 200_000;
 
 /// The most distinct asyncio task names kept apart (a server that starts a task per request
-/// names millions, `Task-1`, `Task-2`, ...); samples of tasks past the bound go to one
-/// `task [other tasks]` frame.
+/// names millions, `Task-1`, `Task-2`, ...). Past the bound, a new name is drawn as its group
+/// (its numbers as `N`: `Task-N`), and past as many groups, as `task [other tasks]`.
 pub const MAX_TASK_NAMES: usize = 10_000;
 /// The task frame past [`MAX_TASK_NAMES`].
 pub const OTHER_TASKS: &str = "[other tasks]";
@@ -65,6 +65,7 @@ pub struct Aggregator {
     frames: flamegraph::FrameTable,
     frame_ids: FastMap<RawFrame, FrameId>,
     task_ids: FastMap<TaskName, FrameId>,
+    task_group_ids: FastMap<String, FrameId>,
     stacks: StackTable,
     cache: RawStackCache,
     threads: Vec<ThreadTotals>,
@@ -100,6 +101,7 @@ impl Aggregator {
             frames,
             frame_ids: FastMap::default(),
             task_ids: FastMap::default(),
+            task_group_ids: FastMap::default(),
             stacks,
             cache: RawStackCache::new(),
             threads: Vec::new(),
@@ -253,11 +255,22 @@ impl Aggregator {
         if let Some(&id) = self.task_ids.get(&task) {
             return id;
         }
-        if self.task_ids.len() >= MAX_TASK_NAMES {
+        let name = task.text();
+        if self.task_ids.len() < MAX_TASK_NAMES {
+            let id = self.frames.intern(Frame::task(&name));
+            self.task_ids.insert(task, id);
+            return id;
+        }
+        // Past the bound, names that differ only in numbers share a frame (`Task-N`).
+        let group = flamegraph::groups::group_of(&name);
+        if let Some(&id) = self.task_group_ids.get(&group) {
+            return id;
+        }
+        if self.task_group_ids.len() >= MAX_TASK_NAMES {
             return self.frames.intern(Frame::task(OTHER_TASKS));
         }
-        let id = self.frames.intern(Frame::task(&task.text()));
-        self.task_ids.insert(task, id);
+        let id = self.frames.intern(Frame::task(&group));
+        self.task_group_ids.insert(group, id);
         id
     }
 
@@ -418,6 +431,90 @@ mod tests {
             .iter()
             .map(|&id| profile.frames.get(id).label())
             .collect()
+    }
+
+    fn in_task(weight_ns: u64, state: ThreadState, task: &str) -> SampleHeader {
+        SampleHeader {
+            task: sampler::TaskName::from_bytes(task.as_bytes()),
+            ..header(weight_ns, state)
+        }
+    }
+
+    #[test]
+    fn tasks_are_root_frames_and_waiting_tasks_end_in_awaiting() {
+        let thread = entry();
+        let mut batch = SampleBatch::new(thread);
+        let stack = [raw("leaf", 9), raw("main", 3)];
+        batch.push(
+            in_task(10, ThreadState::Running, "fetch"),
+            stack.iter().copied(),
+        );
+        batch.push(
+            in_task(10, ThreadState::Running, "parse"),
+            stack.iter().copied(),
+        );
+        batch.push(
+            in_task(20, ThreadState::Awaiting, "fetch"),
+            stack.iter().copied(),
+        );
+        batch.push(header(10, ThreadState::Running), stack.iter().copied());
+        let mut agg = aggregator(100, true);
+        agg.add(&batch);
+        let profile = agg.profile(ProfileMeta::default());
+        let mut stacks: Vec<(Vec<String>, u64)> = profile.threads[0]
+            .stacks
+            .iter()
+            .map(|(s, v)| (labels(&profile, s), v.get(SAMPLES_VALUE)))
+            .collect();
+        stacks.sort();
+        let main = "main (app.py:3)".to_owned();
+        let leaf = "leaf (app.py:9)".to_owned();
+        assert_eq!(
+            stacks,
+            vec![
+                (vec![main.clone(), leaf.clone()], 1),
+                (vec!["task fetch".into(), main.clone(), leaf.clone()], 1),
+                (
+                    vec![
+                        "task fetch".into(),
+                        main.clone(),
+                        leaf.clone(),
+                        AWAITING.into()
+                    ],
+                    2
+                ),
+                (vec!["task parse".into(), main, leaf], 1),
+            ]
+        );
+        // Waiting tasks are dropped with the idle samples.
+        let mut no_idle = aggregator(100, false);
+        no_idle.add(&batch);
+        let profile = no_idle.profile(ProfileMeta::default());
+        assert!(profile.threads[0]
+            .stacks
+            .keys()
+            .all(|s| !profile.frames.get(*s.last().unwrap()).is_awaiting()));
+    }
+
+    #[test]
+    fn task_names_past_the_bound_are_grouped() {
+        let thread = entry();
+        let mut batch = SampleBatch::new(thread);
+        for n in 0..MAX_TASK_NAMES + 3 {
+            batch.push(
+                in_task(10, ThreadState::Running, &format!("Task-{n}")),
+                [raw("f", 1)].into_iter(),
+            );
+        }
+        let mut agg = aggregator(100_000, true);
+        agg.add(&batch);
+        let profile = agg.profile(ProfileMeta::default());
+        let grouped = profile.threads[0]
+            .stacks
+            .iter()
+            .find(|(s, _)| profile.frames.get(s[0]).task_name() == Some("Task-N"))
+            .map(|(_, v)| v.get(SAMPLES_VALUE));
+        assert_eq!(grouped, Some(3));
     }
 
     #[test]
