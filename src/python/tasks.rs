@@ -49,36 +49,41 @@ pub fn hook_event_loops(vm: &VirtualMachine) -> PyResult<()> {
 const SEARCH_BYTES: usize = 1024;
 
 /// Finds where `_asyncio.Task` objects keep their name and tells the sampler
-/// (`sampler::task::set_task_layout`): a task made without `__init__` is named twice,
-/// and the one word of the object that held each name's address in turn is the name's
-/// place. Without `_asyncio`, or if no single word matches, samples are not named by task.
+/// (`sampler::task::set_task_layout`): a task made without `__init__` is named, its words
+/// are read from the start up to the first that holds the name's address, and a second name
+/// must then appear in that same word. Without `_asyncio`, or when that fails, samples are
+/// not named by task.
 pub fn discover_layout(vm: &VirtualMachine) -> PyResult<()> {
     let task_type = vm.import("_asyncio", 0)?.get_attr("Task", vm)?;
     let probe = vm.call_method(&task_type, "__new__", (task_type.clone(),))?;
     // A task made this way has no loop: its finaliser has nothing to report to.
     probe.set_attr("_log_destroy_pending", vm.ctx.false_value.clone(), vm)?;
-    let mut candidates: Option<Vec<usize>> = None;
-    for text in ["rpprof-probe-a", "rpprof-probe-b"] {
+    let name_probe = |text: &str| -> PyResult<usize> {
         let name: PyObjectRef = vm.ctx.new_str(text).into();
         vm.call_method(&probe, "set_name", (name.clone(),))?;
-        let target = &*name as *const PyObject as usize;
-        let matches = |offset: &usize| word_at(&probe, *offset) == target;
-        candidates = Some(match candidates {
-            None => (8..SEARCH_BYTES).step_by(8).filter(matches).collect(),
-            Some(previous) => previous.into_iter().filter(matches).collect(),
-        });
-    }
-    if let Some([offset]) = candidates.as_deref() {
-        sampler::task::set_task_layout(&task_type, *offset);
+        // The task holds the name from here on, so its address stays its own.
+        Ok(&*name as *const PyObject as usize)
+    };
+    let first = name_probe("rpprof-probe-a")?;
+    let Some(offset) = (8..SEARCH_BYTES)
+        .step_by(8)
+        .find(|&offset| word_at(&probe, offset) == first)
+    else {
+        return Ok(());
+    };
+    let second = name_probe("rpprof-probe-b")?;
+    if word_at(&probe, offset) == second {
+        sampler::task::set_task_layout(&task_type, offset);
     }
     Ok(())
 }
 
 /// The pointer-sized word `offset` bytes into `object`.
 fn word_at(object: &PyObject, offset: usize) -> usize {
-    // SAFETY: the object is a live `_asyncio.Task` of about 300 bytes, searched within
-    // SEARCH_BYTES of its start; the search stops at the matching word, which lies within
-    // the object, and reads aligned words of the heap around it otherwise.
+    // SAFETY: `object` is a live `_asyncio.Task`; its words are read in order from its start
+    // up to the first that holds its name, which lies within the object (its `task_name`
+    // field), so every word read is the object's own. Only if the field were missing would
+    // the search read on, at most SEARCH_BYTES of the heap behind it (aligned words, mapped).
     unsafe {
         (object as *const PyObject)
             .cast::<u8>()
