@@ -538,6 +538,52 @@ mod tests {
     }
 
     #[test]
+    fn tasks_are_labels_and_come_back_as_frames() {
+        let original = folded::parse(
+            "MainThread (tid 5);task fetch;main (a.py:3);work (a.py:9) 4\n\
+             MainThread (tid 5);task fetch;main (a.py:4);[awaiting] 3\n\
+             MainThread (tid 5);main (a.py:3) 1\n"
+                .as_bytes(),
+            ProfileMeta::default(),
+        )
+        .unwrap();
+        let proto = to_proto(&original, None);
+        let s = |i: i64| proto.string_table[i as usize].as_str();
+        let label = |smp: &protos::Sample, key: &str| {
+            smp.label
+                .iter()
+                .find(|l| s(l.key) == key)
+                .map(|l| s(l.str).to_owned())
+        };
+        let by_count = |n: i64| proto.sample.iter().find(|smp| smp.value[0] == n).unwrap();
+        assert_eq!(label(by_count(4), "task").as_deref(), Some("fetch"));
+        assert_eq!(
+            label(by_count(4), "thread_state").as_deref(),
+            Some("running")
+        );
+        assert_eq!(
+            label(by_count(3), "thread_state").as_deref(),
+            Some("awaiting")
+        );
+        assert_eq!(
+            by_count(3).location_id.len(),
+            1,
+            "no task or [awaiting] location"
+        );
+        assert_eq!(label(by_count(1), "task"), None);
+        assert!(proto
+            .function
+            .iter()
+            .all(|f| !s(f.name).starts_with("task ") && s(f.name) != "[awaiting]"));
+        let back = parse(&proto.encode_to_vec()).unwrap();
+        assert_eq!(
+            folded::lines(&back, 0),
+            folded::lines(&original, 0),
+            "the same stacks after a round trip"
+        );
+    }
+
+    #[test]
     fn round_trips_through_gzip() {
         let mut original = sample();
         original.threads[1].cpu_time_ns = Some(123_456_789);
