@@ -22,8 +22,8 @@
 //! embedding (a probe task is named twice and its memory searched for the name's address,
 //! [`set_task_layout`]); RustPython is pinned to one version, so the layout is that of this
 //! build. The handler then copies at most [`TASK_NAME_BYTES`] bytes of the name, a `str`
-//! checked by its payload type, into the sample. Tasks of other classes (a subclass of
-//! `Task`, or the pure-Python `_PyTask`) are not named.
+//! checked by its payload type, into the sample. Subclasses of `_asyncio.Task` share its
+//! layout and are named too; the pure-Python `_PyTask` is not.
 //!
 //! # Waiting tasks
 //! Tasks that are not running are not on any thread's stack. In wall mode with `--async`
@@ -36,8 +36,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use rustpython_vm::builtins::PyStr;
-use rustpython_vm::{PyObject, PyObjectRef};
+use rustpython_vm::builtins::{PyStr, PyType};
+use rustpython_vm::{Py, PyObject, PyObjectRef};
 
 use crate::batch::SampleBatch;
 use crate::raw::{RawFrame, SampleHeader};
@@ -168,10 +168,11 @@ pub(crate) fn running_task() -> TaskName {
     let Some(task) = (unsafe { &*slot }).as_deref() else {
         return TaskName::NONE;
     };
-    if task.class() as *const _ as *const PyObject as usize != TASK_TYPE.load(Ordering::Relaxed) {
+    if !is_task_class(task.class(), TASK_TYPE.load(Ordering::Relaxed)) {
         return TaskName::NONE;
     }
-    // SAFETY: `task` is an `_asyncio.Task` (its class checked above), whose name field
+    // SAFETY: `task` is an `_asyncio.Task` or of a subclass (its class checked above: its
+    // payload is the same `PyTask`), whose name field
     // (`Option<PyObjectRef>`, a nullable pointer) sits `offset` bytes in, as measured at
     // start-up on an object of the same type.
     let name = unsafe {
@@ -191,6 +192,26 @@ pub(crate) fn running_task() -> TaskName {
         None => TaskName::NONE,
     }
 }
+
+/// True when `class` is `_asyncio.Task` (at address `task_type`) or a subclass of it (a few
+/// levels of `__base__`, which RustPython reads lock-free), whose objects share its layout.
+#[inline]
+fn is_task_class(class: &Py<PyType>, task_type: usize) -> bool {
+    let mut class = class;
+    for _ in 0..MAX_SUBCLASS_DEPTH {
+        if class as *const Py<PyType> as usize == task_type {
+            return true;
+        }
+        match class.base.deref() {
+            Some(base) => class = base,
+            None => return false,
+        }
+    }
+    false
+}
+
+/// How many `__base__` links [`is_task_class`] follows.
+const MAX_SUBCLASS_DEPTH: usize = 8;
 
 /// One waiting task's sample, recorded off the handler by its event-loop thread.
 struct Waiting {
