@@ -1543,7 +1543,8 @@ def async_overhead_pair(tasks, steps, rounds, mode):
 
 def bench_async():
     """Handler time with task names on and off; the cost of `--async` on many short steps."""
-    results = {}
+    binary = os.environ.get("RPPROF_BINARY", "")
+    results = {"_build": "dev" if "/debug/" in binary else "release"}
     for rate in (99, 999):
         results[f"handler@{rate}"] = async_handler_pair(rate, rounds=5)
     for tasks in (10, 100, 1000):
@@ -1563,7 +1564,12 @@ def render_async(r):
         "five with `RPPROF_NO_TASK_NAMES=1` (the handler then skips the lookup: today's",
         "handler plus one atomic load), alternating; medians over the runs of each run's",
         "median and p99, and the median of the per-pair differences of medians.",
-        "Target: the median within 0.5 us of the handler without task names.",
+        "Target: the median within 0.5 us of the handler without task names. The handler's",
+        "histogram has 12.5% buckets (about 2 us wide at 14 us, 256 ns at 2 us).",
+    ]
+    if r.get("_build") == "dev":
+        rows += ["**Measured with the dev build** (workspace crates at opt-level 1), not the release build."]
+    rows += [
         "",
         "| rate | samples | median on (ns) | median off (ns) | difference (ns) | p99 on (ns) | p99 off (ns) |",
         "|---|---|---|---|---|---|---|",
