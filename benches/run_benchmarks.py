@@ -1567,8 +1567,11 @@ def render_async(r):
         "Target: the median within 0.5 us of the handler without task names. The handler's",
         "histogram has 12.5% buckets (about 2 us wide at 14 us, 256 ns at 2 us).",
     ]
-    if r.get("_build") == "dev":
+    build = r.get("_build", "release")
+    if build == "dev":
         rows += ["**Measured with the dev build** (workspace crates at opt-level 1), not the release build."]
+    elif build != "release":
+        rows += [f"Measured with a {build} build, not the release profile's."]
     rows += [
         "",
         "| rate | samples | median on (ns) | median off (ns) | difference (ns) | p99 on (ns) | p99 off (ns) |",
@@ -1582,6 +1585,11 @@ def render_async(r):
             f"{v['delta_median_ns']:+.0f} | {v['on_p99_ns']:.0f} | {v['off_p99_ns']:.0f} |"
         )
     rows += [
+        "",
+        "At 99 Hz the median is set by cache and TLB misses (see the handler section above),",
+        "and single runs' medians vary by more than the difference in either direction; naming",
+        "a task reads four more cold cache lines (the VM's slot, the task, its name object, the",
+        "name's bytes).",
         "",
         "The cost of `--async`: `benches/workloads/async_steps.py TASKS STEPS` runs TASKS tasks",
         "of STEPS short steps each (a 200-iteration loop, then `await asyncio.sleep(0)`: one",
