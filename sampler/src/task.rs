@@ -297,10 +297,10 @@ pub fn waiting_sampled() -> bool {
 }
 
 /// For an event-loop thread between two task steps: `Some(ns)` when a wall-mode session
-/// samples and a sampling period or more (`ns`) has passed since the thread last recorded
-/// its waiting tasks (the clock then restarts), `None` otherwise. A thread's first call
-/// starts its clock and gives `Some(0)`.
-pub fn waiting_due() -> Option<u64> {
+/// samples and a sampling period, and at least `min_gap_ns`, have passed (`ns`) since the
+/// thread last recorded its waiting tasks (the clock then restarts), `None` otherwise. A
+/// thread's first call starts its clock and gives `Some(0)`.
+pub fn waiting_due(min_gap_ns: u64) -> Option<u64> {
     use crate::flags::SESSION;
     if !waiting_sampled() {
         LAST_WAITING_NS.with(|last| last.set(0));
@@ -315,7 +315,7 @@ pub fn waiting_due() -> Option<u64> {
             return Some(0);
         }
         let elapsed = now.saturating_sub(before);
-        (elapsed >= period).then(|| {
+        (elapsed >= period.max(min_gap_ns)).then(|| {
             last.set(now);
             elapsed
         })

@@ -22,7 +22,9 @@
 //!
 //! Cost: a Python-level call around each loop iteration, ten wake-ups a second of an idle
 //! loop, and, once per sampling period per loop, a walk over the loop's tasks
-//! (`asyncio.all_tasks`). BENCHMARKS.md measures it.
+//! (`asyncio.all_tasks`). A loop with so many tasks that the walk is slow walks less often:
+//! at least 20 times the last walk's duration apart (about 5% of its time at most); each
+//! walk credits the whole time since the previous one. BENCHMARKS.md measures it.
 
 use std::cell::Cell;
 
@@ -96,12 +98,19 @@ fn word_at(object: &PyObject, offset: usize) -> usize {
 thread_local! {
     /// The event loop the calling thread last recorded the tasks of.
     static LAST_LOOP: Cell<usize> = const { Cell::new(0) };
+    /// How long the calling thread's last recording took.
+    static LAST_COST_NS: Cell<u64> = const { Cell::new(0) };
 }
 
+/// Recordings are spaced by at least this many times what the last one took, so that they
+/// cost the loop at most about 1/COST_SHARE (5%) of its time however many tasks it has.
+const COST_SHARE: u64 = 20;
+
 /// Whether the calling event-loop thread should record its waiting tasks now, and for how
-/// many nanoseconds (`sampler::task::waiting_due`).
+/// many nanoseconds (`sampler::task::waiting_due`): every sampling period, or less often
+/// when recording is slow (many tasks).
 pub fn due() -> Option<u64> {
-    sampler::task::waiting_due()
+    sampler::task::waiting_due(LAST_COST_NS.with(Cell::get).saturating_mul(COST_SHARE))
 }
 
 /// Records the tasks of `event_loop` (`tasks`, an iterable of its tasks; none runs), each
@@ -119,6 +128,19 @@ pub fn record_waiting(
         return Ok(());
     }
     let now = sampler::timer::monotonic_ns();
+    let recorded = record_tasks(tasks, now, weight_ns, vm);
+    LAST_COST_NS.with(|cost| cost.set(sampler::timer::monotonic_ns().saturating_sub(now)));
+    sampler::task::record_waiting(recorded?);
+    Ok(())
+}
+
+/// Each unfinished task's sample: its name, its chain, `weight_ns` at `now`.
+fn record_tasks(
+    tasks: PyObjectRef,
+    now: u64,
+    weight_ns: u64,
+    vm: &VirtualMachine,
+) -> PyResult<Vec<(SampleHeader, Vec<RawFrame>)>> {
     let mut samples = Vec::new();
     for task in tasks.try_to_value::<Vec<PyObjectRef>>(vm)? {
         if vm.call_method(&task, "done", ())?.try_to_bool(vm)? {
@@ -135,8 +157,7 @@ pub fn record_waiting(
         };
         samples.push((header, chain));
     }
-    sampler::task::record_waiting(samples);
-    Ok(())
+    Ok(samples)
 }
 
 /// The most frames of a chain kept (the outermost).
