@@ -91,6 +91,8 @@ fn header() -> SampleHeader {
         state: ThreadState::Running,
         truncated: false,
         task: sampler::TaskName::NONE,
+        labels: 0,
+        call: sampler::RawCall::NONE,
     }
 }
 

@@ -91,6 +91,8 @@ fn batches(stacks: &[Vec<RawFrame>]) -> Vec<SampleBatch> {
                 state: ThreadState::Running,
                 truncated: false,
                 task: sampler::TaskName::NONE,
+                labels: 0,
+                call: sampler::RawCall::NONE,
             };
             batch.push(header, stacks[random.below(stacks.len())].iter().copied());
         }

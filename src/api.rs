@@ -60,6 +60,7 @@ pub fn start(
     max_depth: usize,
     title: &str,
     alloc_interval: Option<u64>,
+    native: bool,
 ) -> Result<(), ApiError> {
     let mode: Mode = mode.parse().map_err(|e| ApiError::Value(format!("{e}")))?;
     let sampler = SamplerConfig {
@@ -75,6 +76,7 @@ pub fn start(
     }
     let mut config = SessionConfig::new(sampler, title);
     config.alloc_interval = alloc_interval;
+    config.native = native;
     let mut state = state();
     if state.running.is_some() {
         return Err(ApiError::Runtime(

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use flamegraph::groups::ThreadsView;
+use flamegraph::labels::GroupBy;
 use flamegraph::{Format, SvgOptions};
 use sampler::{Mode, SamplerConfig};
 use session::SessionConfig;
@@ -54,6 +55,12 @@ pub struct SamplingArgs {
     #[arg(long, overrides_with = "idle")]
     pub no_idle: bool,
 
+    /// Show CPU time inside a builtin (`sorted`, a big `read`, `re.match`) as a
+    /// `[native] NAME` leaf under the line that called it, instead of as the line's own
+    /// time.
+    #[arg(long)]
+    pub native: bool,
+
     /// Frames kept per sample (the innermost); deeper stacks get a `[truncated]` root.
     #[arg(long, default_value_t = 128)]
     pub max_depth: usize,
@@ -88,6 +95,7 @@ impl SamplingArgs {
             .validate()
             .map_err(|err| UsageError::new(err.to_string()))?;
         let mut config = SessionConfig::new(sampler, title);
+        config.native = self.native;
         if self.alloc || self.alloc_interval.is_some() {
             let interval = self
                 .alloc_interval
@@ -176,6 +184,12 @@ pub struct ViewArgs {
     #[arg(long, value_name = "KIND")]
     pub value: Option<String>,
 
+    /// `label:KEY`: draw the value of label KEY (set with `rpprof.labels`) as a root under
+    /// each thread (`endpoint=/cart`), in SVG, folded and speedscope; samples without it
+    /// have no such root. pprof keeps every label as sample labels either way.
+    #[arg(long, value_name = "label:KEY", value_parser = str::parse::<GroupBy>)]
+    pub group_by: Option<GroupBy>,
+
     /// asyncio: a `task NAME` frame under the thread for samples taken in a task (pprof
     /// always has the `task` label). When recording in wall mode, also sample the tasks
     /// that wait, each with the coroutine chain it is suspended in.
@@ -191,6 +205,7 @@ impl ViewArgs {
             function: self.function,
             tasks: self.async_tasks,
             value: self.value.clone(),
+            group_by: self.group_by.clone().unwrap_or_default(),
             svg: SvgOptions {
                 title: self.title.clone(),
                 icicle: self.icicle,

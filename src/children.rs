@@ -175,11 +175,12 @@ fn encode(config: &SessionConfig, dir: &Path) -> String {
         Mode::Wall => "wall",
     };
     format!(
-        "rate={};mode={mode};idle={};depth={};alloc={};dir={}",
+        "rate={};mode={mode};idle={};depth={};alloc={};native={};dir={}",
         config.sampler.rate_hz,
         u8::from(config.keep_idle),
         config.sampler.max_depth,
         config.alloc_interval.unwrap_or(0),
+        u8::from(config.native),
         dir.display()
     )
 }
@@ -194,6 +195,7 @@ fn decode(value: &str) -> Option<(SessionConfig, PathBuf)> {
     };
     let mut keep_idle = None;
     let mut alloc_interval = None;
+    let mut native = false;
     for pair in settings.split(';') {
         let (key, value) = pair.split_once('=')?;
         match key {
@@ -202,6 +204,7 @@ fn decode(value: &str) -> Option<(SessionConfig, PathBuf)> {
             "idle" => keep_idle = Some(value == "1"),
             "depth" => sampler.max_depth = value.parse().ok()?,
             "alloc" => alloc_interval = Some(value.parse::<u64>().ok()?).filter(|&n| n > 0),
+            "native" => native = value == "1",
             _ => {}
         }
     }
@@ -211,6 +214,7 @@ fn decode(value: &str) -> Option<(SessionConfig, PathBuf)> {
         config.keep_idle = keep_idle;
     }
     config.alloc_interval = alloc_interval;
+    config.native = native;
     Some((config, PathBuf::from(dir)))
 }
 
@@ -432,10 +436,12 @@ mod tests {
         };
         let mut config = SessionConfig::new(sampler, "app");
         config.keep_idle = false;
+        config.native = true;
         let dir = Path::new("/tmp/with;dir=odd name");
         let (back, back_dir) = decode(&encode(&config, dir)).unwrap();
         assert_eq!(back.sampler, sampler);
         assert!(!back.keep_idle);
+        assert!(back.native);
         assert_eq!(back_dir, dir);
         assert!(decode("nonsense").is_none());
         assert!(decode("rate=0;dir=/x").is_none(), "checked as --rate is");

@@ -4,6 +4,7 @@
 
 use anyhow::Context;
 use flamegraph::groups::ThreadsView;
+use flamegraph::labels::GroupBy;
 use flamegraph::{Profile, SvgOptions, WriteOptions};
 
 use crate::output::{write_atomically, OutputTarget};
@@ -20,18 +21,22 @@ pub struct RenderOptions {
     pub tasks: bool,
     /// The value kind shown where a format shows one (`samples` when `None`).
     pub value: Option<String>,
+    /// Which labels views other than pprof show (none by default).
+    pub group_by: GroupBy,
     /// SVG choices.
     pub svg: SvgOptions,
 }
 
 /// The profile as the options want it seen. `threads_as_labels` is the format's
 /// (`Format::threads_as_labels`): such a format gets every thread with its group noted
-/// instead of grouped threads.
+/// instead of grouped threads, and every sample's labels; the others get the labels
+/// `--group-by` asks for, or none.
 pub fn view(profile: &Profile, options: &RenderOptions, threads_as_labels: bool) -> Profile {
+    let labelled = profile.with_labels(&options.group_by, threads_as_labels);
     let mut viewed = if options.tasks || threads_as_labels {
-        profile.with_threads(options.threads, threads_as_labels)
+        labelled.with_threads(options.threads, threads_as_labels)
     } else {
-        profile
+        labelled
             .without_tasks()
             .with_threads(options.threads, threads_as_labels)
     };
@@ -47,7 +52,9 @@ pub fn view(profile: &Profile, options: &RenderOptions, threads_as_labels: bool)
 /// them, but never all threads merged into one row.
 pub fn table_view(profile: &Profile, options: &RenderOptions) -> Profile {
     match options.threads {
-        ThreadsView::Merged | ThreadsView::Split => profile.clone(),
+        ThreadsView::Merged | ThreadsView::Split => {
+            profile.with_labels(&GroupBy::Nothing, false).into_owned()
+        }
         ThreadsView::Auto | ThreadsView::Grouped => view(
             profile,
             &RenderOptions {

@@ -447,3 +447,64 @@ fn bad_agent_flags_are_usage_errors() {
         assert!(ran.stderr.starts_with("error:"), "{args:?}: {}", ran.stderr);
     }
 }
+
+#[test]
+fn labelled_windows_are_pushed_as_one_series_per_label_set() {
+    let dir = TempDir::new("agent-push-labels");
+    let (address, received) = receiver();
+    let url = format!("http://{address}");
+    let (child, _, stderr) = common::start_agent(
+        &dir.join("store"),
+        &[
+            "--window",
+            "30s",
+            "--push",
+            &url,
+            "--app-name",
+            "shop",
+            "--label",
+            "env=test",
+        ],
+        &script("labels_service.py"),
+        &["100000"],
+        Stdio::piped(),
+    );
+    let agent = RunningAgent {
+        child,
+        address: String::new(),
+        stderr,
+    };
+    std::thread::sleep(Duration::from_millis(3000));
+    // SAFETY: kill sends a signal to our own child process.
+    unsafe { libc::kill(agent.child.id() as i32, libc::SIGTERM) };
+    agent.finish();
+    let mut series = std::collections::HashMap::new();
+    while let Ok((request_line, body)) = received.recv_timeout(Duration::from_secs(5)) {
+        let target = request_line.split_whitespace().nth(1).unwrap();
+        let name = target
+            .split('&')
+            .find_map(|p| p.split_once("name="))
+            .map(|(_, v)| v.to_owned())
+            .unwrap();
+        let profile = flamegraph::format::parse_any(&form_parts(&body)[0].1).unwrap();
+        series.insert(name, profile);
+    }
+    let cart = "shop%7Benv%3Dtest%2Cendpoint%3D%2Fcart%2Ctenant%3Dacme%7D";
+    let home = "shop%7Benv%3Dtest%2Cendpoint%3D%2Fhome%2Ctenant%3Dglobex%7D";
+    let names: Vec<&String> = series.keys().collect();
+    assert!(
+        series.contains_key(cart) && series.contains_key(home),
+        "{names:?}"
+    );
+    assert!(
+        series.contains_key("shop%7Benv%3Dtest%7D"),
+        "the unlabelled samples: {names:?}"
+    );
+    let pushed = &series[cart];
+    assert!(pushed.total().get(0) > 0);
+    assert_eq!(
+        pushed.only_label("endpoint", Some("/cart")).total(),
+        pushed.total(),
+        "a series holds its label set's samples only"
+    );
+}

@@ -57,12 +57,14 @@ fn check_dump_text(text: &str) {
         sleeper.contains("nap (") && sleeper.contains("three_threads.py:26)"),
         "{sleeper}"
     );
+    assert!(sleeper.contains("    [idle] time.sleep\n"), "{sleeper}");
     let blocked = thread_block(text, "blocked");
     assert!(blocked.contains("(idle, "), "{blocked}");
     assert!(
         blocked.contains("wait_on_lock (") && blocked.contains("three_threads.py:30)"),
         "{blocked}"
     );
+    assert!(blocked.contains("    [idle] gate.__enter__\n"), "{blocked}");
     let main = thread_block(text, "MainThread");
     assert!(main.contains("<module> ("), "{main}");
     assert!(text.contains(" cpu)"), "CPU seconds are shown:\n{text}");
@@ -120,6 +122,7 @@ fn an_agent_serves_its_threads_stacks_and_dump_prints_them() {
     let threads = json["threads"].as_array().unwrap();
     let sleeper = threads.iter().find(|t| t["name"] == "sleeper").unwrap();
     assert_eq!(sleeper["state"], "idle");
+    assert_eq!(sleeper["waiting_in"], "time.sleep");
     assert_eq!(sleeper["frames"][0]["function"], "nap");
     assert_eq!(sleeper["frames"][0]["line"], 26);
     assert!(sleeper["cpu_seconds"].as_f64().unwrap() >= 0.0);

@@ -1,9 +1,9 @@
 //! Proof that the SIGPROF handler allocates nothing: a counting global allocator counts
 //! every allocation and free made while a thread is inside the handler, during a real
 //! multithreaded Python program sampled at 2 kHz in CPU mode, 1 kHz in wall mode, and with
-//! 64 threads at 10 kHz, in this process, one thread running asyncio tasks (whose names
-//! the handler copies); stack dumps (whose stacks the same handler
-//! reads) are taken all the while.
+//! 64 threads at 10 kHz, in this process, with label sets active (`rpprof.labels`) and one
+//! thread running asyncio tasks (whose names the handler copies); stack dumps (whose
+//! stacks the same handler reads) are taken all the while.
 //!
 //! One test in this file: signals are process-wide, so it runs alone in its own process.
 
@@ -26,7 +26,7 @@ static ALLOCATOR: CountingAllocator =
     CountingAllocator::new(sampler::handler::in_handler, &IN_HANDLER_CALLS);
 
 const WORKLOAD: &str = r#"
-import sys, threading, time
+import sys, threading, time, rpprof
 THREADS = int(sys.argv[1])
 ROUNDS = int(sys.argv[2])
 
@@ -40,8 +40,10 @@ def middle(depth, n):
     return leaf(n) if depth == 0 else middle(depth - 1, n)
 
 def worker():
-    for _ in range(ROUNDS):
-        middle(25, 150_000)
+    for n in range(ROUNDS):
+        # A label set active, as the handler reads it.
+        with rpprof.labels(worker=threading.current_thread().name, round=str(n % 3)):
+            middle(25, 150_000)
         [str(i) for i in range(20_000)]   # allocation-heavy Python, for contrast
 
 def napper():
@@ -88,6 +90,8 @@ fn record_workload(mode: Mode, rate_hz: u32, threads: usize, rounds: usize) -> (
         "allocation test",
     );
     config.keep_idle = true;
+    // Name builtin calls in running samples too (`--native`): the most the handler does.
+    config.native = true;
     let recording = Session::start(config).expect("sampling starts");
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let dumping = stop.clone();
@@ -116,6 +120,7 @@ fn record_workload(mode: Mode, rate_hz: u32, threads: usize, rounds: usize) -> (
         names.contains(&"w2") && names.contains(&"MainThread"),
         "{names:?}"
     );
+    assert!(recorded.profile.has_labels(), "samples carry the labels");
     let profile = &recorded.profile;
     assert!(
         profile

@@ -118,7 +118,8 @@ fn a_firefox_profile_has_a_track_per_thread_with_timed_samples() {
     let t = times(sleeper);
     let (mut longest, mut run_start) = (0.0f64, None);
     for i in 0..t.len() {
-        let idle = cpu[i].as_f64().unwrap_or(0.0) == 0.0 && leaf(sleeper, i) == "[idle]";
+        // The leaf names the call it waits in.
+        let idle = cpu[i].as_f64().unwrap_or(0.0) == 0.0 && leaf(sleeper, i) == "[idle] time.sleep";
         match (idle, run_start) {
             (true, None) => run_start = Some(t[i]),
             (true, Some(start)) => longest = longest.max(t[i] - start),

@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 use flamegraph::groups::ThreadsView;
+use flamegraph::labels::GroupBy;
 use flamegraph::{svg, Format, Profile, SvgOptions, TimelineUse, ValueKind, WriteOptions};
 use tiny_http::{Header, Method, Request, Response, Server};
 
@@ -243,9 +244,10 @@ fn render_value(
     value: Option<usize>,
     tasks: bool,
 ) -> Answer {
+    let labelled = profile.with_labels(&GroupBy::Nothing, format.threads_as_labels);
     let profile = match tasks || format.threads_as_labels {
-        true => profile.with_threads(ThreadsView::Auto, format.threads_as_labels),
-        false => profile
+        true => labelled.with_threads(ThreadsView::Auto, format.threads_as_labels),
+        false => labelled
             .without_tasks()
             .with_threads(ThreadsView::Auto, format.threads_as_labels),
     };

@@ -20,6 +20,7 @@ mod http;
 pub mod metrics;
 pub mod push;
 mod query;
+pub mod series;
 pub mod slicer;
 pub mod store;
 pub mod top;

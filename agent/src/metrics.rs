@@ -19,6 +19,9 @@ pub struct AgentMetrics {
     pub pushes_failed: AtomicU64,
     /// Windows not pushed because the queue was full.
     pub pushes_dropped: AtomicU64,
+    /// Label sets pushed within the series without labels, past the bound on series per
+    /// window ([`crate::series::MAX_SERIES`]).
+    pub push_label_sets_folded: AtomicU64,
     /// HTTP requests answered.
     pub http_requests: AtomicU64,
     /// Samples that went to `[overflow]` because a window hit the stack bound.
@@ -181,6 +184,12 @@ pub fn render(metrics: &AgentMetrics, inputs: &MetricsInputs) -> String {
         "counter",
         "Windows dropped because the push queue was full.",
         load(&metrics.pushes_dropped),
+    );
+    metric(
+        "push_label_sets_folded_total",
+        "counter",
+        "Label sets pushed within the unlabelled series, past the bound on series per window.",
+        load(&metrics.push_label_sets_folded),
     );
     metric(
         "http_requests_total",

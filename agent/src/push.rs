@@ -17,6 +17,7 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
 use crate::metrics::AgentMetrics;
+use crate::series::{name_safe, LabelPairs};
 use crate::AgentError;
 
 /// Windows waiting to be pushed before new ones are dropped.
@@ -66,10 +67,10 @@ impl PushTarget {
     }
 }
 
-/// One window to push.
+/// One window to push: one series per label set (see [`crate::series`]).
 pub struct PushJob {
-    /// The gzipped pprof bytes.
-    pub pprof: Vec<u8>,
+    /// Each series' labels (added to the agent's own) and gzipped pprof bytes.
+    pub series: Vec<(LabelPairs, Vec<u8>)>,
     /// Start, Unix seconds.
     pub from_s: u64,
     /// End, Unix seconds.
@@ -92,21 +93,25 @@ pub struct PushIdentity {
 }
 
 impl PushIdentity {
-    /// `app{k=v,...}`: the name prefix Pyroscope adds the profile type to.
-    pub fn name(&self) -> String {
-        let labels: Vec<String> = self
+    /// `app{k=v,...}`: the name prefix Pyroscope adds the profile type to; a series'
+    /// labels (`series`) follow the agent's own (`--label`), and replace those with the
+    /// same keys.
+    pub fn name(&self, series: &[(String, String)]) -> String {
+        let mut labels: Vec<String> = self
             .labels
             .iter()
+            .filter(|(k, _)| !series.iter().any(|(key, _)| key == k))
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
+        labels.extend(series.iter().map(|(k, v)| format!("{k}={}", name_safe(v))));
         format!("{}{{{}}}", self.app_name, labels.join(","))
     }
 
-    /// The query string of an ingest request for a window.
-    pub fn query(&self, from_s: u64, until_s: u64) -> String {
+    /// The query string of an ingest request for a window's series with these labels.
+    pub fn query(&self, series: &[(String, String)], from_s: u64, until_s: u64) -> String {
         format!(
             "name={}&from={from_s}&until={until_s}&format=pprof&sampleRate={}&spyName=rpprof",
-            percent_encode(&self.name()),
+            percent_encode(&self.name(series)),
             self.rate_hz
         )
     }
@@ -197,29 +202,49 @@ fn push_loop(
     metrics: &AgentMetrics,
 ) {
     for job in jobs {
-        match push(target, identity, &job) {
-            Ok(status) if (200..300).contains(&status) => {
-                metrics.pushes_ok.fetch_add(1, Ordering::Relaxed);
-            }
-            Ok(status) => {
-                metrics.pushes_failed.fetch_add(1, Ordering::Relaxed);
-                metrics.note_error(format!("push: the server answered {status}"));
-            }
-            Err(err) => {
-                metrics.pushes_failed.fetch_add(1, Ordering::Relaxed);
-                metrics.note_error(format!("push: {err}"));
-            }
+        for (labels, pprof) in &job.series {
+            push_counted(target, identity, &job, labels, pprof, metrics);
         }
     }
 }
 
-/// Sends one window; returns the HTTP status.
-fn push(target: &PushTarget, identity: &PushIdentity, job: &PushJob) -> std::io::Result<u16> {
+/// Pushes one series of a window and counts the outcome.
+fn push_counted(
+    target: &PushTarget,
+    identity: &PushIdentity,
+    job: &PushJob,
+    labels: &[(String, String)],
+    pprof: &[u8],
+    metrics: &AgentMetrics,
+) {
+    match push(target, identity, job, labels, pprof) {
+        Ok(status) if (200..300).contains(&status) => {
+            metrics.pushes_ok.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(status) => {
+            metrics.pushes_failed.fetch_add(1, Ordering::Relaxed);
+            metrics.note_error(format!("push: the server answered {status}"));
+        }
+        Err(err) => {
+            metrics.pushes_failed.fetch_add(1, Ordering::Relaxed);
+            metrics.note_error(format!("push: {err}"));
+        }
+    }
+}
+
+/// Sends one series of a window; returns the HTTP status.
+fn push(
+    target: &PushTarget,
+    identity: &PushIdentity,
+    job: &PushJob,
+    labels: &[(String, String)],
+    pprof: &[u8],
+) -> std::io::Result<u16> {
     let boundary = format!(
         "rpprof-{:016x}",
         job.from_s.wrapping_mul(0x9e37_79b9_7f4a_7c15)
     );
-    let mut body = Vec::with_capacity(job.pprof.len() + 512);
+    let mut body = Vec::with_capacity(pprof.len() + 512);
     let mut part = |name: &str, file: &str, content_type: &str, data: &[u8]| {
         body.extend_from_slice(
             format!(
@@ -235,7 +260,7 @@ fn push(target: &PushTarget, identity: &PushIdentity, job: &PushJob) -> std::io:
         "profile",
         "profile.pprof",
         "application/octet-stream",
-        &job.pprof,
+        pprof,
     );
     part(
         "sample_type_config",
@@ -257,7 +282,7 @@ fn push(target: &PushTarget, identity: &PushIdentity, job: &PushJob) -> std::io:
          Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\n\
          Connection: close\r\n\r\n",
         target.base_path,
-        identity.query(job.from_s, job.until_s),
+        identity.query(labels, job.from_s, job.until_s),
         target.host,
         target.port,
         env!("CARGO_PKG_VERSION"),
@@ -307,9 +332,16 @@ mod tests {
             profile_type: "cpu".to_owned(),
             allocations: false,
         };
-        assert_eq!(identity.name(), "shop{env=prod,region=eu-1}");
+        assert_eq!(identity.name(&[]), "shop{env=prod,region=eu-1}");
         assert_eq!(
-            identity.query(10, 20),
+            identity.name(&[
+                ("endpoint".into(), "/a,b".into()),
+                ("env".into(), "dev".into())
+            ]),
+            "shop{region=eu-1,endpoint=/a_b,env=dev}"
+        );
+        assert_eq!(
+            identity.query(&[], 10, 20),
             "name=shop%7Benv%3Dprod%2Cregion%3Deu-1%7D&from=10&until=20&format=pprof&sampleRate=99&spyName=rpprof"
         );
     }

@@ -199,8 +199,20 @@ fn finish(
     if let (Some(pusher), Ok(pprof_bytes)) = (pusher, encoded) {
         let from_s = window.meta.start_unix_ns / 1_000_000_000;
         let until_s = (window.meta.start_unix_ns + window.meta.duration_ns).div_ceil(1_000_000_000);
+        let series = if window.has_labels() {
+            let (series, folded) = crate::series::split(&window, crate::series::MAX_SERIES);
+            metrics
+                .push_label_sets_folded
+                .fetch_add(folded as u64, Ordering::Relaxed);
+            series
+                .into_iter()
+                .filter_map(|(labels, part)| Some((labels, store.encode(&part).ok()?)))
+                .collect()
+        } else {
+            vec![(Vec::new(), pprof_bytes)]
+        };
         pusher.enqueue(PushJob {
-            pprof: pprof_bytes,
+            series,
             from_s,
             until_s: until_s.max(from_s + 1),
         });

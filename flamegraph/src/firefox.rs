@@ -21,7 +21,7 @@ use fxprof_processed_profile::{
     StaticSchemaMarkerField, StringHandle, Timestamp,
 };
 
-use crate::frame::{FrameKind, IDLE};
+use crate::frame::FrameKind;
 use crate::groups::{group_of, AUTO_MIN_GROUP};
 use crate::options::WriteOptions;
 use crate::profile::Profile;
@@ -128,8 +128,8 @@ fn build(profile: &Profile, timeline: &Timeline) -> FxProfile {
                             .get_or_insert_with(|| fx.intern_string(&frame.label()));
                         let category = match frame.kind {
                             FrameKind::Python => categories.python,
-                            FrameKind::Marker if frame.function == IDLE => categories.idle,
-                            FrameKind::Marker => categories.marker,
+                            FrameKind::Marker if frame.is_idle() => categories.idle,
+                            FrameKind::Marker | FrameKind::Label => categories.marker,
                         };
                         FrameInfo {
                             frame: FxFrame::Label(label),

@@ -15,6 +15,9 @@ pub enum FrameKind {
     /// leaf of a thread that was blocked, `[interpreter]` for time outside Python code,
     /// `task NAME` under the thread for an asyncio task.
     Marker,
+    /// A per-sample label, `key=value` (key in `function`, value in `file`), at the root
+    /// of the stacks it tags: see [`crate::labels`].
+    Label,
 }
 
 /// One resolved frame.
@@ -35,11 +38,15 @@ pub struct Frame {
 
 /// The root marker of a stack deeper than the depth limit.
 pub const TRUNCATED: &str = "[truncated]";
-/// The leaf marker of a sample taken while its thread was blocked.
+/// The leaf marker of a sample taken while its thread was blocked. When the call it was
+/// blocked in is known, the leaf names it: `[idle] lock.acquire` ([`Frame::idle_in`]).
 pub const IDLE: &str = "[idle]";
 /// The leaf marker of a sample of an asyncio task that waits (suspended at an `await`,
 /// under the chain it waits in): not its thread's own time.
 pub const AWAITING: &str = "[awaiting]";
+/// The leaf marker of CPU time inside a builtin called from the frame below it:
+/// `[native] sorted` ([`Frame::native_in`], with `--native`).
+pub const NATIVE: &str = "[native]";
 /// The one frame of the stack that holds samples past the bound on distinct stacks.
 pub const OVERFLOW: &str = "[overflow]";
 /// The frame of a sample taken while its thread ran no Python code: interpreter start-up,
@@ -81,7 +88,7 @@ impl Frame {
     pub fn task_name(&self) -> Option<&str> {
         match self.kind {
             FrameKind::Marker => self.function.strip_prefix(TASK_PREFIX),
-            FrameKind::Python => None,
+            FrameKind::Python | FrameKind::Label => None,
         }
     }
 
@@ -91,8 +98,24 @@ impl Frame {
     }
 
     /// True for the [`IDLE`] marker.
+    /// The [`IDLE`] marker naming the call the thread was blocked in: `[idle] time.sleep`.
+    pub fn idle_in(call: &str) -> Frame {
+        Frame::marker(&format!("{IDLE} {call}"))
+    }
+
+    /// The [`NATIVE`] marker naming the builtin the thread was running: `[native] sorted`.
+    pub fn native_in(call: &str) -> Frame {
+        Frame::marker(&format!("{NATIVE} {call}"))
+    }
+
+    /// True for the [`IDLE`] marker, bare or naming a call (`[idle] lock.acquire`).
     pub fn is_idle(&self) -> bool {
-        self.kind == FrameKind::Marker && self.function == IDLE
+        self.kind == FrameKind::Marker && is_marker_with(&self.function, IDLE)
+    }
+
+    /// True for a [`NATIVE`] marker (`[native] sorted`).
+    pub fn is_native(&self) -> bool {
+        self.kind == FrameKind::Marker && is_marker_with(&self.function, NATIVE)
     }
 
     /// The same frame with its line folded away (function granularity).
@@ -108,6 +131,7 @@ impl Frame {
     pub fn label(&self) -> String {
         match (self.kind, self.line) {
             (FrameKind::Marker, _) => self.function.clone(),
+            (FrameKind::Label, _) => format!("{}={}", self.function, self.file),
             (FrameKind::Python, _) if self.file.is_empty() => self.function.clone(),
             (FrameKind::Python, 0) => format!("{} ({})", self.function, self.file),
             (FrameKind::Python, line) => format!("{} ({}:{})", self.function, self.file, line),
@@ -117,7 +141,10 @@ impl Frame {
     /// Parses a [`Frame::label`] back. Labels that are neither markers nor
     /// `function (file[:line])` become a Python frame with that name and no file.
     pub fn parse_label(label: &str) -> Frame {
-        if label.starts_with('[') && label.ends_with(']') {
+        if (label.starts_with('[') && label.ends_with(']'))
+            || is_marker_with(label, IDLE)
+            || is_marker_with(label, NATIVE)
+        {
             return Frame::marker(label);
         }
         // A Python frame's function has no space, so `task (f.py:3)` is a function named
@@ -141,6 +168,12 @@ impl Frame {
         }
         Frame::python(label, "", 0, 0)
     }
+}
+
+/// True for `marker` itself and for `marker NAME` (a marker naming a call).
+fn is_marker_with(text: &str, marker: &str) -> bool {
+    text.strip_prefix(marker)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
 }
 
 /// Index of a frame in a [`FrameTable`].
@@ -220,9 +253,17 @@ mod tests {
             Frame::task("worker-1"),
             Frame::task("fetch (retry 2)"),
             Frame::python("task", "f.py", 3, 0),
+            Frame::idle_in("lock.acquire"),
+            Frame::native_in("sorted"),
         ] {
             assert_eq!(Frame::parse_label(&frame.label()), frame);
         }
+        assert!(Frame::idle_in("time.sleep").is_idle());
+        assert!(Frame::marker(IDLE).is_idle());
+        assert!(!Frame::native_in("sorted").is_idle());
+        assert!(Frame::native_in("sorted").is_native());
+        assert!(!Frame::marker("[idleness]").is_idle());
+        assert!(!Frame::python("[idle] x", "f.py", 1, 1).is_idle());
         assert_eq!(
             Frame::parse_label("plain_name"),
             Frame::python("plain_name", "", 0, 0)

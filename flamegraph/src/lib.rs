@@ -20,6 +20,7 @@ mod frame;
 mod gauge;
 pub mod groups;
 pub mod hash;
+pub mod labels;
 mod options;
 pub mod pprof;
 mod profile;
@@ -33,8 +34,8 @@ pub mod value;
 pub use error::ProfileError;
 pub use format::{Format, TimelineUse, FORMATS};
 pub use frame::{
-    Frame, FrameId, FrameKind, FrameTable, AWAITING, IDLE, INTERPRETER, OVERFLOW, TASK_PREFIX,
-    TRUNCATED,
+    Frame, FrameId, FrameKind, FrameTable, AWAITING, IDLE, INTERPRETER, NATIVE, OVERFLOW,
+    TASK_PREFIX, TRUNCATED,
 };
 pub use options::{SvgOptions, WriteOptions};
 pub use profile::{ProcessRoot, Profile, ProfileMeta, ThreadProfile, ALL_THREADS, MAX_SAMPLES};

@@ -4,8 +4,10 @@
 //! leaf first, one value per kind the profile carries (`samples/count` and
 //! `cpu|wall/nanoseconds` for a time profile), and labels `thread_name`, `thread_id` and `thread_state` (`idle` for a sample that ended in
 //! the `[idle]` marker, which is then left off the stack; `awaiting` for a waiting asyncio
-//! task's sample, whose `[awaiting]` marker is left off likewise; `running` otherwise), and `task`
-//! for a sample taken in an asyncio task (its `task NAME` frame, likewise left off).
+//! task's sample, whose `[awaiting]` marker is left off likewise; `running` otherwise),
+//! `task` for a sample taken in an asyncio task (its `task NAME` frame, likewise left off),
+//! and the sample's own labels (`endpoint=/cart`, from its label frames: see
+//! [`crate::labels`]).
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -15,7 +17,8 @@ use flate2::write::GzEncoder;
 use pprof::protos;
 pub use pprof::protos::{Label, Location, Message, Profile as Proto};
 
-use crate::frame::{Frame, FrameId, AWAITING, IDLE};
+use crate::frame::{Frame, FrameId, FrameKind, AWAITING, IDLE};
+use crate::labels::{label_prefix, sample_labels};
 use crate::options::WriteOptions;
 use crate::profile::{ProcessRoot, Profile, ProfileMeta, ALL_THREADS, MAX_SAMPLES};
 use crate::value::{ValueKind, Values, MAX_VALUE_KINDS};
@@ -71,7 +74,14 @@ pub fn to_proto(profile: &Profile, value: Option<usize>) -> protos::Profile {
     let mut location_ids: HashMap<(u64, u32), u64> = HashMap::new();
     let mut location_of_frame: HashMap<FrameId, u64> = HashMap::new();
     for (frame_id, frame) in profile.frames.iter() {
-        if frame.is_idle() || frame.is_awaiting() || frame.task_name().is_some() {
+        // The bare `[idle]` leaf is the `thread_state` label; a leaf naming the call
+        // (`[idle] lock.acquire`) is kept as a location too, so pprof shows what was waited on.
+        // Label frames are sample labels, and so are task frames and `[awaiting]` leaves.
+        if (frame.is_idle() && frame.function == IDLE)
+            || frame.kind == FrameKind::Label
+            || frame.is_awaiting()
+            || frame.task_name().is_some()
+        {
             continue;
         }
         let key = (frame.function.as_str(), frame.file.as_str());
@@ -165,7 +175,7 @@ pub fn to_proto(profile: &Profile, value: Option<usize>) -> protos::Profile {
             }
             // The asyncio task: a `task NAME` frame under the thread becomes a label, like
             // the thread itself.
-            if let Some(task) = stack
+            if let Some(task) = stack[label_prefix(stack, &profile.frames)..]
                 .first()
                 .and_then(|&id| profile.frames.get(id).task_name())
             {
@@ -184,6 +194,13 @@ pub fn to_proto(profile: &Profile, value: Option<usize>) -> protos::Profile {
                 label.push(protos::Label {
                     key: process_key,
                     str: root,
+                    ..Default::default()
+                });
+            }
+            for (key, value) in sample_labels(stack, &profile.frames) {
+                label.push(protos::Label {
+                    key: strings.id(key),
+                    str: strings.id(value),
                     ..Default::default()
                 });
             }
@@ -374,6 +391,7 @@ pub fn from_proto(proto: &protos::Profile) -> Result<Profile, ProfileError> {
         let mut group = None;
         let mut task = None;
         let (mut pid, mut process_label) = (None, None);
+        let mut user_labels: Vec<(&str, &str)> = Vec::new();
         for label in &sample.label {
             match text(label.key)? {
                 "pid" => pid = u32::try_from(label.num).ok(),
@@ -383,10 +401,16 @@ pub fn from_proto(proto: &protos::Profile) -> Result<Profile, ProfileError> {
                 "thread_state" => state = text(label.str)?,
                 "thread_group" => group = Some(text(label.str)?.to_owned()),
                 "task" => task = Some(text(label.str)?),
+                key if label.str != 0 => user_labels.push((key, text(label.str)?)),
                 _ => {}
             }
         }
-        let mut stack: Vec<FrameId> = Vec::new();
+        user_labels.sort_unstable();
+        let mut stack: Vec<FrameId> = user_labels
+            .iter()
+            .map(|(key, value)| profile.frames.intern(Frame::user_label(key, value)))
+            .collect();
+        // The task frame comes right after the label frames.
         if let Some(task) = task {
             stack.push(profile.frames.intern(Frame::task(task)));
         }
@@ -396,8 +420,11 @@ pub fn from_proto(proto: &protos::Profile) -> Result<Profile, ProfileError> {
                 .ok_or_else(|| malformed(format!("unknown location id {location_id}")))?;
             stack.extend(frames.iter().rev());
         }
+        let named_idle = stack
+            .last()
+            .is_some_and(|&id| profile.frames.get(id).is_idle());
         match state {
-            "idle" => stack.push(idle_frame),
+            "idle" if !named_idle => stack.push(idle_frame),
             "awaiting" => stack.push(awaiting_frame),
             _ => {}
         }
@@ -676,6 +703,30 @@ mod tests {
         let back = from_proto(&proto).unwrap();
         assert_eq!(back.meta.kinds, [ValueKind::SAMPLES, ValueKind::CPU]);
         assert_eq!(back.total(), sample().total());
+    }
+
+    #[test]
+    fn labels_are_sample_labels_and_come_back() {
+        let mut profile = sample();
+        let cart = profile
+            .frames
+            .intern(Frame::user_label("endpoint", "/cart"));
+        let handle = profile.frames.intern(Frame::python("handle", "a.py", 5, 1));
+        profile
+            .thread_mut("worker-1", 6)
+            .add(&[cart, handle], Values::from_slice(&[5, 50]));
+        let proto = to_proto(&profile, None);
+        let s = |i: i64| proto.string_table[i as usize].as_str();
+        let labelled = proto.sample.iter().find(|smp| smp.value[0] == 5).unwrap();
+        assert!(labelled
+            .label
+            .iter()
+            .any(|l| s(l.key) == "endpoint" && s(l.str) == "/cart"));
+        assert_eq!(labelled.location_id.len(), 1, "a label is no location");
+        assert!(proto.function.iter().all(|f| s(f.name) != "endpoint"));
+        let back = from_proto(&proto).unwrap();
+        assert_eq!(back.only_label("endpoint", Some("/cart")).total().get(0), 5);
+        assert_eq!(back.total(), profile.total());
     }
 
     #[test]

@@ -37,7 +37,7 @@ struct Shared<'a> {
 
 #[derive(Serialize)]
 struct FrameOut<'a> {
-    name: &'a str,
+    name: std::borrow::Cow<'a, str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     file: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -144,12 +144,18 @@ fn frames_out(table: &FrameTable) -> Vec<FrameOut<'_>> {
         .iter()
         .map(|(_, frame)| match frame.kind {
             FrameKind::Marker => FrameOut {
-                name: &frame.function,
+                name: frame.function.as_str().into(),
+                file: None,
+                line: None,
+            },
+            // Only in a view grouped by a label: `key=value`.
+            FrameKind::Label => FrameOut {
+                name: frame.label().into(),
                 file: None,
                 line: None,
             },
             FrameKind::Python => FrameOut {
-                name: &frame.function,
+                name: frame.function.as_str().into(),
                 file: Some(&frame.file),
                 line: (frame.line > 0).then_some(frame.line),
             },

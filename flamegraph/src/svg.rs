@@ -26,6 +26,12 @@ const IDLE_COLOR: Color = Color {
     g: 0xc4,
     b: 0xd6,
 };
+/// Time inside a builtin (`[native] NAME`): a sand colour apart from Python's palette.
+const NATIVE_COLOR: Color = Color {
+    r: 0xe0,
+    g: 0xc8,
+    b: 0x8c,
+};
 const TRUNCATED_COLOR: Color = Color {
     r: 0xc0,
     g: 0xc0,
@@ -128,6 +134,13 @@ pub(crate) fn write_lines<'a>(
     }
     let mut palette = PaletteMap::default();
     palette.insert(IDLE, IDLE_COLOR);
+    for (_, frame) in profile.frames.iter() {
+        if frame.is_idle() {
+            palette.insert(frame.function.clone(), IDLE_COLOR);
+        } else if frame.is_native() {
+            palette.insert(frame.function.clone(), NATIVE_COLOR);
+        }
+    }
     palette.insert(TRUNCATED, TRUNCATED_COLOR);
     palette.insert(INTERPRETER, TRUNCATED_COLOR);
     for thread in profile

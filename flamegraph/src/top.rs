@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
+use crate::frame::FrameKind;
 use crate::profile::{Profile, ThreadProfile};
 use crate::value::{ValueKind, Values};
 
@@ -50,9 +51,12 @@ impl TopTable {
             for (stack, values) in &thread.stacks {
                 all.add(values);
                 let count = values.get(value);
+                // Labels are not functions (`rpprof top` reads stacks with them).
                 let names: Vec<String> = stack
                     .iter()
-                    .map(|&id| profile.frames.get(id).without_line().label())
+                    .map(|&id| profile.frames.get(id))
+                    .filter(|frame| frame.kind != FrameKind::Label)
+                    .map(|frame| frame.without_line().label())
                     .collect();
                 if let Some(leaf) = names.last() {
                     let own = &mut figures.entry(leaf.clone()).or_default().0;

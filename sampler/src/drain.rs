@@ -247,6 +247,8 @@ mod tests {
             state: ThreadState::Idle,
             truncated: false,
             task: crate::raw::TaskName::NONE,
+            labels: 0,
+            call: crate::wait::RawCall::NONE,
         });
     }
 

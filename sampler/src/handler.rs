@@ -6,8 +6,9 @@
 //! - allocates nothing and takes no lock (not even a `try_lock` on a futex-backed mutex),
 //!   touches no `RefCell` and no lazily initialised thread-local;
 //! - reads only: its thread's entry (through a `const` thread-local pointer), the
-//!   interpreter's frame chain of its own thread, its VM's running asyncio task and that
-//!   task's name ([`crate::task`]), and clocks (`clock_gettime`);
+//!   interpreter's frame chain of its own thread, its current label set id (a `const`
+//!   thread-local atomic, [`crate::labels`]), its VM's running asyncio task and that task's
+//!   name ([`crate::task`]), and clocks (`clock_gettime`);
 //! - writes only: its thread's single-producer ring and relaxed atomic counters;
 //! - when the ring is full, counts a drop and returns.
 //!
@@ -138,6 +139,9 @@ fn sample(entry: &ThreadEntry, info: &libc::siginfo_t) {
         state,
         truncated,
         task: crate::task::running_task(),
+        labels: crate::labels::current(),
+        // SAFETY: as for the walk: this thread's own innermost frame, while it is stopped.
+        call: unsafe { crate::wait::sample_call(state) },
     });
     entry
         .last_sample_idle

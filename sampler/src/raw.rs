@@ -2,6 +2,7 @@
 //! pointers the handler would have to keep alive.
 
 pub use crate::task::TaskName;
+use crate::wait::RawCall;
 
 /// One Python frame as the handler copies it out of the interpreter.
 ///
@@ -87,6 +88,11 @@ pub struct SampleHeader {
     /// The asyncio task the thread was stepping ([`TaskName::NONE`]: none); see
     /// [`crate::task`].
     pub task: TaskName,
+    /// The thread's label set when it was interrupted ([`crate::labels`]; 0: no labels).
+    pub labels: crate::labels::LabelSetId,
+    /// The builtin call the innermost Python frame was in (named for idle samples, and for
+    /// running ones with `--native`); [`RawCall::NONE`] otherwise.
+    pub call: RawCall,
 }
 
 /// One sample as the drain thread hands it on: a header and its frames, innermost first,

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crate::raw::{RawFrame, SampleHeader, TaskName, ThreadState};
 use crate::task::TASK_WORDS;
+use crate::wait::RawCall;
 
 /// The shared mechanism: a power-of-two buffer of words with a head and a tail.
 pub struct WordRing {
@@ -171,9 +172,10 @@ impl RecordReader<'_> {
     }
 }
 
-/// Words before the frames in a sample record: time, weight, packed depth/state/flags. A
-/// record taken in an asyncio task ends with the task's name ([`TASK_WORDS`] words).
-pub const HEADER_WORDS: usize = 3;
+/// Words before the frames in a sample record: time, weight, packed depth/state/flags, and
+/// the call (receiver, callee). A record taken in an asyncio task ends with the task's name
+/// ([`TASK_WORDS`] words after the frames).
+pub const HEADER_WORDS: usize = 5;
 /// Words per frame: qualname, filename, lines.
 pub const FRAME_WORDS: usize = 3;
 
@@ -182,6 +184,9 @@ const STATE_SHIFT: u32 = 32;
 const TRUNCATED_BIT: u64 = 1 << 40;
 /// The record ends with a task name ([`TASK_WORDS`] words after the frames).
 const TASK_BIT: u64 = 1 << 41;
+/// The label set id sits in the packed word's top bits ([`crate::labels::MAX_LABEL_SETS`]
+/// fits in them).
+const LABELS_SHIFT: u32 = 44;
 
 /// The handler's samples: a header and the frames, innermost first.
 pub struct SampleRing {
@@ -243,6 +248,11 @@ impl SampleRing {
                 state: ThreadState::from_bits((packed >> STATE_SHIFT) & 0xff),
                 truncated: packed & TRUNCATED_BIT != 0,
                 task,
+                labels: (packed >> LABELS_SHIFT) as crate::labels::LabelSetId,
+                call: RawCall {
+                    receiver: record.get(3) as usize,
+                    callee: record.get(4) as usize,
+                },
             };
             let mut frames = (0..depth).map(|k| record.frame(HEADER_WORDS + k * FRAME_WORDS));
             visit(header, &mut frames);
@@ -278,10 +288,13 @@ impl SampleWriter<'_> {
         let packed = self.frames as u64
             | ((header.state as u64) << STATE_SHIFT)
             | if header.truncated { TRUNCATED_BIT } else { 0 }
-            | if has_task { TASK_BIT } else { 0 };
+            | if has_task { TASK_BIT } else { 0 }
+            | (u64::from(header.labels) << LABELS_SHIFT);
         self.reservation.set(0, header.time_ns);
         self.reservation.set(1, header.weight_ns);
         self.reservation.set(2, packed);
+        self.reservation.set(3, header.call.receiver as u64);
+        self.reservation.set(4, header.call.callee as u64);
         let mut length = HEADER_WORDS + self.frames * FRAME_WORDS;
         if has_task {
             for word in header.task.to_words() {
@@ -380,6 +393,11 @@ mod tests {
                 TaskName::from_bytes(format!("task-{t}").as_bytes())
             } else {
                 TaskName::NONE
+            },
+            labels: (t % 3) as u32 * 4000,
+            call: RawCall {
+                receiver: t as usize,
+                callee: t as usize + 3,
             },
         }
     }

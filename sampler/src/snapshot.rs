@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 use crate::raw::{RawFrame, ThreadState};
 use crate::registry::{registered_threads, ThreadEntry};
 use crate::timer::monotonic_ns;
+use crate::wait::RawCall;
 use crate::walk::walk_current_stack;
 use crate::SamplerError;
 
@@ -47,7 +48,10 @@ pub(crate) struct SnapshotSlot {
     depth: AtomicUsize,
     truncated: AtomicBool,
     state: AtomicU8,
+    labels: std::sync::atomic::AtomicU32,
     pause_ns: AtomicU64,
+    /// The call a blocked thread waits in ([`RawCall`]: receiver, callee).
+    call: [AtomicUsize; 2],
     frames: UnsafeCell<[RawFrame; SNAPSHOT_DEPTH]>,
 }
 
@@ -70,7 +74,9 @@ impl SnapshotSlot {
             depth: AtomicUsize::new(0),
             truncated: AtomicBool::new(false),
             state: AtomicU8::new(ThreadState::Unknown as u8),
+            labels: std::sync::atomic::AtomicU32::new(crate::labels::NO_LABELS),
             pause_ns: AtomicU64::new(0),
+            call: [AtomicUsize::new(0), AtomicUsize::new(0)],
             frames: UnsafeCell::new([empty; SNAPSHOT_DEPTH]),
         }
     }
@@ -124,6 +130,16 @@ pub(crate) fn answer(entry: &ThreadEntry) {
     slot.depth.store(depth, Ordering::Relaxed);
     slot.truncated.store(truncated, Ordering::Relaxed);
     slot.state.store(state as u8, Ordering::Relaxed);
+    slot.labels
+        .store(crate::labels::current(), Ordering::Relaxed);
+    let call = if state == ThreadState::Idle {
+        // SAFETY: as for the walk: this thread's own innermost frame, while it is stopped.
+        unsafe { crate::wait::current_call() }
+    } else {
+        RawCall::NONE
+    };
+    slot.call[0].store(call.receiver, Ordering::Relaxed);
+    slot.call[1].store(call.callee, Ordering::Relaxed);
     slot.pause_ns
         .store(monotonic_ns().saturating_sub(start), Ordering::Relaxed);
     slot.answered.store(wanted, Ordering::Release);
@@ -141,10 +157,14 @@ pub struct ThreadSnapshot {
     /// Running or idle, as the interpreter said when the stack was read (or now, when the
     /// thread did not answer).
     pub state: ThreadState,
+    /// Its label set ([`crate::labels`]) when it answered.
+    pub labels: crate::labels::LabelSetId,
     /// CPU time the thread has used, in nanoseconds.
     pub cpu_ns: u64,
     /// How long the thread was interrupted to read its stack.
     pub pause_ns: u64,
+    /// The builtin call a blocked thread waits in (`lock.acquire`), when it was named.
+    pub call: RawCall,
 }
 
 static DUMPING: Mutex<()> = Mutex::new(());
@@ -155,6 +175,7 @@ static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
 /// handler if no session did; fails when the program has taken SIGPROF for itself.
 pub fn snapshot_threads(timeout: Duration) -> Result<Vec<ThreadSnapshot>, SamplerError> {
     crate::signal::install_handler().map_err(SamplerError::Signal)?;
+    crate::wait::prepare();
     let _one_at_a_time = DUMPING.lock().unwrap_or_else(|p| p.into_inner());
     let threads: Vec<Arc<ThreadEntry>> = registered_threads()
         .into_iter()
@@ -192,8 +213,10 @@ pub fn snapshot_threads(timeout: Duration) -> Result<Vec<ThreadSnapshot>, Sample
                     frames: None,
                     truncated: false,
                     state: entry.state(),
+                    labels: crate::labels::NO_LABELS,
                     cpu_ns,
                     pause_ns: 0,
+                    call: RawCall::NONE,
                 };
             }
             let depth = slot.depth.load(Ordering::Relaxed);
@@ -205,8 +228,13 @@ pub fn snapshot_threads(timeout: Duration) -> Result<Vec<ThreadSnapshot>, Sample
                 frames: Some(frames),
                 truncated: slot.truncated.load(Ordering::Relaxed),
                 state: ThreadState::from_bits(u64::from(slot.state.load(Ordering::Relaxed))),
+                labels: slot.labels.load(Ordering::Relaxed),
                 cpu_ns,
                 pause_ns: slot.pause_ns.load(Ordering::Relaxed),
+                call: RawCall {
+                    receiver: slot.call[0].load(Ordering::Relaxed),
+                    callee: slot.call[1].load(Ordering::Relaxed),
+                },
             }
         })
         .collect())

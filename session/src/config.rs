@@ -25,6 +25,10 @@ pub struct SessionConfig {
     /// `sampler::alloc::validate_interval`); the profiles then carry the four allocation
     /// kinds ([`ALLOC_KINDS`]).
     pub alloc_interval: Option<u64>,
+    /// Name the builtin a running thread is in: CPU time inside `sorted`, a big `read`,
+    /// `re.match` becomes a `[native] NAME` leaf under its line (`sampler::wait`). Idle
+    /// samples always name the call they wait in.
+    pub native: bool,
 }
 
 /// The allocation kinds, in the order the aggregator fills them after samples and time
@@ -48,6 +52,7 @@ impl SessionConfig {
             max_stacks: DEFAULT_MAX_STACKS,
             timeline_samples: 0,
             alloc_interval: None,
+            native: false,
         }
     }
 

@@ -9,6 +9,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use flamegraph::IDLE;
 use serde::{Deserialize, Serialize};
 use symbolizer::Symbolizer;
 
@@ -39,6 +40,9 @@ pub struct ThreadStack {
     pub ident: u64,
     /// `running`, `idle` or `unknown`.
     pub state: String,
+    /// Its labels (`rpprof.labels`) when its stack was read, in key order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<(String, String)>,
     /// CPU time it has used, in seconds.
     pub cpu_seconds: f64,
     /// Its frames, innermost first; `None` when it did not answer in time.
@@ -47,6 +51,10 @@ pub struct ThreadStack {
     pub truncated: bool,
     /// How long the thread was interrupted for its stack to be read, in nanoseconds.
     pub pause_ns: u64,
+    /// The builtin call a blocked thread waits in (`lock.acquire`, `time.sleep`), when it
+    /// was named; the text dump shows it as an `[idle] NAME` line above the frames.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_in: Option<String>,
 }
 
 /// One frame of a dump.
@@ -77,6 +85,7 @@ impl StackDump {
                 tid: snapshot.entry.tid(),
                 ident: snapshot.entry.ident(),
                 state: snapshot.state.label().to_owned(),
+                labels: sampler::labels::label_set(snapshot.labels).to_vec(),
                 cpu_seconds: snapshot.cpu_ns as f64 / 1e9,
                 frames: snapshot.frames.map(|frames| {
                     frames
@@ -93,6 +102,7 @@ impl StackDump {
                 }),
                 truncated: snapshot.truncated,
                 pause_ns: snapshot.pause_ns,
+                waiting_in: symbolizer.call_name(snapshot.call),
             })
             .collect();
         Ok(StackDump {
@@ -116,6 +126,10 @@ impl StackDump {
     /// Thread 4245 "cruncher" (running, 2.00 s cpu)
     ///     crunch (examples/mixed.py:23)
     ///     Thread.run (threading.py:1012)
+    ///
+    /// Thread 4246 "waiter" (idle, 0.01 s cpu)
+    ///     [idle] lock.acquire
+    ///     wait_for (examples/mixed.py:38)
     /// ```
     pub fn to_text(&self) -> String {
         let mut out = String::new();
@@ -127,10 +141,23 @@ impl StackDump {
             if self.threads.len() == 1 { "" } else { "s" }
         );
         for thread in &self.threads {
+            let labels: String = thread
+                .labels
+                .iter()
+                .map(|(k, v)| format!(" {k}={v}"))
+                .collect();
             let _ = writeln!(
                 out,
-                "\nThread {} \"{}\" ({}, {:.2} s cpu)",
-                thread.tid, thread.name, thread.state, thread.cpu_seconds
+                "\nThread {} \"{}\" ({}, {:.2} s cpu){}",
+                thread.tid,
+                thread.name,
+                thread.state,
+                thread.cpu_seconds,
+                if labels.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [labels:{labels}]")
+                }
             );
             match &thread.frames {
                 None => out.push_str("    (did not answer in time: the thread may be exiting)\n"),
@@ -138,6 +165,9 @@ impl StackDump {
                     out.push_str("    (no Python frame: interpreter start-up or shutdown)\n")
                 }
                 Some(frames) => {
+                    if let Some(call) = &thread.waiting_in {
+                        let _ = writeln!(out, "    {IDLE} {call}");
+                    }
                     for frame in frames {
                         let _ = writeln!(
                             out,

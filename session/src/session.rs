@@ -85,6 +85,7 @@ pub fn warn(message: &str) {
 impl Session {
     /// Starts sampling and the aggregator thread.
     pub fn start(config: SessionConfig) -> Result<Session, SessionError> {
+        sampler::wait::configure(config.native);
         let (sampler, batches) = Sampler::start(config.sampler, warn)?;
         // After the sampler, whose drain thread carries the allocation records too.
         let allocs = config

@@ -5,5 +5,6 @@ pub mod diff;
 pub mod dump;
 pub mod record;
 pub mod report;
+pub mod report_labels;
 pub mod run;
 pub mod top;

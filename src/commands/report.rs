@@ -10,7 +10,10 @@ use crate::args::{format_arg, ViewArgs};
 use crate::input::{keep_threads, read_merged};
 use crate::output::{self, OutputTarget};
 use crate::python::ExitStatus;
-use crate::render;
+use crate::render::{self, RenderOptions};
+use flamegraph::labels::GroupBy;
+
+use super::report_labels::{split_report, LabelChoice};
 
 /// Functions shown by `--top` when neither `--top` nor `-o` is given.
 const DEFAULT_TOP: usize = 20;
@@ -40,6 +43,13 @@ pub struct ReportArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub top: Option<u32>,
 
+    /// Labels (set with `rpprof.labels`): `KEY=VALUE` keeps only the samples whose label
+    /// KEY is VALUE (repeat: all must hold); `KEY` splits the report by the label's values
+    /// (each value's share and heaviest functions; `-o` outputs get the value as a root
+    /// under each thread, as `--group-by label:KEY`).
+    #[arg(long = "label", value_name = "KEY[=VALUE]")]
+    pub labels: Vec<String>,
+
     /// How to view and draw the profile.
     #[command(flatten)]
     pub view: ViewArgs,
@@ -50,7 +60,10 @@ pub fn report(args: &ReportArgs) -> anyhow::Result<ExitStatus> {
     let targets = OutputTarget::all(&args.outputs, args.format)?;
     let mut profile = read_merged(&args.inputs)?;
     keep_threads(&mut profile, &args.thread_names)?;
-    let options = args.view.render_options();
+    let labels = LabelChoice::parse(&args.labels)?;
+    let profile = labels.filter(profile)?;
+    let mut options = args.view.render_options();
+    options.group_by = labels.group_by(&options.group_by);
     for target in &targets {
         render::write_target(&profile, target, &options)?;
         eprintln!("rpprof: wrote {}", target.path.display());
@@ -59,7 +72,17 @@ pub fn report(args: &ReportArgs) -> anyhow::Result<ExitStatus> {
         .top
         .map(|n| n as usize)
         .or_else(|| targets.is_empty().then_some(DEFAULT_TOP));
-    if let Some(limit) = top {
+    if let (Some(limit), Some(key)) = (top, &labels.split) {
+        let value = render::value_index(&profile, &options)?;
+        let plain = RenderOptions {
+            group_by: GroupBy::Nothing,
+            ..options.clone()
+        };
+        let text = split_report(&profile, key, value, limit, |part| {
+            render::view(part, &plain, false)
+        })?;
+        output::print_stdout(&text)?;
+    } else if let Some(limit) = top {
         let viewed = render::view(&profile, &options, false);
         let value = render::value_index(&viewed, &options)?;
         let text: Vec<String> = top::tables(&viewed, value, limit)

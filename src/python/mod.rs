@@ -3,6 +3,7 @@
 //! the way `python` does ([`runner`]).
 
 pub mod command_line;
+pub mod labels;
 pub mod native;
 pub mod program;
 pub mod runner;

@@ -9,7 +9,8 @@
 //! thread later through the same call renames it in the profile too.
 //!
 //! The in-script API: `start`, `stop`, `write` and `is_running`, wrapped by the frozen
-//! Python module `rpprof` (`rpprof.py`), run [`crate::api`].
+//! Python module `rpprof` (`rpprof.py`), run [`crate::api`]; `labels` and
+//! `current_labels` are [`crate::python::labels`]'s.
 //!
 //! Stand-ins for `_signal.signal`, `_signal.setitimer` and `os._exit` let rpprof step
 //! aside before a program takes SIGPROF, warn about ITIMER_PROF, and write the profile
@@ -126,7 +127,7 @@ mod rpprof_native {
         crate::python::tasks::record_waiting(&event_loop, tasks, weight_ns, vm)
     }
 
-    /// Starts a recording: `start(rate, mode, max_depth, title, alloc_interval)`
+    /// Starts a recording: `start(rate, mode, max_depth, title, alloc_interval, native)`
     /// (`alloc_interval` 0: allocations are not sampled).
     #[pyfunction]
     fn start(
@@ -135,6 +136,7 @@ mod rpprof_native {
         max_depth: usize,
         title: PyStrRef,
         alloc_interval: u64,
+        native: bool,
         vm: &VirtualMachine,
     ) -> PyResult<()> {
         api::start(
@@ -143,6 +145,7 @@ mod rpprof_native {
             max_depth,
             &title.to_string_lossy(),
             (alloc_interval > 0).then_some(alloc_interval),
+            native,
         )
         .map_err(|err| err.to_python(vm))
     }
@@ -152,6 +155,19 @@ mod rpprof_native {
     #[pyfunction]
     fn program_ended() {
         sampler::alloc::freeze();
+    }
+
+    /// The type behind `rpprof.labels` (see [`crate::python::labels`]).
+    #[pyattr(name = "labels")]
+    fn labels(_vm: &VirtualMachine) -> rustpython_vm::builtins::PyTypeRef {
+        use rustpython_vm::class::PyClassImpl;
+        crate::python::labels::PyLabels::make_static_type()
+    }
+
+    /// The calling thread's current labels, as a dict.
+    #[pyfunction]
+    fn current_labels(vm: &VirtualMachine) -> rustpython_vm::PyObjectRef {
+        crate::python::labels::current_labels(vm)
     }
 
     /// Stops the recording; returns its sample count.

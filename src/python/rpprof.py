@@ -21,13 +21,72 @@ Available to programs run by `rpprof run` (and `rpprof agent`):
 
 Under `rpprof record` the whole program is already being recorded, so `start` raises
 RuntimeError.
+
+Labels tag the samples a thread takes inside a block (pprof sample labels, Pyroscope
+tags, `rpprof report --label`, `--group-by label:KEY`):
+
+    with rpprof.labels(endpoint="/cart", tenant="acme"):
+        handle()
+
+    @rpprof.labels(endpoint="/cart")
+    def handle_cart(request): ...
 """
 
 import sys as _sys
 
 import _rpprof
 
-__all__ = ["start", "stop", "write", "is_running", "profile"]
+__all__ = [
+    "start",
+    "stop",
+    "write",
+    "is_running",
+    "profile",
+    "labels",
+    "current_labels",
+]
+
+labels = _rpprof.labels
+labels.__doc__ = """Labels the samples the current thread takes inside a block:
+
+    with rpprof.labels(endpoint="/cart", tenant="acme"):
+        ...
+
+or every call of a function (`@rpprof.labels(endpoint="/cart")`). Keys are names
+(`http.route` too, through a dict: `rpprof.labels({"http.route": "/cart"})`), values are
+str. Blocks nest: an inner block adds keys or replaces their values, and leaving it
+(also by an exception) restores the outer ones. Labels belong to the thread: threads
+started inside a block do not inherit them. Without a profiler running it only checks
+its arguments. Raises ValueError for a value that is not a str, more than 16 labels, or
+a key rpprof uses itself (thread_name, thread_id, thread_state, thread_group, pid,
+process, task)."""
+
+
+def current_labels():
+    """The labels of the block the current thread is in, as a dict."""
+    return _rpprof.current_labels()
+
+
+def _decorate(block, function):
+    """`@rpprof.labels(...)`: `function` with every call run inside `block`."""
+    import functools
+    import inspect
+
+    if inspect.iscoroutinefunction(function):
+
+        @functools.wraps(function)
+        async def labelled_coroutine(*args, **kwargs):
+            with block:
+                return await function(*args, **kwargs)
+
+        return labelled_coroutine
+
+    @functools.wraps(function)
+    def labelled(*args, **kwargs):
+        with block:
+            return function(*args, **kwargs)
+
+    return labelled
 
 
 def _title():
@@ -39,13 +98,21 @@ DEFAULT_ALLOC_INTERVAL = 512 * 1024
 
 
 def start(
-    rate=99, mode="cpu", max_depth=128, alloc=False, alloc_interval=None, async_=False
+    rate=99,
+    mode="cpu",
+    max_depth=128,
+    alloc=False,
+    alloc_interval=None,
+    native=False,
+    async_=False,
 ):
     """Starts sampling every Python thread: `rate` samples per second per thread, `mode`
     "cpu" (threads in proportion to the CPU they use) or "wall" (every thread, running or
     blocked), keeping the innermost `max_depth` frames of each stack. With `alloc=True`
     (or an `alloc_interval` in bytes, 512 KiB by default) allocations are sampled too: the
     profile then says which stacks allocated memory and which of it is still in use.
+    With `native=True`, CPU time inside a builtin (`sorted`, a big `read`) ends in a
+    `[native] NAME` leaf under the line that called it.
     With `async_=True`, samples taken in an asyncio task get a `task NAME` frame under
     their thread (pprof always has the `task` label), and in wall mode the tasks that
     wait are sampled too, each with the coroutine chain it is suspended in."""
@@ -56,7 +123,7 @@ def start(
             raise ValueError("alloc_interval must be a positive number of bytes")
     if async_:
         _hook_event_loops()
-    _rpprof.start(int(rate), str(mode), int(max_depth), _title(), interval)
+    _rpprof.start(int(rate), str(mode), int(max_depth), _title(), interval, bool(native))
     _rpprof.set_async_view(bool(async_))
 
 
@@ -170,6 +237,7 @@ class profile:
         format=None,
         alloc=False,
         alloc_interval=None,
+        native=False,
         async_=False,
     ):
         self.path = path
@@ -179,6 +247,7 @@ class profile:
         self.format = format
         self.alloc = alloc
         self.alloc_interval = alloc_interval
+        self.native = native
         self.async_ = async_
 
     def __enter__(self):
@@ -188,6 +257,7 @@ class profile:
             self.max_depth,
             self.alloc,
             self.alloc_interval,
+            self.native,
             self.async_,
         )
         return self

@@ -154,6 +154,8 @@ fn record_tasks(
             state: ThreadState::Awaiting,
             truncated: false,
             task: TaskName::from_bytes(name.as_bytes()),
+            labels: sampler::labels::NO_LABELS,
+            call: sampler::RawCall::NONE,
         };
         samples.push((header, chain));
     }

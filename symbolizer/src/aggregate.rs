@@ -13,12 +13,14 @@ use std::sync::Arc;
 
 use flamegraph::hash::FastMap;
 use flamegraph::{
-    Frame, FrameId, FrameTable, Profile, ProfileMeta, ThreadProfile, Values, AWAITING, IDLE,
-    INTERPRETER, OVERFLOW, TRUNCATED,
+    Frame, FrameId, FrameTable, Profile, ProfileMeta, ThreadProfile, Values, AWAITING, INTERPRETER,
+    OVERFLOW, TRUNCATED,
 };
 use sampler::{RawFrame, SampleBatch, SampleHeader, TaskName, ThreadEntry, ThreadState};
 
 use crate::allocs::AllocTotals;
+use crate::calls::LeafMarkers;
+use crate::labels::LabelFrames;
 use crate::names::Symbolizer;
 use crate::stacks::{Fingerprint, RawStackCache, StackFlags, StackId, StackTable};
 
@@ -71,11 +73,12 @@ pub struct Aggregator {
     threads: Vec<ThreadTotals>,
     thread_index: FastMap<u32, usize>,
     truncated: FrameId,
-    idle: FrameId,
+    leaves: LeafMarkers,
     awaiting: FrameId,
     interpreter: FrameId,
     overflow: StackId,
     stack: Vec<FrameId>,
+    labels: LabelFrames,
     raw_samples: u64,
     overflowed_samples: u64,
     allocs: AllocTotals,
@@ -86,7 +89,7 @@ impl Aggregator {
     pub fn new(options: AggregateOptions, symbolizer: Symbolizer) -> Aggregator {
         let mut frames = flamegraph::FrameTable::new();
         let truncated = frames.intern(Frame::marker(TRUNCATED));
-        let idle = frames.intern(Frame::marker(IDLE));
+        let leaves = LeafMarkers::new(&mut frames);
         let awaiting = frames.intern(Frame::marker(AWAITING));
         let interpreter = frames.intern(Frame::marker(INTERPRETER));
         let overflow_frame = frames.intern(Frame::marker(OVERFLOW));
@@ -107,11 +110,12 @@ impl Aggregator {
             threads: Vec::new(),
             thread_index: FastMap::default(),
             truncated,
-            idle,
+            leaves,
             awaiting,
             interpreter,
             overflow,
             stack: Vec::with_capacity(256),
+            labels: LabelFrames::default(),
             raw_samples: 0,
             overflowed_samples: 0,
             allocs: AllocTotals::default(),
@@ -153,6 +157,8 @@ impl Aggregator {
                     idle: false,
                     awaiting: false,
                     task: None,
+                    labels: sampler::labels::NO_LABELS,
+                    call: sampler::RawCall::NONE,
                 };
                 let id = self.stack_id(flags, raw_frames);
                 self.allocs.add(index, id, &header);
@@ -178,6 +184,8 @@ impl Aggregator {
             idle,
             awaiting,
             task,
+            labels: header.labels,
+            call: header.call,
         };
         let id = self.stack_id(flags, raw_frames);
         let thread = &mut self.threads[index];
@@ -222,6 +230,9 @@ impl Aggregator {
     ) -> Option<StackId> {
         let full = self.stacks.is_full();
         self.stack.clear();
+        self.labels
+            .push(flags.labels, &mut self.frames, &mut self.stack);
+        // The asyncio task right under the labels.
         self.stack.extend(flags.task);
         if flags.truncated {
             self.stack.push(self.truncated);
@@ -241,8 +252,13 @@ impl Aggregator {
         if raw_frames.is_empty() {
             self.stack.push(self.interpreter);
         }
-        if flags.idle {
-            self.stack.push(self.idle);
+        if let Some(leaf) = self.leaves.leaf(
+            flags.idle,
+            flags.call,
+            &mut self.symbolizer,
+            &mut self.frames,
+        ) {
+            self.stack.push(leaf);
         }
         if flags.awaiting {
             self.stack.push(self.awaiting);
@@ -406,6 +422,8 @@ mod tests {
             state,
             truncated: false,
             task: sampler::TaskName::NONE,
+            labels: 0,
+            call: sampler::RawCall::NONE,
         }
     }
 
@@ -560,6 +578,48 @@ mod tests {
             ]
         );
         assert_eq!(agg.raw_samples(), 4);
+    }
+
+    #[test]
+    fn labels_become_root_frames() {
+        let thread = entry();
+        let cart = sampler::labels::intern(&mut vec![
+            ("tenant".to_owned(), "acme".to_owned()),
+            ("endpoint".to_owned(), "/cart".to_owned()),
+        ])
+        .unwrap()
+        .unwrap();
+        let mut batch = SampleBatch::new(thread);
+        let labelled = SampleHeader {
+            labels: cart,
+            ..header(10, ThreadState::Running)
+        };
+        batch.push(labelled, [raw("f", 1)].into_iter());
+        batch.push(labelled, [raw("f", 1)].into_iter());
+        batch.push(header(10, ThreadState::Running), [raw("f", 1)].into_iter());
+        let mut agg = aggregator(100, true);
+        agg.add(&batch);
+        let profile = agg.profile(ProfileMeta::default());
+        let mut stacks: Vec<(Vec<String>, u64)> = profile.threads[0]
+            .stacks
+            .iter()
+            .map(|(s, c)| (labels(&profile, s), c.get(SAMPLES_VALUE)))
+            .collect();
+        stacks.sort();
+        assert_eq!(
+            stacks,
+            [
+                (
+                    vec![
+                        "endpoint=/cart".to_owned(),
+                        "tenant=acme".to_owned(),
+                        "f (app.py:1)".to_owned()
+                    ],
+                    2
+                ),
+                (vec!["f (app.py:1)".to_owned()], 1),
+            ]
+        );
     }
 
     #[test]

@@ -9,6 +9,8 @@
 
 mod aggregate;
 mod allocs;
+mod calls;
+mod labels;
 mod names;
 mod stacks;
 mod timeline;

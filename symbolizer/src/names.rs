@@ -37,7 +37,8 @@ impl Symbolizer {
         Frame::python(&function, &file, raw.line, raw.first_line)
     }
 
-    fn text(&mut self, address: usize) -> Arc<str> {
+    /// The text of the interned string at `address` (an address the sampler recorded).
+    pub(crate) fn text(&mut self, address: usize) -> Arc<str> {
         self.texts
             .entry(address)
             .or_insert_with(|| interned_text(address).into())

@@ -8,7 +8,7 @@ use std::hash::{Hash, Hasher};
 use flamegraph::hash::FastHasher;
 use flamegraph::FrameId;
 use hashbrown::HashTable;
-use sampler::RawFrame;
+use sampler::{RawCall, RawFrame};
 
 /// Index of a stack in a [`StackTable`].
 pub type StackId = u32;
@@ -100,8 +100,13 @@ pub struct StackFlags {
     pub idle: bool,
     /// A waiting asyncio task: an `[awaiting]` leaf.
     pub awaiting: bool,
-    /// Taken in an asyncio task: this `task NAME` frame first.
+    /// Taken in an asyncio task: this `task NAME` frame under the labels.
     pub task: Option<FrameId>,
+    /// The sample's label set (`sampler::labels`): label frames at the root.
+    pub labels: sampler::labels::LabelSetId,
+    /// The builtin call the innermost frame was in: the leaf names it (`[idle] NAME`,
+    /// `[native] NAME`).
+    pub call: RawCall,
 }
 
 /// A 128-bit fingerprint of a raw stack and its flags: two independent multiply-xorshift
@@ -118,12 +123,20 @@ impl Fingerprint {
         let seed = u64::from(flags.truncated)
             | (u64::from(flags.idle) << 1)
             | (u64::from(flags.awaiting) << 2)
-            | (raw.len() as u64) << 3;
+            | (raw.len() as u64) << 3
+            | u64::from(flags.labels) << 40;
         let task = flags.task.map_or(0, |id| u64::from(id) + 1);
         let (mut a, mut b) = (
             seed ^ 0x243f_6a88_85a3_08d3 ^ mix(task, 0x9e37_79b9_7f4a_7c15),
             seed ^ 0x1319_8a2e_0370_7344 ^ task.rotate_left(32),
         );
+        if !flags.call.is_none() {
+            a = mix(a ^ flags.call.callee as u64, 0x9e37_79b9_7f4a_7c15);
+            b = mix(
+                b ^ (flags.call.receiver as u64).rotate_left(29),
+                0xbf58_476d_1ce4_e5b9,
+            );
+        }
         for frame in raw {
             let lines = (u64::from(frame.line) << 32) | u64::from(frame.first_line);
             a = mix(a ^ frame.qualname as u64, 0x9e37_79b9_7f4a_7c15);
@@ -220,12 +233,16 @@ mod tests {
             idle: false,
             awaiting: false,
             task: None,
+            labels: 0,
+            call: RawCall::NONE,
         };
         let idle = StackFlags {
             truncated: false,
             idle: true,
             awaiting: false,
             task: None,
+            labels: 0,
+            call: RawCall::NONE,
         };
         let print = Fingerprint::of(&stack, plain);
         assert_eq!(cache.get(print), None);
@@ -261,6 +278,8 @@ mod tests {
                     idle: false,
                     awaiting: false,
                     task: None,
+                    labels: 0,
+                    call: RawCall::NONE,
                 };
                 assert!(seen.insert(key(Fingerprint::of(&stack, flags))));
             }

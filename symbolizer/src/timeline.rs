@@ -14,11 +14,12 @@ use std::sync::Arc;
 
 use flamegraph::hash::FastMap;
 use flamegraph::{
-    Frame, FrameId, FrameTable, ThreadTimeline, TimedSample, Timeline, IDLE, INTERPRETER, OVERFLOW,
+    Frame, FrameId, FrameTable, ThreadTimeline, TimedSample, Timeline, INTERPRETER, OVERFLOW,
     TRUNCATED,
 };
 use sampler::{RawFrame, SampleBatch, SampleHeader, ThreadEntry, ThreadState};
 
+use crate::calls::LeafMarkers;
 use crate::names::Symbolizer;
 use crate::stacks::{Fingerprint, RawStackCache, StackFlags, StackId, StackTable};
 
@@ -60,7 +61,8 @@ pub struct TimelineRecorder {
     cache: RawStackCache,
     threads: Vec<ThreadLine>,
     thread_index: FastMap<u32, usize>,
-    markers: [FrameId; 3],
+    markers: [FrameId; 2],
+    leaves: LeafMarkers,
     overflow: StackId,
     stack: Vec<FrameId>,
     keep_one_in: u32,
@@ -77,7 +79,8 @@ impl TimelineRecorder {
         start_monotonic_ns: u64,
     ) -> TimelineRecorder {
         let mut frames = FrameTable::new();
-        let markers = [TRUNCATED, IDLE, INTERPRETER].map(|m| frames.intern(Frame::marker(m)));
+        let markers = [TRUNCATED, INTERPRETER].map(|m| frames.intern(Frame::marker(m)));
+        let leaves = LeafMarkers::new(&mut frames);
         let overflow_frame = frames.intern(Frame::marker(OVERFLOW));
         let mut stacks = StackTable::new(options.max_stacks.saturating_add(1));
         let overflow = stacks
@@ -93,6 +96,7 @@ impl TimelineRecorder {
             threads: Vec::new(),
             thread_index: FastMap::default(),
             markers,
+            leaves,
             overflow,
             stack: Vec::with_capacity(256),
             keep_one_in: 1,
@@ -119,11 +123,14 @@ impl TimelineRecorder {
         if idle && !self.options.keep_idle {
             return;
         }
+        // The timeline formats show threads over time, not labels.
         let flags = StackFlags {
             truncated: header.truncated,
             idle,
             awaiting: false,
             task: None,
+            labels: sampler::labels::NO_LABELS,
+            call: header.call,
         };
         let print = Fingerprint::of(raw_frames, flags);
         let stack = match self.cache.get(print) {
@@ -190,7 +197,7 @@ impl TimelineRecorder {
     }
 
     fn resolve(&mut self, flags: StackFlags, raw_frames: &[RawFrame]) -> Option<StackId> {
-        let [truncated, idle, interpreter] = self.markers;
+        let [truncated, interpreter] = self.markers;
         self.stack.clear();
         if flags.truncated {
             self.stack.push(truncated);
@@ -210,8 +217,13 @@ impl TimelineRecorder {
         if raw_frames.is_empty() {
             self.stack.push(interpreter);
         }
-        if flags.idle {
-            self.stack.push(idle);
+        if let Some(leaf) = self.leaves.leaf(
+            flags.idle,
+            flags.call,
+            &mut self.symbolizer,
+            &mut self.frames,
+        ) {
+            self.stack.push(leaf);
         }
         self.stacks.intern(&self.stack)
     }
@@ -312,6 +324,8 @@ mod tests {
                 },
                 truncated: false,
                 task: sampler::TaskName::NONE,
+                labels: 0,
+                call: sampler::RawCall::NONE,
             };
             batch.push(header, [raw("f", i as u32 % 4)].into_iter());
         }
