@@ -90,6 +90,7 @@ fn header() -> SampleHeader {
         weight_ns: 10_101_010,
         state: ThreadState::Running,
         truncated: false,
+        task: sampler::TaskName::NONE,
         labels: 0,
         call: sampler::RawCall::NONE,
     }

@@ -90,6 +90,7 @@ fn batches(stacks: &[Vec<RawFrame>]) -> Vec<SampleBatch> {
                 weight_ns: PERIOD_NS,
                 state: ThreadState::Running,
                 truncated: false,
+                task: sampler::TaskName::NONE,
                 labels: 0,
                 call: sampler::RawCall::NONE,
             };

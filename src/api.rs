@@ -94,6 +94,14 @@ pub fn start(
     Ok(())
 }
 
+/// `write` shows asyncio tasks as `task NAME` frames (`rpprof.start(async_=True)`).
+static TASKS_VIEW: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Sets whether [`write`] shows asyncio tasks as frames.
+pub fn set_tasks_view(on: bool) {
+    TASKS_VIEW.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Stops sampling and keeps the profile for [`write`]; returns its sample count.
 pub fn stop() -> Result<u64, ApiError> {
     let session = state().running.take().ok_or_else(|| {
@@ -132,6 +140,10 @@ pub fn write(path: &str, format: Option<&str>) -> Result<(), ApiError> {
             "nothing recorded yet; call rpprof.start() and rpprof.stop() first".into()
         })
     })?;
-    render::write_target(&recorded.profile, &target, &RenderOptions::default())
+    let options = RenderOptions {
+        tasks: TASKS_VIEW.load(std::sync::atomic::Ordering::Relaxed),
+        ..RenderOptions::default()
+    };
+    render::write_target(&recorded.profile, &target, &options)
         .map_err(|e| ApiError::Os(format!("{e:#}")))
 }

@@ -189,6 +189,12 @@ pub struct ViewArgs {
     /// have no such root. pprof keeps every label as sample labels either way.
     #[arg(long, value_name = "label:KEY", value_parser = str::parse::<GroupBy>)]
     pub group_by: Option<GroupBy>,
+
+    /// asyncio: a `task NAME` frame under the thread for samples taken in a task (pprof
+    /// always has the `task` label). When recording in wall mode, also sample the tasks
+    /// that wait, each with the coroutine chain it is suspended in.
+    #[arg(long = "async")]
+    pub async_tasks: bool,
 }
 
 impl ViewArgs {
@@ -197,6 +203,7 @@ impl ViewArgs {
         RenderOptions {
             threads: self.threads,
             function: self.function,
+            tasks: self.async_tasks,
             value: self.value.clone(),
             group_by: self.group_by.clone().unwrap_or_default(),
             svg: SvgOptions {

@@ -1,5 +1,5 @@
 //! Turning a profile into the file a user asked for: choose the view (threads split or
-//! merged, lines or functions, which value), then the format's writer from the format
+//! merged, lines or functions, asyncio tasks or not, which value), then the format's writer from the format
 //! table (`flamegraph::format`).
 
 use anyhow::Context;
@@ -16,6 +16,9 @@ pub struct RenderOptions {
     pub threads: ThreadsView,
     /// One frame per function instead of per line.
     pub function: bool,
+    /// A `task NAME` frame under the thread for samples taken in an asyncio task (`--async`);
+    /// formats that keep tasks as labels (pprof) have them either way.
+    pub tasks: bool,
     /// The value kind shown where a format shows one (`samples` when `None`).
     pub value: Option<String>,
     /// Which labels views other than pprof show (none by default).
@@ -29,9 +32,14 @@ pub struct RenderOptions {
 /// instead of grouped threads, and every sample's labels; the others get the labels
 /// `--group-by` asks for, or none.
 pub fn view(profile: &Profile, options: &RenderOptions, threads_as_labels: bool) -> Profile {
-    let mut viewed = profile
-        .with_labels(&options.group_by, threads_as_labels)
-        .with_threads(options.threads, threads_as_labels);
+    let labelled = profile.with_labels(&options.group_by, threads_as_labels);
+    let mut viewed = if options.tasks || threads_as_labels {
+        labelled.with_threads(options.threads, threads_as_labels)
+    } else {
+        labelled
+            .without_tasks()
+            .with_threads(options.threads, threads_as_labels)
+    };
     if options.function {
         viewed = viewed.by_function();
     }

@@ -1,8 +1,9 @@
 //! Proof that the SIGPROF handler allocates nothing: a counting global allocator counts
 //! every allocation and free made while a thread is inside the handler, during a real
 //! multithreaded Python program sampled at 2 kHz in CPU mode, 1 kHz in wall mode, and with
-//! 64 threads at 10 kHz, in this process, with label sets active (`rpprof.labels`); stack
-//! dumps (whose stacks the same handler reads) are taken all the while.
+//! 64 threads at 10 kHz, in this process, with label sets active (`rpprof.labels`) and one
+//! thread running asyncio tasks (whose names the handler copies); stack dumps (whose
+//! stacks the same handler reads) are taken all the while.
 //!
 //! One test in this file: signals are process-wide, so it runs alone in its own process.
 
@@ -48,6 +49,17 @@ def worker():
 def napper():
     for _ in range(20):
         time.sleep(0.01)                  # idle: parked (CPU mode) or repeated (wall mode)
+    import asyncio                        # asyncio tasks: the handler copies their names
+
+    async def stepper(n):
+        for _ in range(n):
+            leaf(30_000)
+            await asyncio.sleep(0)
+
+    async def tasks():
+        await asyncio.gather(*(asyncio.create_task(stepper(20), name=f"task-{i}") for i in range(3)))
+
+    asyncio.run(tasks())
 
 threads = [threading.Thread(target=worker, name=f"w{i}") for i in range(THREADS - 2)]
 threads.append(threading.Thread(target=napper, name="napper"))
@@ -109,6 +121,14 @@ fn record_workload(mode: Mode, rate_hz: u32, threads: usize, rounds: usize) -> (
         "{names:?}"
     );
     assert!(recorded.profile.has_labels(), "samples carry the labels");
+    let profile = &recorded.profile;
+    assert!(
+        profile
+            .frames
+            .iter()
+            .any(|(_, frame)| frame.task_name().is_some_and(|n| n.starts_with("task-"))),
+        "samples taken in asyncio tasks are named"
+    );
     (recorded.report.stats.samples, dumps)
 }
 

@@ -124,7 +124,10 @@ fn cpu_mode_leaves_sleeping_stacks_out() {
         "a thread blocked all along uses no CPU: {blocked}"
     );
     let (_, spinner) = idle_and_total(&profile, "spinner");
-    assert!(spinner > 100, "the spinner is sampled: {spinner}");
+    // The spinner runs on a wall-clock deadline, so its CPU (and samples) shrink when the
+    // machine is loaded: at 199 Hz an idle machine gives ~400, a load of 13 on two cores
+    // gave 86. The check is that it is sampled at all, far above the blocked thread's 2.
+    assert!(spinner > 20, "the spinner is sampled: {spinner}");
 }
 
 #[test]

@@ -33,6 +33,9 @@ pub struct AgentConfig {
     pub app_name: String,
     /// Labels added to pushes (`key=value`).
     pub labels: Vec<(String, String)>,
+    /// Draw asyncio tasks as `task NAME` frames in the views (`--async`); pprof has them as
+    /// labels either way.
+    pub tasks: bool,
 }
 
 /// The default listen address, as Go services use for net/http/pprof.

@@ -63,6 +63,9 @@ pub struct HttpContext {
     pub app_name: String,
     /// What `/top` serves.
     pub live_top: Arc<LiveTop>,
+    /// Draw asyncio tasks as `task NAME` frames (`--async`); pprof has them as labels
+    /// either way.
+    pub tasks: bool,
     /// Requests waiting now.
     waiting: AtomicUsize,
 }
@@ -85,6 +88,7 @@ impl HttpContext {
             max_stacks,
             app_name,
             live_top: Arc::default(),
+            tasks: false,
             waiting: AtomicUsize::new(0),
         }
     }
@@ -228,8 +232,8 @@ fn format_of(target: &Target) -> Result<&'static Format, AgentError> {
 
 /// The profile in `format`, threads as `--threads auto` draws them: a pool or a
 /// thread-per-request server is one root (pprof notes `thread_group` instead).
-fn render(profile: &Profile, format: &'static Format, title: String) -> Answer {
-    render_value(profile, format, title, None)
+fn render(profile: &Profile, format: &'static Format, title: String, tasks: bool) -> Answer {
+    render_value(profile, format, title, None, tasks)
 }
 
 /// [`render`], showing the kind at `value` (and making it pprof's default sample type).
@@ -238,10 +242,16 @@ fn render_value(
     format: &'static Format,
     title: String,
     value: Option<usize>,
+    tasks: bool,
 ) -> Answer {
-    let profile = &profile
-        .with_labels(&GroupBy::Nothing, format.threads_as_labels)
-        .with_threads(ThreadsView::Auto, format.threads_as_labels);
+    let labelled = profile.with_labels(&GroupBy::Nothing, format.threads_as_labels);
+    let profile = match tasks || format.threads_as_labels {
+        true => labelled.with_threads(ThreadsView::Auto, format.threads_as_labels),
+        false => labelled
+            .without_tasks()
+            .with_threads(ThreadsView::Auto, format.threads_as_labels),
+    };
+    let profile = &profile;
     let options = WriteOptions {
         value,
         svg: SvgOptions {
@@ -299,6 +309,7 @@ fn live_profile(target: &Target, context: &HttpContext) -> Result<Answer, AgentE
             &profile,
             format,
             format!("rpprof: {} (last {seconds} s)", context.app_name),
+            context.tasks,
         )),
         Err(_) => Ok(Answer::text(503, "the profile did not arrive in time")),
     }
@@ -335,6 +346,7 @@ fn heap_profile(
         format,
         format!("rpprof: {} ({} since start)", context.app_name, shown.name),
         Some(value),
+        context.tasks,
     ))
 }
 
@@ -392,6 +404,7 @@ fn stored_profile(target: &Target, context: &HttpContext) -> Result<Answer, Agen
         &merged,
         format,
         format!("rpprof: {} ({from} to {until})", context.app_name),
+        context.tasks,
     );
     if partial {
         answer

@@ -195,6 +195,7 @@ impl Agent<Ready> {
             config.app_name.clone(),
         );
         context.live_top = live_top;
+        context.tasks = config.tasks;
         let context = Arc::new(context);
         let server = self.server.clone();
         let http = std::thread::Builder::new()

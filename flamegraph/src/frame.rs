@@ -12,7 +12,8 @@ pub enum FrameKind {
     /// A Python function.
     Python,
     /// A marker the profiler adds: `[truncated]` at the root of a cut stack, `[idle]` at the
-    /// leaf of a thread that was blocked, `[interpreter]` for time outside Python code.
+    /// leaf of a thread that was blocked, `[interpreter]` for time outside Python code,
+    /// `task NAME` under the thread for an asyncio task.
     Marker,
     /// A per-sample label, `key=value` (key in `function`, value in `file`), at the root
     /// of the stacks it tags: see [`crate::labels`].
@@ -40,6 +41,9 @@ pub const TRUNCATED: &str = "[truncated]";
 /// The leaf marker of a sample taken while its thread was blocked. When the call it was
 /// blocked in is known, the leaf names it: `[idle] lock.acquire` ([`Frame::idle_in`]).
 pub const IDLE: &str = "[idle]";
+/// The leaf marker of a sample of an asyncio task that waits (suspended at an `await`,
+/// under the chain it waits in): not its thread's own time.
+pub const AWAITING: &str = "[awaiting]";
 /// The leaf marker of CPU time inside a builtin called from the frame below it:
 /// `[native] sorted` ([`Frame::native_in`], with `--native`).
 pub const NATIVE: &str = "[native]";
@@ -48,6 +52,9 @@ pub const OVERFLOW: &str = "[overflow]";
 /// The frame of a sample taken while its thread ran no Python code: interpreter start-up,
 /// finalisation, native work between calls.
 pub const INTERPRETER: &str = "[interpreter]";
+/// What a task frame's text starts with: `task NAME` stands under the thread for the
+/// samples taken in the asyncio task NAME.
+pub const TASK_PREFIX: &str = "task ";
 
 impl Frame {
     /// A Python frame.
@@ -72,6 +79,25 @@ impl Frame {
         }
     }
 
+    /// The frame of the asyncio task `name`: a marker `task NAME` (see [`TASK_PREFIX`]).
+    pub fn task(name: &str) -> Frame {
+        Frame::marker(&format!("{TASK_PREFIX}{name}"))
+    }
+
+    /// The task's name, for a task frame ([`Frame::task`]).
+    pub fn task_name(&self) -> Option<&str> {
+        match self.kind {
+            FrameKind::Marker => self.function.strip_prefix(TASK_PREFIX),
+            FrameKind::Python | FrameKind::Label => None,
+        }
+    }
+
+    /// True for the [`AWAITING`] marker.
+    pub fn is_awaiting(&self) -> bool {
+        self.kind == FrameKind::Marker && self.function == AWAITING
+    }
+
+    /// True for the [`IDLE`] marker.
     /// The [`IDLE`] marker naming the call the thread was blocked in: `[idle] time.sleep`.
     pub fn idle_in(call: &str) -> Frame {
         Frame::marker(&format!("{IDLE} {call}"))
@@ -120,6 +146,13 @@ impl Frame {
             || is_marker_with(label, NATIVE)
         {
             return Frame::marker(label);
+        }
+        // A Python frame's function has no space, so `task (f.py:3)` is a function named
+        // `task`; `task NAME` is a task.
+        if let Some(name) = label.strip_prefix(TASK_PREFIX) {
+            if !name.starts_with('(') {
+                return Frame::task(name);
+            }
         }
         if let Some(body) = label.strip_suffix(')') {
             if let Some(open) = body.rfind(" (") {
@@ -217,6 +250,9 @@ mod tests {
             Frame::python("main", "app.py", 0, 0),
             Frame::marker(IDLE),
             Frame::marker(TRUNCATED),
+            Frame::task("worker-1"),
+            Frame::task("fetch (retry 2)"),
+            Frame::python("task", "f.py", 3, 0),
             Frame::idle_in("lock.acquire"),
             Frame::native_in("sorted"),
         ] {

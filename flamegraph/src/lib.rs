@@ -34,7 +34,8 @@ pub mod value;
 pub use error::ProfileError;
 pub use format::{Format, TimelineUse, FORMATS};
 pub use frame::{
-    Frame, FrameId, FrameKind, FrameTable, IDLE, INTERPRETER, NATIVE, OVERFLOW, TRUNCATED,
+    Frame, FrameId, FrameKind, FrameTable, AWAITING, IDLE, INTERPRETER, NATIVE, OVERFLOW,
+    TASK_PREFIX, TRUNCATED,
 };
 pub use options::{SvgOptions, WriteOptions};
 pub use profile::{ProcessRoot, Profile, ProfileMeta, ThreadProfile, ALL_THREADS, MAX_SAMPLES};

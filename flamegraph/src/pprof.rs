@@ -3,8 +3,11 @@
 //! One `Function` per (qualified name, file), one `Location` per (function, line), samples
 //! leaf first, one value per kind the profile carries (`samples/count` and
 //! `cpu|wall/nanoseconds` for a time profile), and labels `thread_name`, `thread_id` and `thread_state` (`idle` for a sample that ended in
-//! the `[idle]` marker, which is then left off the stack; `running` otherwise), and the
-//! sample's own labels (`endpoint=/cart`, from its label frames: see [`crate::labels`]).
+//! the `[idle]` marker, which is then left off the stack; `awaiting` for a waiting asyncio
+//! task's sample, whose `[awaiting]` marker is left off likewise; `running` otherwise),
+//! `task` for a sample taken in an asyncio task (its `task NAME` frame, likewise left off),
+//! and the sample's own labels (`endpoint=/cart`, from its label frames: see
+//! [`crate::labels`]).
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -14,8 +17,8 @@ use flate2::write::GzEncoder;
 use pprof::protos;
 pub use pprof::protos::{Label, Location, Message, Profile as Proto};
 
-use crate::frame::{Frame, FrameId, FrameKind, IDLE};
-use crate::labels::sample_labels;
+use crate::frame::{Frame, FrameId, FrameKind, AWAITING, IDLE};
+use crate::labels::{label_prefix, sample_labels};
 use crate::options::WriteOptions;
 use crate::profile::{ProcessRoot, Profile, ProfileMeta, ALL_THREADS, MAX_SAMPLES};
 use crate::value::{ValueKind, Values, MAX_VALUE_KINDS};
@@ -73,8 +76,12 @@ pub fn to_proto(profile: &Profile, value: Option<usize>) -> protos::Profile {
     for (frame_id, frame) in profile.frames.iter() {
         // The bare `[idle]` leaf is the `thread_state` label; a leaf naming the call
         // (`[idle] lock.acquire`) is kept as a location too, so pprof shows what was waited on.
-        // Label frames are sample labels.
-        if (frame.is_idle() && frame.function == IDLE) || frame.kind == FrameKind::Label {
+        // Label frames are sample labels, and so are task frames and `[awaiting]` leaves.
+        if (frame.is_idle() && frame.function == IDLE)
+            || frame.kind == FrameKind::Label
+            || frame.is_awaiting()
+            || frame.task_name().is_some()
+        {
             continue;
         }
         let key = (frame.function.as_str(), frame.file.as_str());
@@ -111,11 +118,12 @@ pub fn to_proto(profile: &Profile, value: Option<usize>) -> protos::Profile {
     }
 
     let mut samples = Vec::new();
-    let (name_key, id_key, state_key, group_key) = (
+    let (name_key, id_key, state_key, group_key, task_key) = (
         strings.id("thread_name"),
         strings.id("thread_id"),
         strings.id("thread_state"),
         strings.id("thread_group"),
+        strings.id("task"),
     );
     let process_keys = profile
         .has_processes()
@@ -130,9 +138,12 @@ pub fn to_proto(profile: &Profile, value: Option<usize>) -> protos::Profile {
         let mut stacks: Vec<_> = thread.stacks.iter().collect();
         stacks.sort_by(|a, b| a.0.cmp(b.0));
         for (stack, values) in stacks {
-            let idle = stack
-                .last()
-                .is_some_and(|&id| profile.frames.get(id).is_idle());
+            let leaf = stack.last().map(|&id| profile.frames.get(id));
+            let state = match leaf {
+                Some(frame) if frame.is_idle() => "idle",
+                Some(frame) if frame.is_awaiting() => "awaiting",
+                _ => "running",
+            };
             let location_id: Vec<u64> = stack
                 .iter()
                 .rev()
@@ -152,13 +163,25 @@ pub fn to_proto(profile: &Profile, value: Option<usize>) -> protos::Profile {
             }
             label.push(protos::Label {
                 key: state_key,
-                str: strings.id(if idle { "idle" } else { "running" }),
+                str: strings.id(state),
                 ..Default::default()
             });
             if let Some(group) = thread_group {
                 label.push(protos::Label {
                     key: group_key,
                     str: group,
+                    ..Default::default()
+                });
+            }
+            // The asyncio task: a `task NAME` frame under the thread becomes a label, like
+            // the thread itself.
+            if let Some(task) = stack[label_prefix(stack, &profile.frames)..]
+                .first()
+                .and_then(|&id| profile.frames.get(id).task_name())
+            {
+                label.push(protos::Label {
+                    key: task_key,
+                    str: strings.id(task),
                     ..Default::default()
                 });
             }
@@ -359,12 +382,14 @@ pub fn from_proto(proto: &protos::Profile) -> Result<Profile, ProfileError> {
         location_frames.insert(location.id, ids);
     }
     let idle_frame = profile.frames.intern(Frame::marker(IDLE));
+    let awaiting_frame = profile.frames.intern(Frame::marker(AWAITING));
 
     for sample in &proto.sample {
         let mut thread_name = ALL_THREADS.to_owned();
         let mut tid = 0i32;
-        let mut idle = false;
+        let mut state = "running";
         let mut group = None;
+        let mut task = None;
         let (mut pid, mut process_label) = (None, None);
         let mut user_labels: Vec<(&str, &str)> = Vec::new();
         for label in &sample.label {
@@ -373,8 +398,9 @@ pub fn from_proto(proto: &protos::Profile) -> Result<Profile, ProfileError> {
                 "process" => process_label = Some(text(label.str)?.to_owned()),
                 "thread_name" => thread_name = text(label.str)?.to_owned(),
                 "thread_id" => tid = i32::try_from(label.num).unwrap_or(0),
-                "thread_state" => idle = text(label.str)? == "idle",
+                "thread_state" => state = text(label.str)?,
                 "thread_group" => group = Some(text(label.str)?.to_owned()),
+                "task" => task = Some(text(label.str)?),
                 key if label.str != 0 => user_labels.push((key, text(label.str)?)),
                 _ => {}
             }
@@ -384,6 +410,10 @@ pub fn from_proto(proto: &protos::Profile) -> Result<Profile, ProfileError> {
             .iter()
             .map(|(key, value)| profile.frames.intern(Frame::user_label(key, value)))
             .collect();
+        // The task frame comes right after the label frames.
+        if let Some(task) = task {
+            stack.push(profile.frames.intern(Frame::task(task)));
+        }
         for location_id in sample.location_id.iter().rev() {
             let frames = location_frames
                 .get(location_id)
@@ -393,8 +423,10 @@ pub fn from_proto(proto: &protos::Profile) -> Result<Profile, ProfileError> {
         let named_idle = stack
             .last()
             .is_some_and(|&id| profile.frames.get(id).is_idle());
-        if idle && !named_idle {
-            stack.push(idle_frame);
+        match state {
+            "idle" if !named_idle => stack.push(idle_frame),
+            "awaiting" => stack.push(awaiting_frame),
+            _ => {}
         }
         let raw: Vec<u64> = sample
             .value
@@ -530,6 +562,52 @@ mod tests {
         // One function per (name, file), one location per (function, line).
         assert_eq!(proto.function.len(), 3);
         assert_eq!(proto.location.len(), 4);
+    }
+
+    #[test]
+    fn tasks_are_labels_and_come_back_as_frames() {
+        let original = folded::parse(
+            "MainThread (tid 5);task fetch;main (a.py:3);work (a.py:9) 4\n\
+             MainThread (tid 5);task fetch;main (a.py:4);[awaiting] 3\n\
+             MainThread (tid 5);main (a.py:3) 1\n"
+                .as_bytes(),
+            ProfileMeta::default(),
+        )
+        .unwrap();
+        let proto = to_proto(&original, None);
+        let s = |i: i64| proto.string_table[i as usize].as_str();
+        let label = |smp: &protos::Sample, key: &str| {
+            smp.label
+                .iter()
+                .find(|l| s(l.key) == key)
+                .map(|l| s(l.str).to_owned())
+        };
+        let by_count = |n: i64| proto.sample.iter().find(|smp| smp.value[0] == n).unwrap();
+        assert_eq!(label(by_count(4), "task").as_deref(), Some("fetch"));
+        assert_eq!(
+            label(by_count(4), "thread_state").as_deref(),
+            Some("running")
+        );
+        assert_eq!(
+            label(by_count(3), "thread_state").as_deref(),
+            Some("awaiting")
+        );
+        assert_eq!(
+            by_count(3).location_id.len(),
+            1,
+            "no task or [awaiting] location"
+        );
+        assert_eq!(label(by_count(1), "task"), None);
+        assert!(proto
+            .function
+            .iter()
+            .all(|f| !s(f.name).starts_with("task ") && s(f.name) != "[awaiting]"));
+        let back = parse(&proto.encode_to_vec()).unwrap();
+        assert_eq!(
+            folded::lines(&back, 0),
+            folded::lines(&original, 0),
+            "the same stacks after a round trip"
+        );
     }
 
     #[test]

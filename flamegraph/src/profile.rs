@@ -465,6 +465,35 @@ impl Profile {
         mapped
     }
 
+    /// The same profile without asyncio task frames (`task NAME`); stacks that become equal
+    /// merge. Views show tasks only when asked (`--async`).
+    pub fn without_tasks(&self) -> Profile {
+        let is_task: Vec<bool> = self
+            .frames
+            .iter()
+            .map(|(_, frame)| frame.task_name().is_some())
+            .collect();
+        if !is_task.contains(&true) {
+            return self.clone();
+        }
+        let mut kept = Profile::new(self.meta.clone());
+        kept.frames = self.frames.clone();
+        for thread in &self.threads {
+            let mut target = thread.empty_like();
+            for (stack, values) in &thread.stacks {
+                let stack: Vec<FrameId> = stack
+                    .iter()
+                    .copied()
+                    .filter(|&id| !is_task[id as usize])
+                    .collect();
+                target.add(&stack, *values);
+            }
+            kept.threads.push(target);
+        }
+        kept.timeline = self.timeline.clone();
+        kept
+    }
+
     /// Keeps only the threads for which `keep` holds.
     pub fn retain_threads(&mut self, keep: impl Fn(&ThreadProfile) -> bool) {
         self.threads.retain(|t| keep(t));

@@ -41,6 +41,13 @@ impl ThreadSummary {
         let count = profile.meta.count_index();
         for (stack, values) in &thread.stacks {
             let samples = values.get(count);
+            // A waiting asyncio task's samples are not its thread's time.
+            if stack
+                .last()
+                .is_some_and(|&id| profile.frames.get(id).is_awaiting())
+            {
+                continue;
+            }
             let is_idle = stack
                 .last()
                 .is_some_and(|&id| profile.frames.get(id).is_idle());

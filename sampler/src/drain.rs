@@ -173,7 +173,10 @@ impl Merger<'_> {
 fn drain_thread(thread: &Arc<ThreadEntry>, cursor: &mut Cursor) -> Option<SampleBatch> {
     let ring = thread.ring.get()?;
     let allocs = thread.alloc_ring.get().filter(|allocs| !allocs.is_empty());
-    if ring.is_empty() && thread.repeats.get().is_none_or(RepeatRing::is_empty) && allocs.is_none()
+    if ring.is_empty()
+        && thread.repeats.get().is_none_or(RepeatRing::is_empty)
+        && allocs.is_none()
+        && !crate::task::has_waiting(thread)
     {
         return None;
     }
@@ -189,6 +192,7 @@ fn drain_thread(thread: &Arc<ThreadEntry>, cursor: &mut Cursor) -> Option<Sample
     };
     ring.drain(|header, frames| merger.add_sample(header, frames));
     let mut batch = merger.finish();
+    crate::task::drain_waiting(thread, &mut batch);
     if let Some(allocs) = allocs {
         allocs.drain(|header, frames| batch.push_alloc(header, frames));
     }
@@ -242,6 +246,7 @@ mod tests {
             weight_ns: 10,
             state: ThreadState::Idle,
             truncated: false,
+            task: crate::raw::TaskName::NONE,
             labels: 0,
             call: crate::wait::RawCall::NONE,
         });

@@ -7,7 +7,8 @@
 //!   touches no `RefCell` and no lazily initialised thread-local;
 //! - reads only: its thread's entry (through a `const` thread-local pointer), the
 //!   interpreter's frame chain of its own thread, its current label set id (a `const`
-//!   thread-local atomic, [`crate::labels`]) and clocks (`clock_gettime`);
+//!   thread-local atomic, [`crate::labels`]), its VM's running asyncio task and that task's
+//!   name ([`crate::task`]), and clocks (`clock_gettime`);
 //! - writes only: its thread's single-producer ring and relaxed atomic counters;
 //! - when the ring is full, counts a drop and returns.
 //!
@@ -137,6 +138,7 @@ fn sample(entry: &ThreadEntry, info: &libc::siginfo_t) {
         weight_ns,
         state,
         truncated,
+        task: crate::task::running_task(),
         labels: crate::labels::current(),
         // SAFETY: as for the walk: this thread's own innermost frame, while it is stopped.
         call: unsafe { crate::wait::sample_call(state) },

@@ -34,6 +34,7 @@ mod signal;
 mod snapshot;
 mod stats;
 mod stopper;
+pub mod task;
 pub mod ticker;
 pub mod timer;
 pub mod wait;
@@ -46,7 +47,7 @@ pub use drain::DRAIN_THREAD_NAME;
 pub use error::SamplerError;
 pub use fork::{in_forked_child, reset_after_fork};
 pub use ownership::{release_sigprof, sigprof_released};
-pub use raw::{RawFrame, RawSample, SampleHeader, ThreadState};
+pub use raw::{RawFrame, RawSample, SampleHeader, TaskName, ThreadState};
 pub use registry::{
     arm_failures, current_entry, register_current_thread, registered_threads, ThreadEntry,
 };
@@ -55,4 +56,4 @@ pub use signal::{handler_is_installed, install_handler};
 pub use snapshot::{snapshot_threads, ThreadSnapshot, SNAPSHOT_DEPTH};
 pub use stats::{HandlerTimes, StatsSnapshot};
 pub use wait::RawCall;
-pub use walk::walk_current_stack;
+pub use walk::{raw_frame, walk_current_stack};

@@ -1,6 +1,7 @@
 //! The unresolved sample types the signal handler fills in: plain `Copy` data with no
 //! pointers the handler would have to keep alive.
 
+pub use crate::task::TaskName;
 use crate::wait::RawCall;
 
 /// One Python frame as the handler copies it out of the interpreter.
@@ -32,6 +33,10 @@ pub enum ThreadState {
     Idle = 1,
     /// The interpreter did not say (no state published for the thread yet).
     Unknown = 2,
+    /// Not the thread's own state: the sample is of an asyncio task that waits (suspended at
+    /// an `await`), recorded by its event loop's thread, not by the handler
+    /// ([`crate::task`]).
+    Awaiting = 3,
 }
 
 impl ThreadState {
@@ -51,6 +56,7 @@ impl ThreadState {
         match bits {
             0 => ThreadState::Running,
             1 => ThreadState::Idle,
+            3 => ThreadState::Awaiting,
             _ => ThreadState::Unknown,
         }
     }
@@ -61,6 +67,7 @@ impl ThreadState {
             ThreadState::Running => "running",
             ThreadState::Idle => "idle",
             ThreadState::Unknown => "unknown",
+            ThreadState::Awaiting => "awaiting",
         }
     }
 }
@@ -78,6 +85,9 @@ pub struct SampleHeader {
     /// True when the stack was deeper than the depth limit and only its innermost frames
     /// were kept.
     pub truncated: bool,
+    /// The asyncio task the thread was stepping ([`TaskName::NONE`]: none); see
+    /// [`crate::task`].
+    pub task: TaskName,
     /// The thread's label set when it was interrupted ([`crate::labels`]; 0: no labels).
     pub labels: crate::labels::LabelSetId,
     /// The builtin call the innermost Python frame was in (named for idle samples, and for

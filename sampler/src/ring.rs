@@ -11,7 +11,8 @@
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use crate::raw::{RawFrame, SampleHeader, ThreadState};
+use crate::raw::{RawFrame, SampleHeader, TaskName, ThreadState};
+use crate::task::TASK_WORDS;
 use crate::wait::RawCall;
 
 /// The shared mechanism: a power-of-two buffer of words with a head and a tail.
@@ -172,7 +173,8 @@ impl RecordReader<'_> {
 }
 
 /// Words before the frames in a sample record: time, weight, packed depth/state/flags, and
-/// the call (receiver, callee).
+/// the call (receiver, callee). A record taken in an asyncio task ends with the task's name
+/// ([`TASK_WORDS`] words after the frames).
 pub const HEADER_WORDS: usize = 5;
 /// Words per frame: qualname, filename, lines.
 pub const FRAME_WORDS: usize = 3;
@@ -180,6 +182,8 @@ pub const FRAME_WORDS: usize = 3;
 const DEPTH_MASK: u64 = 0xffff_ffff;
 const STATE_SHIFT: u32 = 32;
 const TRUNCATED_BIT: u64 = 1 << 40;
+/// The record ends with a task name ([`TASK_WORDS`] words after the frames).
+const TASK_BIT: u64 = 1 << 41;
 /// The label set id sits in the packed word's top bits ([`crate::labels::MAX_LABEL_SETS`]
 /// fits in them).
 const LABELS_SHIFT: u32 = 44;
@@ -214,7 +218,10 @@ impl SampleRing {
     #[inline]
     pub unsafe fn reserve(&self, max_frames: usize) -> Option<SampleWriter<'_>> {
         // SAFETY: forwarded: the caller is the only producer.
-        let reservation = unsafe { self.ring.reserve(HEADER_WORDS + max_frames * FRAME_WORDS) }?;
+        let reservation = unsafe {
+            self.ring
+                .reserve(HEADER_WORDS + max_frames * FRAME_WORDS + TASK_WORDS)
+        }?;
         Some(SampleWriter {
             reservation,
             frames: 0,
@@ -228,11 +235,19 @@ impl SampleRing {
         self.ring.drain(|record| {
             let packed = record.get(2);
             let depth = (packed & DEPTH_MASK) as usize;
+            let frames_end = HEADER_WORDS + depth * FRAME_WORDS;
+            let has_task = packed & TASK_BIT != 0;
+            let task = if has_task {
+                TaskName::from_words(std::array::from_fn(|k| record.get(frames_end + k)))
+            } else {
+                TaskName::NONE
+            };
             let header = SampleHeader {
                 time_ns: record.get(0),
                 weight_ns: record.get(1),
                 state: ThreadState::from_bits((packed >> STATE_SHIFT) & 0xff),
                 truncated: packed & TRUNCATED_BIT != 0,
+                task,
                 labels: (packed >> LABELS_SHIFT) as crate::labels::LabelSetId,
                 call: RawCall {
                     receiver: record.get(3) as usize,
@@ -241,7 +256,7 @@ impl SampleRing {
             };
             let mut frames = (0..depth).map(|k| record.frame(HEADER_WORDS + k * FRAME_WORDS));
             visit(header, &mut frames);
-            HEADER_WORDS + depth * FRAME_WORDS
+            frames_end + if has_task { TASK_WORDS } else { 0 }
         });
     }
 }
@@ -269,17 +284,25 @@ impl SampleWriter<'_> {
     /// Writes the header and publishes the sample.
     #[inline]
     pub fn commit(mut self, header: SampleHeader) {
+        let has_task = !header.task.is_none();
         let packed = self.frames as u64
             | ((header.state as u64) << STATE_SHIFT)
             | if header.truncated { TRUNCATED_BIT } else { 0 }
+            | if has_task { TASK_BIT } else { 0 }
             | (u64::from(header.labels) << LABELS_SHIFT);
         self.reservation.set(0, header.time_ns);
         self.reservation.set(1, header.weight_ns);
         self.reservation.set(2, packed);
         self.reservation.set(3, header.call.receiver as u64);
         self.reservation.set(4, header.call.callee as u64);
-        self.reservation
-            .commit(HEADER_WORDS + self.frames * FRAME_WORDS);
+        let mut length = HEADER_WORDS + self.frames * FRAME_WORDS;
+        if has_task {
+            for word in header.task.to_words() {
+                self.reservation.set(length, word);
+                length += 1;
+            }
+        }
+        self.reservation.commit(length);
     }
 }
 
@@ -366,6 +389,11 @@ mod tests {
             weight_ns: t * 10,
             state: ThreadState::Idle,
             truncated: t.is_multiple_of(2),
+            task: if t.is_multiple_of(3) {
+                TaskName::from_bytes(format!("task-{t}").as_bytes())
+            } else {
+                TaskName::NONE
+            },
             labels: (t % 3) as u32 * 4000,
             call: RawCall {
                 receiver: t as usize,

@@ -190,7 +190,8 @@ pub(crate) unsafe fn sample_call(state: ThreadState) -> RawCall {
     let wanted = match state {
         ThreadState::Idle => true,
         ThreadState::Running => native(),
-        ThreadState::Unknown => false,
+        // Waiting asyncio tasks are recorded off the handler, never here.
+        ThreadState::Unknown | ThreadState::Awaiting => false,
     };
     if !wanted {
         return RawCall::NONE;

@@ -31,9 +31,10 @@ pub unsafe fn walk_current_stack(mut push: impl FnMut(RawFrame) -> bool) -> bool
     false
 }
 
-/// What the symbolizer needs from one frame: interned names and the current line.
+/// What the symbolizer needs from one frame: interned names and the current line. Also
+/// used off the handler, for suspended coroutine frames ([`crate::task`]).
 #[inline]
-fn raw_frame(frame: &InterpreterFrame) -> RawFrame {
+pub fn raw_frame(frame: &InterpreterFrame) -> RawFrame {
     let code = frame.code();
     let first_line = code.first_line_number.map_or(0, |n| n.get() as u32);
     let lasti = frame.get_lasti() as usize;

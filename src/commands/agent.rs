@@ -64,6 +64,12 @@ pub struct AgentArgs {
     #[arg(long = "label", value_name = "KEY=VALUE", value_parser = label_arg)]
     pub labels: Vec<(String, String)>,
 
+    /// asyncio: draw a `task NAME` frame under the thread for samples taken in a task
+    /// (pprof always has the `task` label); in wall mode also sample waiting tasks with
+    /// their coroutine chains.
+    #[arg(long = "async")]
+    pub async_tasks: bool,
+
     /// The program to run.
     #[command(flatten)]
     pub program: ProgramArgs,
@@ -102,6 +108,7 @@ pub fn agent(args: &AgentArgs) -> anyhow::Result<ExitStatus> {
         push: args.push.clone(),
         app_name,
         labels: args.labels.clone(),
+        tasks: args.async_tasks,
     };
     let window = config.window;
     // Before the interpreter copies the environment, and before any thread starts.
@@ -115,6 +122,11 @@ pub fn agent(args: &AgentArgs) -> anyhow::Result<ExitStatus> {
     python
         .enter(native::install)
         .map_err(|_| anyhow::anyhow!("cannot install rpprof's module in the interpreter"))?;
+    if args.async_tasks && args.sampling.mode == sampler::Mode::Wall {
+        python
+            .enter(crate::python::tasks::hook_event_loops)
+            .map_err(|_| anyhow::anyhow!("cannot hook asyncio's event loops"))?;
+    }
     let add_children = children.map(|children| -> AddToSlice {
         Arc::new(move |profile: &mut Profile| {
             children.add_to(profile);

@@ -89,6 +89,11 @@ pub fn record(args: &RecordArgs) -> anyhow::Result<ExitStatus> {
     python
         .enter(native::install)
         .map_err(|_| anyhow::anyhow!("cannot install rpprof's module in the interpreter"))?;
+    if args.view.async_tasks && args.sampling.mode == sampler::Mode::Wall {
+        python
+            .enter(crate::python::tasks::hook_event_loops)
+            .map_err(|_| anyhow::anyhow!("cannot hook asyncio's event loops"))?;
+    }
     let recording = Session::start(config).context("cannot start sampling")?;
     let options = args.view.render_options();
     let verbose = args.verbose;
@@ -232,6 +237,21 @@ fn alloc_summary(recorded: &Recorded) -> Option<String> {
     Some(line)
 }
 
+/// Samples of waiting asyncio tasks (`--async` in wall mode): stacks ending in `[awaiting]`.
+fn awaiting_samples(profile: &Profile) -> u64 {
+    profile
+        .threads
+        .iter()
+        .flat_map(|thread| thread.stacks.iter())
+        .filter(|(stack, _)| {
+            stack
+                .last()
+                .is_some_and(|&id| profile.frames.get(id).is_awaiting())
+        })
+        .map(|(_, values)| values.get(symbolizer::SAMPLES_VALUE))
+        .sum()
+}
+
 /// The closing line: samples, time, threads, drops, where the files went.
 fn summary(recorded: &Recorded, targets: &[OutputTarget]) -> String {
     let total = recorded.profile.total();
@@ -240,8 +260,13 @@ fn summary(recorded: &Recorded, targets: &[OutputTarget]) -> String {
         .map(|t| t.path.display().to_string())
         .collect();
     let time = recorded.profile.meta.time_kind();
+    let awaiting = awaiting_samples(&recorded.profile);
+    let of_which = match awaiting {
+        0 => String::new(),
+        n => format!(" ({n} of them waiting asyncio tasks)"),
+    };
     format!(
-        "{} samples ({:.2} s {}) from {} threads, {} dropped; wrote {}",
+        "{} samples{of_which} ({:.2} s {}) from {} threads, {} dropped; wrote {}",
         total.get(symbolizer::SAMPLES_VALUE),
         total.get(symbolizer::TIME_VALUE) as f64 / 1e9,
         time.map_or("cpu", |kind| kind.name.as_ref()),

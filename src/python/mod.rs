@@ -8,6 +8,7 @@ pub mod native;
 pub mod program;
 pub mod runner;
 pub mod settings;
+pub mod tasks;
 
 pub use program::{Program, ProgramError};
 pub use runner::{ExitStatus, PythonRun};

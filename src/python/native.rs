@@ -96,6 +96,37 @@ mod rpprof_native {
         });
     }
 
+    /// `rpprof.start(async_=...)`: whether `write` shows `task NAME` frames.
+    #[pyfunction]
+    fn set_async_view(on: bool) {
+        api::set_tasks_view(on);
+    }
+
+    /// For rpprof.py's event-loop hook (`--async` in wall mode): the nanoseconds the calling
+    /// loop thread's waiting tasks should be recorded for now, or None when it is not time.
+    #[pyfunction]
+    fn async_due() -> Option<u64> {
+        crate::python::tasks::due()
+    }
+
+    /// For rpprof.py's event-loop heartbeat: true while a wall-mode session samples.
+    #[pyfunction]
+    fn async_sampling() -> bool {
+        sampler::task::waiting_sampled()
+    }
+
+    /// For rpprof.py's event-loop hook: records the waiting tasks of `event_loop` for
+    /// `weight_ns` nanoseconds.
+    #[pyfunction]
+    fn async_record(
+        event_loop: rustpython_vm::PyObjectRef,
+        tasks: rustpython_vm::PyObjectRef,
+        weight_ns: u64,
+        vm: &VirtualMachine,
+    ) -> PyResult<()> {
+        crate::python::tasks::record_waiting(&event_loop, tasks, weight_ns, vm)
+    }
+
     /// Starts a recording: `start(rate, mode, max_depth, title, alloc_interval, native)`
     /// (`alloc_interval` 0: allocations are not sampled).
     #[pyfunction]
@@ -180,6 +211,7 @@ pub fn register_current_thread(name: &str, vm: &VirtualMachine) {
     let ident = rustpython_vm::stdlib::_thread::get_ident();
     let slot = vm.state.thread_frames.lock().get(&ident).cloned();
     sampler::register_current_thread(name, slot);
+    sampler::task::set_running_task_slot(vm.asyncio_running_task.as_ptr());
 }
 
 /// `sys.argv` as strings (empty when it is not a list of strings).
@@ -222,6 +254,13 @@ fn replace(
 pub fn install(vm: &VirtualMachine) -> PyResult<()> {
     register_current_thread("MainThread", vm);
     crate::children::note_main_thread();
+    // Where `_asyncio.Task` keeps its name, for samples taken in a task; without it samples
+    // are just not named by task (also when RPPROF_NO_TASK_NAMES is set: the handler's A/B).
+    if std::env::var_os(super::tasks::OFF_SWITCH).is_none()
+        && super::tasks::discover_layout(vm).is_err()
+    {
+        eprintln!("rpprof: warning: cannot find asyncio task names; samples are not named by task");
+    }
     replace(
         vm,
         "_thread",

@@ -17,6 +17,8 @@ Available to programs run by `rpprof run` (and `rpprof agent`):
     rpprof.stop()
     rpprof.write("cache.pb.gz")     # alloc_space, inuse_space, ... next to the time
 
+    rpprof.start(mode="wall", async_=True)  # asyncio: a frame per task, waiting ones too
+
 Under `rpprof record` the whole program is already being recorded, so `start` raises
 RuntimeError.
 
@@ -95,20 +97,83 @@ def _title():
 DEFAULT_ALLOC_INTERVAL = 512 * 1024
 
 
-def start(rate=99, mode="cpu", max_depth=128, alloc=False, alloc_interval=None, native=False):
+def start(
+    rate=99,
+    mode="cpu",
+    max_depth=128,
+    alloc=False,
+    alloc_interval=None,
+    native=False,
+    async_=False,
+):
     """Starts sampling every Python thread: `rate` samples per second per thread, `mode`
     "cpu" (threads in proportion to the CPU they use) or "wall" (every thread, running or
     blocked), keeping the innermost `max_depth` frames of each stack. With `alloc=True`
     (or an `alloc_interval` in bytes, 512 KiB by default) allocations are sampled too: the
     profile then says which stacks allocated memory and which of it is still in use.
     With `native=True`, CPU time inside a builtin (`sorted`, a big `read`) ends in a
-    `[native] NAME` leaf under the line that called it."""
+    `[native] NAME` leaf under the line that called it.
+    With `async_=True`, samples taken in an asyncio task get a `task NAME` frame under
+    their thread (pprof always has the `task` label), and in wall mode the tasks that
+    wait are sampled too, each with the coroutine chain it is suspended in."""
     interval = 0
     if alloc or alloc_interval is not None:
         interval = DEFAULT_ALLOC_INTERVAL if alloc_interval is None else int(alloc_interval)
         if interval <= 0:
             raise ValueError("alloc_interval must be a positive number of bytes")
+    if async_:
+        _hook_event_loops()
     _rpprof.start(int(rate), str(mode), int(max_depth), _title(), interval, bool(native))
+    _rpprof.set_async_view(bool(async_))
+
+
+_event_loops_hooked = False
+# While a wall-mode session samples, every event loop wakes at least this often.
+HEARTBEAT_S = 0.1
+
+
+def _hook_event_loops():
+    """Wall mode with --async (the embedding calls it; programs need not): every asyncio
+    event loop, between two batches of task steps, records its waiting tasks with their
+    coroutine chains once per sampling period (see the embedding's `tasks` module)."""
+    global _event_loops_hooked
+    if _event_loops_hooked:
+        return
+    _event_loops_hooked = True
+    from asyncio import base_events, tasks
+
+    import weakref
+
+    run_once = base_events.BaseEventLoop._run_once
+    due = _rpprof.async_due
+    record = _rpprof.async_record
+    sampling = _rpprof.async_sampling
+    all_tasks = tasks.all_tasks
+    # Loops with a heartbeat: a loop that waits in select() for long would otherwise
+    # record its waiting tasks only when it wakes.
+    beating = weakref.WeakSet()
+
+    def beat(loop):
+        if sampling() and not loop.is_closed():
+            loop.call_later(HEARTBEAT_S, beat, loop)
+        else:
+            beating.discard(loop)
+
+    def _run_once(self):
+        weight = due()
+        if weight is not None:
+            try:
+                if self not in beating:
+                    beating.add(self)
+                    self.call_later(HEARTBEAT_S, beat, self)
+                record(self, all_tasks(self), weight)
+            except Exception:
+                pass
+        return run_once(self)
+
+    _run_once.__doc__ = run_once.__doc__
+    _run_once.__qualname__ = run_once.__qualname__
+    base_events.BaseEventLoop._run_once = _run_once
 
 
 def stop():
@@ -173,6 +238,7 @@ class profile:
         alloc=False,
         alloc_interval=None,
         native=False,
+        async_=False,
     ):
         self.path = path
         self.rate = rate
@@ -182,10 +248,17 @@ class profile:
         self.alloc = alloc
         self.alloc_interval = alloc_interval
         self.native = native
+        self.async_ = async_
 
     def __enter__(self):
         start(
-            self.rate, self.mode, self.max_depth, self.alloc, self.alloc_interval, self.native
+            self.rate,
+            self.mode,
+            self.max_depth,
+            self.alloc,
+            self.alloc_interval,
+            self.native,
+            self.async_,
         )
         return self
 

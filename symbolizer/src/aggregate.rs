@@ -13,10 +13,10 @@ use std::sync::Arc;
 
 use flamegraph::hash::FastMap;
 use flamegraph::{
-    Frame, FrameId, FrameTable, Profile, ProfileMeta, ThreadProfile, Values, INTERPRETER, OVERFLOW,
-    TRUNCATED,
+    Frame, FrameId, FrameTable, Profile, ProfileMeta, ThreadProfile, Values, AWAITING, INTERPRETER,
+    OVERFLOW, TRUNCATED,
 };
-use sampler::{RawFrame, SampleBatch, SampleHeader, ThreadEntry, ThreadState};
+use sampler::{RawFrame, SampleBatch, SampleHeader, TaskName, ThreadEntry, ThreadState};
 
 use crate::allocs::AllocTotals;
 use crate::calls::LeafMarkers;
@@ -39,6 +39,13 @@ pub struct AggregateOptions {
 /// The default bound on distinct stacks: about 40 MB of stacks at depth 30.
 pub const DEFAULT_MAX_STACKS: usize = 200_000;
 
+/// The most distinct asyncio task names kept apart (a server that starts a task per request
+/// names millions, `Task-1`, `Task-2`, ...). Past the bound, a new name is drawn as its group
+/// (its numbers as `N`: `Task-N`), and past as many groups, as `task [other tasks]`.
+pub const MAX_TASK_NAMES: usize = 10_000;
+/// The task frame past [`MAX_TASK_NAMES`].
+pub const OTHER_TASKS: &str = "[other tasks]";
+
 /// Where a stack's samples (whole sampling periods) are in its [`Values`].
 pub const SAMPLES_VALUE: usize = 0;
 /// Where a stack's time (the samples' weights, in nanoseconds) is in its [`Values`].
@@ -59,12 +66,15 @@ pub struct Aggregator {
     symbolizer: Symbolizer,
     frames: flamegraph::FrameTable,
     frame_ids: FastMap<RawFrame, FrameId>,
+    task_ids: FastMap<TaskName, FrameId>,
+    task_group_ids: FastMap<String, FrameId>,
     stacks: StackTable,
     cache: RawStackCache,
     threads: Vec<ThreadTotals>,
     thread_index: FastMap<u32, usize>,
     truncated: FrameId,
     leaves: LeafMarkers,
+    awaiting: FrameId,
     interpreter: FrameId,
     overflow: StackId,
     stack: Vec<FrameId>,
@@ -80,6 +90,7 @@ impl Aggregator {
         let mut frames = flamegraph::FrameTable::new();
         let truncated = frames.intern(Frame::marker(TRUNCATED));
         let leaves = LeafMarkers::new(&mut frames);
+        let awaiting = frames.intern(Frame::marker(AWAITING));
         let interpreter = frames.intern(Frame::marker(INTERPRETER));
         let overflow_frame = frames.intern(Frame::marker(OVERFLOW));
         // The overflow stack is not counted against the bound.
@@ -92,12 +103,15 @@ impl Aggregator {
             symbolizer,
             frames,
             frame_ids: FastMap::default(),
+            task_ids: FastMap::default(),
+            task_group_ids: FastMap::default(),
             stacks,
             cache: RawStackCache::new(),
             threads: Vec::new(),
             thread_index: FastMap::default(),
             truncated,
             leaves,
+            awaiting,
             interpreter,
             overflow,
             stack: Vec::with_capacity(256),
@@ -141,6 +155,8 @@ impl Aggregator {
                 let flags = StackFlags {
                     truncated: header.truncated,
                     idle: false,
+                    awaiting: false,
+                    task: None,
                     labels: sampler::labels::NO_LABELS,
                     call: sampler::RawCall::NONE,
                 };
@@ -158,12 +174,16 @@ impl Aggregator {
 
     fn add_sample(&mut self, index: usize, header: SampleHeader, raw_frames: &[RawFrame]) {
         let idle = header.state == ThreadState::Idle;
-        if idle && !self.options.keep_idle {
+        let awaiting = header.state == ThreadState::Awaiting;
+        if (idle || awaiting) && !self.options.keep_idle {
             return;
         }
+        let task = (!header.task.is_none()).then(|| self.task_frame(header.task));
         let flags = StackFlags {
             truncated: header.truncated,
             idle,
+            awaiting,
+            task,
             labels: header.labels,
             call: header.call,
         };
@@ -212,6 +232,8 @@ impl Aggregator {
         self.stack.clear();
         self.labels
             .push(flags.labels, &mut self.frames, &mut self.stack);
+        // The asyncio task right under the labels.
+        self.stack.extend(flags.task);
         if flags.truncated {
             self.stack.push(self.truncated);
         }
@@ -238,7 +260,34 @@ impl Aggregator {
         ) {
             self.stack.push(leaf);
         }
+        if flags.awaiting {
+            self.stack.push(self.awaiting);
+        }
         self.stacks.intern(&self.stack)
+    }
+
+    /// The `task NAME` frame of an asyncio task.
+    fn task_frame(&mut self, task: TaskName) -> FrameId {
+        if let Some(&id) = self.task_ids.get(&task) {
+            return id;
+        }
+        let name = task.text();
+        if self.task_ids.len() < MAX_TASK_NAMES {
+            let id = self.frames.intern(Frame::task(&name));
+            self.task_ids.insert(task, id);
+            return id;
+        }
+        // Past the bound, names that differ only in numbers share a frame (`Task-N`).
+        let group = flamegraph::groups::group_of(&name);
+        if let Some(&id) = self.task_group_ids.get(&group) {
+            return id;
+        }
+        if self.task_group_ids.len() >= MAX_TASK_NAMES {
+            return self.frames.intern(Frame::task(OTHER_TASKS));
+        }
+        let id = self.frames.intern(Frame::task(&group));
+        self.task_group_ids.insert(group, id);
+        id
     }
 
     fn thread_slot(&mut self, entry: &Arc<ThreadEntry>) -> usize {
@@ -372,6 +421,7 @@ mod tests {
             weight_ns,
             state,
             truncated: false,
+            task: sampler::TaskName::NONE,
             labels: 0,
             call: sampler::RawCall::NONE,
         }
@@ -399,6 +449,90 @@ mod tests {
             .iter()
             .map(|&id| profile.frames.get(id).label())
             .collect()
+    }
+
+    fn in_task(weight_ns: u64, state: ThreadState, task: &str) -> SampleHeader {
+        SampleHeader {
+            task: sampler::TaskName::from_bytes(task.as_bytes()),
+            ..header(weight_ns, state)
+        }
+    }
+
+    #[test]
+    fn tasks_are_root_frames_and_waiting_tasks_end_in_awaiting() {
+        let thread = entry();
+        let mut batch = SampleBatch::new(thread);
+        let stack = [raw("leaf", 9), raw("main", 3)];
+        batch.push(
+            in_task(10, ThreadState::Running, "fetch"),
+            stack.iter().copied(),
+        );
+        batch.push(
+            in_task(10, ThreadState::Running, "parse"),
+            stack.iter().copied(),
+        );
+        batch.push(
+            in_task(20, ThreadState::Awaiting, "fetch"),
+            stack.iter().copied(),
+        );
+        batch.push(header(10, ThreadState::Running), stack.iter().copied());
+        let mut agg = aggregator(100, true);
+        agg.add(&batch);
+        let profile = agg.profile(ProfileMeta::default());
+        let mut stacks: Vec<(Vec<String>, u64)> = profile.threads[0]
+            .stacks
+            .iter()
+            .map(|(s, v)| (labels(&profile, s), v.get(SAMPLES_VALUE)))
+            .collect();
+        stacks.sort();
+        let main = "main (app.py:3)".to_owned();
+        let leaf = "leaf (app.py:9)".to_owned();
+        assert_eq!(
+            stacks,
+            vec![
+                (vec![main.clone(), leaf.clone()], 1),
+                (vec!["task fetch".into(), main.clone(), leaf.clone()], 1),
+                (
+                    vec![
+                        "task fetch".into(),
+                        main.clone(),
+                        leaf.clone(),
+                        AWAITING.into()
+                    ],
+                    2
+                ),
+                (vec!["task parse".into(), main, leaf], 1),
+            ]
+        );
+        // Waiting tasks are dropped with the idle samples.
+        let mut no_idle = aggregator(100, false);
+        no_idle.add(&batch);
+        let profile = no_idle.profile(ProfileMeta::default());
+        assert!(profile.threads[0]
+            .stacks
+            .keys()
+            .all(|s| !profile.frames.get(*s.last().unwrap()).is_awaiting()));
+    }
+
+    #[test]
+    fn task_names_past_the_bound_are_grouped() {
+        let thread = entry();
+        let mut batch = SampleBatch::new(thread);
+        for n in 0..MAX_TASK_NAMES + 3 {
+            batch.push(
+                in_task(10, ThreadState::Running, &format!("Task-{n}")),
+                [raw("f", 1)].into_iter(),
+            );
+        }
+        let mut agg = aggregator(100_000, true);
+        agg.add(&batch);
+        let profile = agg.profile(ProfileMeta::default());
+        let grouped = profile.threads[0]
+            .stacks
+            .iter()
+            .find(|(s, _)| profile.frames.get(s[0]).task_name() == Some("Task-N"))
+            .map(|(_, v)| v.get(SAMPLES_VALUE));
+        assert_eq!(grouped, Some(3));
     }
 
     #[test]

@@ -98,6 +98,10 @@ pub struct StackFlags {
     pub truncated: bool,
     /// Blocked: an `[idle]` leaf.
     pub idle: bool,
+    /// A waiting asyncio task: an `[awaiting]` leaf.
+    pub awaiting: bool,
+    /// Taken in an asyncio task: this `task NAME` frame under the labels.
+    pub task: Option<FrameId>,
     /// The sample's label set (`sampler::labels`): label frames at the root.
     pub labels: sampler::labels::LabelSetId,
     /// The builtin call the innermost frame was in: the leaf names it (`[idle] NAME`,
@@ -118,9 +122,14 @@ impl Fingerprint {
     pub fn of(raw: &[RawFrame], flags: StackFlags) -> Fingerprint {
         let seed = u64::from(flags.truncated)
             | (u64::from(flags.idle) << 1)
-            | (raw.len() as u64) << 2
+            | (u64::from(flags.awaiting) << 2)
+            | (raw.len() as u64) << 3
             | u64::from(flags.labels) << 40;
-        let (mut a, mut b) = (seed ^ 0x243f_6a88_85a3_08d3, seed ^ 0x1319_8a2e_0370_7344);
+        let task = flags.task.map_or(0, |id| u64::from(id) + 1);
+        let (mut a, mut b) = (
+            seed ^ 0x243f_6a88_85a3_08d3 ^ mix(task, 0x9e37_79b9_7f4a_7c15),
+            seed ^ 0x1319_8a2e_0370_7344 ^ task.rotate_left(32),
+        );
         if !flags.call.is_none() {
             a = mix(a ^ flags.call.callee as u64, 0x9e37_79b9_7f4a_7c15);
             b = mix(
@@ -222,12 +231,16 @@ mod tests {
         let plain = StackFlags {
             truncated: false,
             idle: false,
+            awaiting: false,
+            task: None,
             labels: 0,
             call: RawCall::NONE,
         };
         let idle = StackFlags {
             truncated: false,
             idle: true,
+            awaiting: false,
+            task: None,
             labels: 0,
             call: RawCall::NONE,
         };
@@ -236,6 +249,14 @@ mod tests {
         cache.insert(print, 7);
         assert_eq!(cache.get(Fingerprint::of(&stack, plain)), Some(7));
         assert_eq!(cache.get(Fingerprint::of(&stack, idle)), None);
+        let in_task = |id| StackFlags {
+            task: Some(id),
+            ..plain
+        };
+        assert_eq!(cache.get(Fingerprint::of(&stack, in_task(0))), None);
+        cache.insert(Fingerprint::of(&stack, in_task(0)), 8);
+        assert_eq!(cache.get(Fingerprint::of(&stack, in_task(0))), Some(8));
+        assert_eq!(cache.get(Fingerprint::of(&stack, in_task(1))), None);
         assert_eq!(cache.get(Fingerprint::of(&[raw(1), raw(3)], plain)), None);
         assert_eq!(
             cache.get(Fingerprint::of(&[raw(2), raw(1)], plain)),
@@ -255,6 +276,8 @@ mod tests {
                 let flags = StackFlags {
                     truncated: false,
                     idle: false,
+                    awaiting: false,
+                    task: None,
                     labels: 0,
                     call: RawCall::NONE,
                 };

@@ -115,6 +115,10 @@ impl TimelineRecorder {
     }
 
     fn add_sample(&mut self, index: usize, header: SampleHeader, raw_frames: &[RawFrame]) {
+        // Waiting asyncio tasks are not the thread's own time: the timeline shows the thread.
+        if header.state == ThreadState::Awaiting {
+            return;
+        }
         let idle = header.state == ThreadState::Idle;
         if idle && !self.options.keep_idle {
             return;
@@ -123,6 +127,8 @@ impl TimelineRecorder {
         let flags = StackFlags {
             truncated: header.truncated,
             idle,
+            awaiting: false,
+            task: None,
             labels: sampler::labels::NO_LABELS,
             call: header.call,
         };
@@ -317,6 +323,7 @@ mod tests {
                     ThreadState::Running
                 },
                 truncated: false,
+                task: sampler::TaskName::NONE,
                 labels: 0,
                 call: sampler::RawCall::NONE,
             };
