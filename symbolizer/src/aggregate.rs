@@ -451,6 +451,17 @@ mod tests {
             .collect()
     }
 
+    /// The first thread's stacks as frame labels with their sample counts, sorted.
+    fn sorted_stacks(profile: &Profile) -> Vec<(Vec<String>, u64)> {
+        let mut stacks: Vec<(Vec<String>, u64)> = profile.threads[0]
+            .stacks
+            .iter()
+            .map(|(s, v)| (labels(profile, s), v.get(SAMPLES_VALUE)))
+            .collect();
+        stacks.sort();
+        stacks
+    }
+
     fn in_task(weight_ns: u64, state: ThreadState, task: &str) -> SampleHeader {
         SampleHeader {
             task: sampler::TaskName::from_bytes(task.as_bytes()),
@@ -479,12 +490,7 @@ mod tests {
         let mut agg = aggregator(100, true);
         agg.add(&batch);
         let profile = agg.profile(ProfileMeta::default());
-        let mut stacks: Vec<(Vec<String>, u64)> = profile.threads[0]
-            .stacks
-            .iter()
-            .map(|(s, v)| (labels(&profile, s), v.get(SAMPLES_VALUE)))
-            .collect();
-        stacks.sort();
+        let stacks = sorted_stacks(&profile);
         let main = "main (app.py:3)".to_owned();
         let leaf = "leaf (app.py:9)".to_owned();
         assert_eq!(
@@ -600,12 +606,7 @@ mod tests {
         let mut agg = aggregator(100, true);
         agg.add(&batch);
         let profile = agg.profile(ProfileMeta::default());
-        let mut stacks: Vec<(Vec<String>, u64)> = profile.threads[0]
-            .stacks
-            .iter()
-            .map(|(s, c)| (labels(&profile, s), c.get(SAMPLES_VALUE)))
-            .collect();
-        stacks.sort();
+        let stacks = sorted_stacks(&profile);
         assert_eq!(
             stacks,
             [
