@@ -237,17 +237,14 @@ impl Aggregator {
         if flags.truncated {
             self.stack.push(self.truncated);
         }
-        for raw in raw_frames.iter().rev() {
-            let id = match self.frame_ids.get(raw) {
-                Some(&id) => id,
-                None if full => return None,
-                None => {
-                    let id = self.frames.intern(self.symbolizer.resolve(raw));
-                    self.frame_ids.insert(*raw, id);
-                    id
-                }
-            };
-            self.stack.push(id);
+        if !self.symbolizer.push_frames(
+            raw_frames,
+            &mut self.frame_ids,
+            &mut self.frames,
+            full,
+            &mut self.stack,
+        ) {
+            return None;
         }
         if raw_frames.is_empty() {
             self.stack.push(self.interpreter);

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use flamegraph::Frame;
+use flamegraph::hash::FastMap;
+use flamegraph::{Frame, FrameId, FrameTable};
 use rustpython_vm::builtins::PyStrInterned;
 use sampler::RawFrame;
 
@@ -35,6 +36,33 @@ impl Symbolizer {
         let function = self.text(raw.qualname);
         let file = self.file(raw.filename);
         Frame::python(&function, &file, raw.line, raw.first_line)
+    }
+
+    /// Pushes the ids of `raw_frames` (innermost first) onto `stack`, outermost first,
+    /// resolving and interning into `frames` each raw frame `ids` does not know yet.
+    /// With `no_new_frames` (the caller's stack table is full, so a stack with a new frame
+    /// could not be kept) it stops at the first unknown frame and returns false.
+    pub(crate) fn push_frames(
+        &mut self,
+        raw_frames: &[RawFrame],
+        ids: &mut FastMap<RawFrame, FrameId>,
+        frames: &mut FrameTable,
+        no_new_frames: bool,
+        stack: &mut Vec<FrameId>,
+    ) -> bool {
+        for raw in raw_frames.iter().rev() {
+            let id = match ids.get(raw) {
+                Some(&id) => id,
+                None if no_new_frames => return false,
+                None => {
+                    let id = frames.intern(self.resolve(raw));
+                    ids.insert(*raw, id);
+                    id
+                }
+            };
+            stack.push(id);
+        }
+        true
     }
 
     /// The text of the interned string at `address` (an address the sampler recorded).

@@ -202,17 +202,14 @@ impl TimelineRecorder {
         if flags.truncated {
             self.stack.push(truncated);
         }
-        for raw in raw_frames.iter().rev() {
-            let id = match self.frame_ids.get(raw) {
-                Some(&id) => id,
-                None if self.stacks.is_full() => return None,
-                None => {
-                    let id = self.frames.intern(self.symbolizer.resolve(raw));
-                    self.frame_ids.insert(*raw, id);
-                    id
-                }
-            };
-            self.stack.push(id);
+        if !self.symbolizer.push_frames(
+            raw_frames,
+            &mut self.frame_ids,
+            &mut self.frames,
+            self.stacks.is_full(),
+            &mut self.stack,
+        ) {
+            return None;
         }
         if raw_frames.is_empty() {
             self.stack.push(interpreter);
