@@ -479,10 +479,14 @@ fn stack_dump(target: &Target) -> Result<Answer, AgentError> {
 fn metrics_page(target: &Target, context: &HttpContext) -> Result<Answer, AgentError> {
     target.check(&[], &[])?;
     let threads = sampler::registered_threads();
+    let started = &context.metrics.started;
     let inputs = MetricsInputs {
         sampler: sampler::current_stats(),
         sampler_threads_cpu_ns: sampler::background_cpu_ns(),
-        program_cpu_ns: threads.iter().map(|t| t.cpu_time_since_armed_ns()).sum(),
+        python_threads_cpu_ns: sampler::python_threads_cpu_ns()
+            .saturating_sub(started.python_threads_ns.load(Ordering::Relaxed)),
+        process_cpu_ns: sampler::timer::process_cpu_ns()
+            .saturating_sub(started.process_ns.load(Ordering::Relaxed)),
         windows_on_disk: context.store.len(),
         bytes_on_disk: context.store.bytes(),
         threads: threads.iter().filter(|t| t.is_alive()).count(),

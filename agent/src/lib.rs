@@ -136,6 +136,7 @@ impl Agent<Ready> {
         add_to_slice: Option<slicer::AddToSlice>,
     ) -> Result<Agent<Running>, AgentError> {
         let config = &self.config;
+        self.metrics.started.note_now();
         let session = Session::start(config.session.clone())?;
         self.metrics.alloc_sampling.store(
             config.session.alloc_interval.is_some(),

@@ -37,7 +37,29 @@ pub struct AgentMetrics {
     pub allocated_bytes: AtomicU64,
     /// Bytes allocated by Python threads and not freed, as of the last slice (estimated).
     pub in_use_bytes: AtomicU64,
+    /// The process's and the Python threads' CPU clocks when the agent started.
+    pub started: CpuClocks,
     last_error: Mutex<Option<String>>,
+}
+
+/// CPU time, nanoseconds, of the whole process and of its Python threads (ended ones
+/// included): what `rpprof_overhead_ratio` counts from.
+#[derive(Debug, Default)]
+pub struct CpuClocks {
+    /// The whole process, profiler threads included.
+    pub process_ns: AtomicU64,
+    /// Every Python thread, the handler's time on them included.
+    pub python_threads_ns: AtomicU64,
+}
+
+impl CpuClocks {
+    /// Reads both clocks now.
+    pub fn note_now(&self) {
+        self.process_ns
+            .store(sampler::timer::process_cpu_ns(), Ordering::Relaxed);
+        self.python_threads_ns
+            .store(sampler::python_threads_cpu_ns(), Ordering::Relaxed);
+    }
 }
 
 impl AgentMetrics {
@@ -65,8 +87,11 @@ pub struct MetricsInputs {
     pub sampler: StatsSnapshot,
     /// CPU of the sampler's background threads (drain, ticker), nanoseconds.
     pub sampler_threads_cpu_ns: u64,
-    /// CPU of the program's threads, nanoseconds.
-    pub program_cpu_ns: u64,
+    /// CPU of the Python threads since the agent started (those that ended included, the
+    /// handler's time on them included), nanoseconds.
+    pub python_threads_cpu_ns: u64,
+    /// CPU of the whole process since the agent started, nanoseconds.
+    pub process_cpu_ns: u64,
     /// Windows in the store.
     pub windows_on_disk: usize,
     /// Bytes of the store.
@@ -197,16 +222,48 @@ pub fn render(metrics: &AgentMetrics, inputs: &MetricsInputs) -> String {
         "HTTP requests answered.",
         load(&metrics.http_requests),
     );
+    // The program's CPU is its Python threads' (those that ended too: a thread-per-request
+    // server's work is mostly in threads that are gone) without the handler's share; the
+    // profiler's is everything else the process used: handlers, drain, ticker, aggregator,
+    // windows, HTTP and push threads.
     let handlers = s.handler_cpu_estimate_ns();
-    let profiler = handlers
-        + inputs.sampler_threads_cpu_ns
-        + metrics.aggregator_cpu_ns.load(Ordering::Relaxed)
-        + metrics.windows_cpu_ns.load(Ordering::Relaxed);
+    let program = inputs.python_threads_cpu_ns.saturating_sub(handlers);
+    let profiler = inputs.process_cpu_ns.saturating_sub(program);
+    metric(
+        "program_cpu_seconds_total",
+        "counter",
+        "CPU time of the program's Python threads since the agent started (ended ones too).",
+        program as f64 / 1e9,
+    );
+    metric(
+        "profiler_cpu_seconds_total",
+        "counter",
+        "CPU time of the profiler since the agent started: handlers and its own threads.",
+        profiler as f64 / 1e9,
+    );
+    metric(
+        "sampler_threads_cpu_seconds_total",
+        "counter",
+        "CPU time of the sampler's drain and ticker threads.",
+        inputs.sampler_threads_cpu_ns as f64 / 1e9,
+    );
+    metric(
+        "aggregator_cpu_seconds_total",
+        "counter",
+        "CPU time of the session's aggregator thread.",
+        load(&metrics.aggregator_cpu_ns) / 1e9,
+    );
+    metric(
+        "windows_cpu_seconds_total",
+        "counter",
+        "CPU time of the thread that renders and stores windows.",
+        load(&metrics.windows_cpu_ns) / 1e9,
+    );
     metric(
         "overhead_ratio",
         "gauge",
-        "Estimated profiler CPU (handlers and background threads) over the program's CPU.",
-        profiler as f64 / inputs.program_cpu_ns.max(1) as f64,
+        "Profiler CPU over the program's CPU, since the agent started.",
+        profiler as f64 / program.max(1) as f64,
     );
     out
 }
@@ -224,7 +281,8 @@ mod tests {
             &MetricsInputs {
                 sampler: StatsSnapshot::default(),
                 sampler_threads_cpu_ns: 1_000,
-                program_cpu_ns: 100_000,
+                python_threads_cpu_ns: 100_000,
+                process_cpu_ns: 101_000,
                 windows_on_disk: 2,
                 bytes_on_disk: 4096,
                 threads: 3,

@@ -121,7 +121,9 @@ impl Profile {
         let pid = |t: &ThreadProfile| t.process.as_ref().map(|p| p.pid);
         let mut sizes: HashMap<(&str, Option<u32>), usize> = HashMap::new();
         for (group, thread) in groups.iter().zip(&self.threads) {
-            *sizes.entry((group.as_str(), pid(thread))).or_default() += 1;
+            // A thread standing for ended threads of its group counts as all of them.
+            *sizes.entry((group.as_str(), pid(thread))).or_default() +=
+                thread.ended_members.max(1) as usize;
         }
         let mut out = Profile::new(self.meta.clone());
         out.frames = self.frames.clone();

@@ -11,6 +11,7 @@
 #![deny(missing_docs)]
 
 pub mod atomic;
+mod cpu_comments;
 pub mod diff;
 mod error;
 pub mod firefox;

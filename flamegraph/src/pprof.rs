@@ -24,10 +24,6 @@ use crate::profile::{ProcessRoot, Profile, ProfileMeta, ALL_THREADS, MAX_SAMPLES
 use crate::value::{ValueKind, Values, MAX_VALUE_KINDS};
 use crate::ProfileError;
 
-/// Comments carry each thread's CPU time (pprof has no field for it):
-/// `rpprof thread cpu: NAME (tid N) NANOSECONDS`.
-const CPU_COMMENT: &str = "rpprof thread cpu: ";
-
 /// Builds the string table: index 0 is always "".
 struct Strings {
     table: Vec<String>,
@@ -220,13 +216,9 @@ pub fn to_proto(profile: &Profile, value: Option<usize>) -> protos::Profile {
         .or_else(|| kinds.len().checked_sub(1))
         .and_then(|i| kinds.get(i));
     let default_sample_type = default_kind.map_or(0, |kind| strings.id(&kind.name));
-    let comment = profile
-        .threads
+    let comment = crate::cpu_comments::comments(profile)
         .iter()
-        .filter_map(|t| {
-            t.cpu_time_ns
-                .map(|ns| strings.id(&format!("{CPU_COMMENT}{} {ns}", t.qualified_label())))
-        })
+        .map(|line| strings.id(line))
         .collect();
     protos::Profile {
         sample_type,
@@ -459,20 +451,7 @@ pub fn from_proto(proto: &protos::Profile) -> Result<Profile, ProfileError> {
         ));
     }
     for &id in &proto.comment {
-        let Some(rest) = text(id)?.strip_prefix(CPU_COMMENT) else {
-            continue;
-        };
-        let Some((label, ns)) = rest.rsplit_once(' ') else {
-            continue;
-        };
-        let Ok(ns) = ns.parse::<u64>() else { continue };
-        if let Some(thread) = profile
-            .threads
-            .iter_mut()
-            .find(|t| t.qualified_label() == label)
-        {
-            thread.cpu_time_ns = Some(ns);
-        }
+        crate::cpu_comments::apply(&mut profile, text(id)?);
     }
     Ok(profile)
 }

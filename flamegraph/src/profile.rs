@@ -122,6 +122,9 @@ pub struct ThreadProfile {
     pub group: Option<String>,
     /// The child process it ran in; `None` for the profiled program's own threads.
     pub process: Option<ProcessRoot>,
+    /// How many ended threads were added into this one, named after their group, to bound
+    /// a long recording's memory (0: a thread of its own).
+    pub ended_members: u64,
 }
 
 impl ThreadProfile {
@@ -155,7 +158,9 @@ impl ThreadProfile {
 
     /// The root frame writers give the thread: `name (tid N)`, or just the name without a tid.
     pub fn label(&self) -> String {
-        if self.tid == 0 {
+        if self.ended_members > 0 {
+            format!("{} ×{} ended", self.name, self.ended_members)
+        } else if self.tid == 0 {
             self.name.clone()
         } else {
             format!("{} (tid {})", self.name, self.tid)
@@ -180,6 +185,7 @@ impl ThreadProfile {
             stacks: FastMap::default(),
             group: self.group.clone(),
             process: self.process.clone(),
+            ended_members: self.ended_members,
         }
     }
 }

@@ -25,10 +25,12 @@ mod flags;
 mod fork;
 pub mod handler;
 pub mod labels;
+mod owned;
 mod ownership;
 mod raw;
 mod registry;
 pub mod ring;
+mod ring_pool;
 mod session;
 mod signal;
 mod snapshot;
@@ -49,8 +51,10 @@ pub use fork::{in_forked_child, reset_after_fork};
 pub use ownership::{release_sigprof, sigprof_released};
 pub use raw::{RawFrame, RawSample, SampleHeader, TaskName, ThreadState};
 pub use registry::{
-    arm_failures, current_entry, register_current_thread, registered_threads, ThreadEntry,
+    arm_failures, current_entry, python_threads_cpu_ns, register_current_thread,
+    registered_threads, ThreadEntry,
 };
+pub use ring_pool::pooled_bytes;
 pub use session::{current_stats, Sampler, SessionReport};
 pub use signal::{handler_is_installed, install_handler};
 pub use snapshot::{snapshot_threads, ThreadSnapshot, SNAPSHOT_DEPTH};

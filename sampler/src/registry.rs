@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use rustpython_vm::vm::thread::ThreadSlot;
 
 use crate::alloc::AllocRing;
+use crate::owned::Owned;
 use crate::raw::ThreadState;
 use crate::ring::{RepeatRing, SampleRing};
 use crate::snapshot::SnapshotSlot;
@@ -41,13 +42,14 @@ pub struct ThreadEntry {
     final_cpu_ns: AtomicU64,
     /// The thread's CPU clock when a session last armed it.
     armed_cpu_ns: AtomicU64,
-    /// Its samples; created the first time a session arms the thread, kept while it lives.
-    pub(crate) ring: OnceLock<SampleRing>,
+    /// Its samples; created the first time a session arms the thread, given back to the
+    /// ring pool once it has ended and its records were drained ([`ThreadEntry::release_rings`]).
+    pub(crate) ring: Owned<SampleRing>,
     /// The ticker's "stack unchanged" records for it (wall mode), created with `ring`.
-    pub(crate) repeats: OnceLock<RepeatRing>,
+    pub(crate) repeats: Owned<RepeatRing>,
     /// Its allocation samples, written by its allocator hook; created when an allocation
-    /// sampling session first covers the thread, kept while it lives.
-    pub(crate) alloc_ring: OnceLock<AllocRing>,
+    /// sampling session first covers the thread, given back with `ring`.
+    pub(crate) alloc_ring: Owned<AllocRing>,
     /// How many samples its handler has written (the last one's number).
     pub(crate) sample_seq: AtomicU64,
     /// The thread's CPU clock when the ticker last signalled it: if the clock has barely
@@ -136,12 +138,6 @@ impl ThreadEntry {
             .saturating_sub(self.armed_cpu_ns.load(Ordering::Acquire))
     }
 
-    /// Samples (and repeats) lost because this thread's rings were full.
-    pub fn dropped(&self) -> u64 {
-        self.ring.get().map_or(0, SampleRing::dropped)
-            + self.repeats.get().map_or(0, RepeatRing::dropped)
-    }
-
     /// What the interpreter says the thread is doing now (async-signal-safe: one atomic load).
     #[inline]
     pub fn state(&self) -> ThreadState {
@@ -214,6 +210,27 @@ impl ThreadEntry {
             timers.stop();
         }
     }
+
+    /// Gives the ended thread's rings back to the pool. Call with the registry lock held,
+    /// once the thread has ended (its handler and allocator hook write no more: its
+    /// `CURRENT` was cleared first) and where no drain thread can be reading them: from
+    /// the drain thread itself after its last drain of the thread ([`forget_dead`]), or
+    /// while no session collects. The ticker reads them only under the lock.
+    fn release_rings(&self) {
+        debug_assert!(!self.is_alive());
+        // SAFETY: as above: nothing holds or will take a reference to these rings.
+        unsafe {
+            if let Some(ring) = self.ring.take() {
+                crate::ring_pool::give(ring.into_words());
+            }
+            if let Some(ring) = self.repeats.take() {
+                crate::ring_pool::give(ring.into_words());
+            }
+            if let Some(ring) = self.alloc_ring.take() {
+                crate::ring_pool::give(ring.into_words());
+            }
+        }
+    }
 }
 
 /// How a session wants each thread armed.
@@ -226,25 +243,27 @@ pub(crate) struct ArmSpec {
 }
 
 struct Registry {
+    /// Live threads, and threads that ended while a session collected records whose last
+    /// records the drain thread has not taken yet.
     threads: Vec<Arc<ThreadEntry>>,
     armed: Option<ArmSpec>,
     /// Words of the allocation ring each thread gets while allocation sampling runs.
     alloc_ring_words: Option<usize>,
+    /// A session's drain thread takes records (from [`arm_all`] until
+    /// [`end_collection`]): a thread that ends meanwhile stays listed until its last
+    /// records are drained ([`forget_dead`]). Otherwise an ending thread is forgotten at
+    /// once: nothing else may keep a thread that has ended (a thread-per-request server
+    /// starts millions of them).
+    collecting: bool,
 }
 
 static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
     threads: Vec::new(),
     armed: None,
     alloc_ring_words: None,
+    collecting: false,
 });
 static NEXT_KEY: AtomicU32 = AtomicU32::new(1);
-/// Bumped whenever the set of threads changes, so the ticker re-reads it only then.
-static GENERATION: AtomicU64 = AtomicU64::new(0);
-
-/// A number that changes whenever a thread registers, exits or is forgotten.
-pub(crate) fn generation() -> u64 {
-    GENERATION.load(Ordering::Acquire)
-}
 
 fn registry() -> MutexGuard<'static, Registry> {
     lock(&REGISTRY)
@@ -300,9 +319,28 @@ pub(crate) fn reset_in_forked_child() -> Option<String> {
         std::mem::forget(entry);
     }
     registry.armed = None;
-    GENERATION.fetch_add(1, Ordering::AcqRel);
+    registry.collecting = false;
+    ENDED_THREADS_CPU_NS.store(0, Ordering::Release);
     PARENTS_REGISTRY.store(false, Ordering::Release);
     name
+}
+
+/// CPU time of the registered threads that have ended (in this process), nanoseconds.
+static ENDED_THREADS_CPU_NS: AtomicU64 = AtomicU64::new(0);
+
+/// CPU time every registered (Python) thread has used, those that have ended included:
+/// the program's CPU, as opposed to the profiler's own threads'. It includes the signal
+/// handler's time, which runs on the program's threads.
+pub fn python_threads_cpu_ns() -> u64 {
+    let registry = registry();
+    let live: u64 = registry
+        .threads
+        .iter()
+        .filter(|e| e.is_alive())
+        .map(|e| e.cpu_time_ns())
+        .sum();
+    // Read under the lock: an ending thread moves its time from `live` to the sum under it.
+    live + ENDED_THREADS_CPU_NS.load(Ordering::Acquire)
 }
 
 /// Timers that could not be armed for a thread that registered during a session.
@@ -343,9 +381,9 @@ pub fn register_current_thread(
         alive: AtomicBool::new(true),
         final_cpu_ns: AtomicU64::new(0),
         armed_cpu_ns: AtomicU64::new(0),
-        ring: OnceLock::new(),
-        repeats: OnceLock::new(),
-        alloc_ring: OnceLock::new(),
+        ring: Owned::new(),
+        repeats: Owned::new(),
+        alloc_ring: Owned::new(),
         sample_seq: AtomicU64::new(0),
         cpu_at_signal: AtomicU64::new(0),
         last_sample_idle: AtomicBool::new(false),
@@ -372,7 +410,6 @@ pub fn register_current_thread(
     }
     let mut registry = registry();
     registry.threads.push(entry.clone());
-    GENERATION.fetch_add(1, Ordering::AcqRel);
     if let Some(spec) = registry.armed {
         if entry.arm(&spec).is_err() {
             ARM_FAILURES.fetch_add(1, Ordering::Relaxed);
@@ -431,15 +468,53 @@ pub(crate) fn disarm_all() {
     }
 }
 
+/// Before a session's drain thread starts: threads that end from now on stay listed until
+/// drained. Threads that ended before have nothing for this session.
+pub(crate) fn begin_collection() {
+    let mut registry = registry();
+    registry.collecting = true;
+    forget_ended(&mut registry.threads);
+}
+
+/// After a session's drain thread has stopped: forgets every thread that has ended, and
+/// from now on forgets threads as they end.
+pub(crate) fn end_collection() {
+    let mut registry = registry();
+    registry.collecting = false;
+    forget_ended(&mut registry.threads);
+}
+
+/// Removes the threads that have ended, giving their rings back (registry lock held, no
+/// drain thread running).
+fn forget_ended(threads: &mut Vec<Arc<ThreadEntry>>) {
+    threads.retain(|e| {
+        let alive = e.is_alive();
+        if !alive {
+            e.release_rings();
+        }
+        alive
+    });
+}
+
+/// Runs `visit` over the registered threads with the registry locked: the ticker's pass,
+/// during which no thread's rings can be given back.
+pub(crate) fn with_threads(visit: impl FnOnce(&[Arc<ThreadEntry>])) {
+    visit(&registry().threads);
+}
+
 /// Forgets threads that have exited, once the caller has drained their rings.
 pub(crate) fn forget_dead(drained: &[Arc<ThreadEntry>]) {
     if drained.is_empty() {
         return;
     }
-    registry()
-        .threads
-        .retain(|e| e.is_alive() || !drained.iter().any(|d| Arc::ptr_eq(d, e)));
-    GENERATION.fetch_add(1, Ordering::AcqRel);
+    registry().threads.retain(|e| {
+        let forget = !e.is_alive() && drained.iter().any(|d| Arc::ptr_eq(d, e));
+        if forget {
+            // Called by the drain thread after its last drain of these threads.
+            e.release_rings();
+        }
+        !forget
+    });
 }
 
 struct ExitGuard {
@@ -466,11 +541,19 @@ impl Drop for ExitGuard {
             self.entry.alive.store(false, Ordering::Release);
             return;
         }
-        let _registry = registry();
+        let mut registry = registry();
         self.entry.alive.store(false, Ordering::Release);
+        ENDED_THREADS_CPU_NS.fetch_add(
+            self.entry.final_cpu_ns.load(Ordering::Acquire),
+            Ordering::AcqRel,
+        );
         self.entry.disarm();
         self.entry.delete_timers();
-        GENERATION.fetch_add(1, Ordering::AcqRel);
+        if !registry.collecting {
+            // No drain thread will take its records: forget it now.
+            registry.threads.retain(|e| !Arc::ptr_eq(e, &self.entry));
+            self.entry.release_rings();
+        }
     }
 }
 
@@ -479,6 +562,7 @@ impl Drop for ThreadEntry {
         // A thread that never exited (the main thread at process end) still has its timers;
         // nothing can reach the entry any more, so no handler uses them.
         self.delete_timers();
+        // Rings not given back yet (a thread that never ended) are freed with the entry.
     }
 }
 

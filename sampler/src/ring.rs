@@ -38,9 +38,15 @@ unsafe impl Send for WordRing {}
 impl WordRing {
     /// A ring of at least `min_words` words (rounded up to a power of two, at least 64).
     pub fn new(min_words: usize) -> WordRing {
-        let capacity = min_words.max(64).next_power_of_two();
+        let capacity = WordRing::capacity_for(min_words);
+        // Zeroed memory from the allocator (calloc): a large ring's pages cost no RSS until
+        // records reach them.
+        let zeroed: Box<[u64]> = vec![0u64; capacity].into_boxed_slice();
+        // SAFETY: UnsafeCell<u64> has the same in-memory representation as u64, so the
+        // slice's layout is unchanged; ownership moves from one box to the other.
+        let words = unsafe { Box::from_raw(Box::into_raw(zeroed) as *mut [UnsafeCell<u64>]) };
         WordRing {
-            words: (0..capacity).map(|_| UnsafeCell::new(0)).collect(),
+            words,
             mask: capacity - 1,
             head: AtomicUsize::new(0),
             tail: AtomicUsize::new(0),
@@ -48,9 +54,27 @@ impl WordRing {
         }
     }
 
+    /// The capacity of a ring asked for `min_words` words.
+    pub fn capacity_for(min_words: usize) -> usize {
+        min_words.max(64).next_power_of_two()
+    }
+
     /// Capacity in words.
     pub fn capacity_words(&self) -> usize {
         self.mask + 1
+    }
+
+    /// Capacity in bytes.
+    pub fn capacity_bytes(&self) -> usize {
+        self.capacity_words() * std::mem::size_of::<u64>()
+    }
+
+    /// Forgets every record and drop, for a new owner (exclusive access: nothing can be
+    /// producing or consuming).
+    pub(crate) fn clear(&mut self) {
+        *self.head.get_mut() = 0;
+        *self.tail.get_mut() = 0;
+        *self.dropped.get_mut() = 0;
     }
 
     /// Records lost because the ring was full.
@@ -197,8 +221,13 @@ impl SampleRing {
     /// A ring of at least `min_words` words.
     pub fn new(min_words: usize) -> SampleRing {
         SampleRing {
-            ring: WordRing::new(min_words),
+            ring: crate::ring_pool::take(min_words),
         }
+    }
+
+    /// Its buffer, for [`crate::ring_pool`].
+    pub(crate) fn into_words(self) -> WordRing {
+        self.ring
     }
 
     /// Records lost because the ring was full.
@@ -327,8 +356,13 @@ impl RepeatRing {
     /// A ring for at least `records` repeats.
     pub fn new(records: usize) -> RepeatRing {
         RepeatRing {
-            ring: WordRing::new(records * 3),
+            ring: crate::ring_pool::take(records * 3),
         }
+    }
+
+    /// Its buffer, for [`crate::ring_pool`].
+    pub(crate) fn into_words(self) -> WordRing {
+        self.ring
     }
 
     /// Adds a repeat; false (and a drop counted) when full.

@@ -75,6 +75,7 @@ impl Sampler {
         let result = Self::start_running(config, warn);
         if result.is_err() {
             registry::disarm_all();
+            registry::end_collection();
             SESSION.sampling.store(false, Ordering::Release);
             RUNNING.store(false, Ordering::Release);
         }
@@ -99,6 +100,7 @@ impl Sampler {
         SESSION.sampling.store(true, Ordering::Release);
         let interval = drain_interval(config.rate_hz);
         let (sender, receiver) = crossbeam_channel::bounded(CHANNEL_BATCHES);
+        registry::begin_collection();
         let handler_lost = Arc::new(AtomicBool::new(false));
         let drainer = Drainer::start(interval, sender, handler_lost.clone(), warn)
             .map_err(SamplerError::Thread)?;
@@ -176,6 +178,7 @@ impl Sampler {
         };
         registry::disarm_all();
         let drain_cpu_ns = drainer.finish();
+        registry::end_collection();
         SESSION.sampling.store(false, Ordering::Release);
         RUNNING.store(false, Ordering::Release);
         drain_cpu_ns

@@ -57,23 +57,20 @@ impl Ticker {
 fn tick_loop(period: Duration, stopper: &Stopper) {
     // SAFETY: getpid has no preconditions.
     let pid = unsafe { libc::getpid() };
-    let mut threads: Vec<Arc<ThreadEntry>> = Vec::new();
-    let mut seen_generation = u64::MAX;
     let period_ns = period.as_nanos() as u64;
     let mut deadline = Instant::now() + period;
     loop {
         if stopper.sleep_until(deadline) {
             return;
         }
-        let generation = registry::generation();
-        if generation != seen_generation {
-            threads = registry::registered_threads();
-            seen_generation = generation;
-        }
         let now = monotonic_ns();
-        for thread in &threads {
-            tick(thread, now, pid, period_ns);
-        }
+        // Under the registry's lock: a thread that ends meanwhile keeps its repeat ring
+        // until the pass is over.
+        registry::with_threads(|threads| {
+            for thread in threads {
+                tick(thread, now, pid, period_ns);
+            }
+        });
         deadline += period;
         let late = Instant::now();
         if deadline < late {

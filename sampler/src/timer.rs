@@ -210,6 +210,11 @@ pub fn monotonic_ns() -> u64 {
     clock_ns(libc::CLOCK_MONOTONIC).unwrap_or(0)
 }
 
+/// The whole process's CPU time in nanoseconds (every thread, ended ones included).
+pub fn process_cpu_ns() -> u64 {
+    clock_ns(libc::CLOCK_PROCESS_CPUTIME_ID).unwrap_or(0)
+}
+
 /// The calling thread's CPU time in nanoseconds.
 #[inline]
 pub fn thread_cpu_ns() -> u64 {

@@ -3,6 +3,7 @@
 //! the way `python` does ([`runner`]).
 
 pub mod command_line;
+mod freelists;
 pub mod labels;
 pub mod native;
 pub mod program;

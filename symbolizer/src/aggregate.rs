@@ -23,6 +23,11 @@ use crate::calls::LeafMarkers;
 use crate::labels::LabelFrames;
 use crate::names::Symbolizer;
 use crate::stacks::{Fingerprint, RawStackCache, StackFlags, StackId, StackTable};
+use crate::thread_ref::ThreadRef;
+
+mod ended;
+
+pub use ended::MAX_ENDED_THREADS;
 
 /// How samples become a profile.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,7 +57,10 @@ pub const SAMPLES_VALUE: usize = 0;
 pub const TIME_VALUE: usize = 1;
 
 struct ThreadTotals {
-    entry: Arc<ThreadEntry>,
+    thread: ThreadRef,
+    /// Ended threads added into this one to bound memory (0: a thread of its own; see
+    /// [`ended`]).
+    ended_members: u64,
     /// Weight not yet turned into whole samples.
     carry_ns: u64,
     /// Per stack: samples and weight, at [`SAMPLES_VALUE`] and [`TIME_VALUE`]; a pair
@@ -71,7 +79,10 @@ pub struct Aggregator {
     stacks: StackTable,
     cache: RawStackCache,
     threads: Vec<ThreadTotals>,
+    /// Threads of their own, by sampler key.
     thread_index: FastMap<u32, usize>,
+    /// Threads added since ended threads were last looked for.
+    new_threads: usize,
     truncated: FrameId,
     leaves: LeafMarkers,
     awaiting: FrameId,
@@ -109,6 +120,7 @@ impl Aggregator {
             cache: RawStackCache::new(),
             threads: Vec::new(),
             thread_index: FastMap::default(),
+            new_threads: 0,
             truncated,
             leaves,
             awaiting,
@@ -291,13 +303,22 @@ impl Aggregator {
         if let Some(&index) = self.thread_index.get(&entry.key()) {
             return index;
         }
+        // Before the new slot: looking for ended threads can renumber the others.
+        self.after_new_thread();
+        self.push_thread(ThreadRef::Live(entry.clone()), 0)
+    }
+
+    /// Adds a thread (or a group of ended ones: `ended_members > 0`); returns its index.
+    fn push_thread(&mut self, thread: ThreadRef, ended_members: u64) -> usize {
+        if ended_members == 0 {
+            self.thread_index.insert(thread.key(), self.threads.len());
+        }
         self.threads.push(ThreadTotals {
-            entry: entry.clone(),
+            thread,
+            ended_members,
             carry_ns: 0,
             counts: FastMap::default(),
         });
-        self.thread_index
-            .insert(entry.key(), self.threads.len() - 1);
         self.threads.len() - 1
     }
 
@@ -313,8 +334,9 @@ impl Aggregator {
             _ => self.allocs.values(self.threads.len()),
         };
         for (index, thread) in self.threads.iter().enumerate() {
-            let mut out = ThreadProfile::new(&thread.entry.name(), thread.entry.tid());
-            out.cpu_time_ns = Some(thread.entry.cpu_time_since_armed_ns());
+            let mut out = ThreadProfile::new(&thread.thread.name(), thread.thread.tid());
+            out.cpu_time_ns = Some(thread.thread.cpu_time_since_armed_ns());
+            out.ended_members = thread.ended_members;
             let counts = thread
                 .counts
                 .iter()
@@ -350,7 +372,7 @@ impl Aggregator {
                 stack.push(fresh.frames.intern(self.frames.get(frame).clone()));
             }
             block.stack = fresh.stacks.intern(&stack).unwrap_or(fresh.overflow);
-            block.thread = fresh.thread_slot(&self.threads[block.thread].entry);
+            block.thread = fresh.slot_like(&self.threads[block.thread]);
             fresh.allocs.live.insert(id, block);
         }
     }
@@ -365,6 +387,8 @@ impl Aggregator {
             thread.counts.clear();
         }
         self.allocs.clear_allocated();
+        // Threads that ended have nothing more to count: only their live blocks keep them.
+        self.forget_ended_threads();
         self.overflowed_samples = 0;
         if self.stacks.len() > self.options.max_stacks / 2 || self.stacks.is_full() {
             // Live sampled blocks keep their stacks: put them back in the emptied table.

@@ -112,6 +112,35 @@ impl AllocTotals {
         out
     }
 
+    /// After the aggregator renumbered its threads: thread `i` is now `new_index[i]`
+    /// (`None`: forgotten; it has no live block), of `threads` in all.
+    pub fn renumber_threads(&mut self, new_index: &[Option<usize>], threads: usize) {
+        let old = std::mem::take(&mut self.allocated);
+        self.allocated
+            .resize_with(threads.min(old.len().max(threads)), FastMap::default);
+        for (thread, stacks) in old.into_iter().enumerate() {
+            let Some(Some(to)) = new_index.get(thread) else {
+                continue;
+            };
+            if self.allocated.len() <= *to {
+                self.allocated.resize_with(to + 1, FastMap::default);
+            }
+            for (stack, [objects, bytes]) in stacks {
+                let totals = self.allocated[*to].entry(stack).or_default();
+                totals[0] += objects;
+                totals[1] += bytes;
+            }
+        }
+        self.live
+            .retain(|_, block| match new_index.get(block.thread) {
+                Some(Some(to)) => {
+                    block.thread = *to;
+                    true
+                }
+                _ => false,
+            });
+    }
+
     /// A new slice: allocated totals start from zero (live blocks stay).
     pub fn clear_allocated(&mut self) {
         for stacks in &mut self.allocated {

@@ -13,9 +13,12 @@ mod calls;
 mod labels;
 mod names;
 mod stacks;
+mod thread_ref;
 mod timeline;
 
-pub use aggregate::{AggregateOptions, Aggregator, DEFAULT_MAX_STACKS, SAMPLES_VALUE, TIME_VALUE};
+pub use aggregate::{
+    AggregateOptions, Aggregator, DEFAULT_MAX_STACKS, MAX_ENDED_THREADS, SAMPLES_VALUE, TIME_VALUE,
+};
 pub use allocs::{
     sample_weights, ALLOC_OBJECTS_VALUE, ALLOC_SPACE_VALUE, INUSE_OBJECTS_VALUE, INUSE_SPACE_VALUE,
 };

@@ -22,6 +22,11 @@ use sampler::{RawFrame, SampleBatch, SampleHeader, ThreadEntry, ThreadState};
 use crate::calls::LeafMarkers;
 use crate::names::Symbolizer;
 use crate::stacks::{Fingerprint, RawStackCache, StackFlags, StackId, StackTable};
+use crate::thread_ref::ThreadRef;
+
+/// New threads between two looks for ended ones, whose sampler entries are then let go of
+/// (see [`ThreadRef::settle`]).
+const SETTLE_EVERY: usize = 64;
 
 /// The default budget of kept samples: about 48 MB of samples (24 bytes each), half an
 /// hour of ten busy threads at 99 Hz before any merging.
@@ -44,7 +49,7 @@ pub struct TimelineOptions {
 }
 
 struct ThreadLine {
-    entry: Arc<ThreadEntry>,
+    thread: ThreadRef,
     carry_ns: u64,
     /// Samples taken into the last kept one since it was kept (0 = it stands alone).
     merged_into_last: u32,
@@ -229,8 +234,13 @@ impl TimelineRecorder {
         if let Some(&index) = self.thread_index.get(&entry.key()) {
             return index;
         }
+        if self.threads.len() % SETTLE_EVERY == SETTLE_EVERY - 1 {
+            for line in &mut self.threads {
+                line.thread.settle();
+            }
+        }
         self.threads.push(ThreadLine {
-            entry: entry.clone(),
+            thread: ThreadRef::Live(entry.clone()),
             carry_ns: 0,
             merged_into_last: 0,
             samples: Vec::new(),
@@ -258,10 +268,10 @@ impl TimelineRecorder {
                 .threads
                 .iter()
                 .map(|t| ThreadTimeline {
-                    name: t.entry.name(),
-                    tid: t.entry.tid(),
-                    start_ns: since_start(t.entry.started_ns()),
-                    end_ns: t.entry.exited_ns().map(since_start),
+                    name: t.thread.name(),
+                    tid: t.thread.tid(),
+                    start_ns: since_start(t.thread.started_ns()),
+                    end_ns: t.thread.exited_ns().map(since_start),
                     samples: t.samples.clone(),
                 })
                 .collect(),

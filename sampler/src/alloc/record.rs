@@ -39,8 +39,13 @@ impl AllocRing {
     /// A ring of at least `min_words` words.
     pub fn new(min_words: usize) -> AllocRing {
         AllocRing {
-            ring: WordRing::new(min_words),
+            ring: crate::ring_pool::take(min_words),
         }
+    }
+
+    /// Its buffer, for [`crate::ring_pool`].
+    pub(crate) fn into_words(self) -> WordRing {
+        self.ring
     }
 
     /// Records lost because the ring was full.

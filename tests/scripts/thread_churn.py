@@ -1,0 +1,39 @@
+"""Starts and joins many short threads, one at a time, and prints the process's RSS.
+
+Usage: thread_churn.py [THREADS] [WARMUP]. After WARMUP threads (which let the allocator
+and every cache reach their working size) it prints `rss_after_warmup_kb N`; at the end
+`rss_end_kb N` and `threads N`. A profiler that keeps something of every ended thread
+shows it here as growth between the two.
+"""
+
+import sys
+import threading
+
+
+def rss_kb():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def work(box):
+    box.append(sum(range(50)))
+
+
+def main():
+    total = int(sys.argv[1]) if len(sys.argv) > 1 else 20000
+    warmup = int(sys.argv[2]) if len(sys.argv) > 2 else total // 5
+    box = []
+    for i in range(total):
+        if i == warmup:
+            print("rss_after_warmup_kb", rss_kb(), flush=True)
+        thread = threading.Thread(target=work, args=(box,))
+        thread.start()
+        thread.join()
+    print("rss_end_kb", rss_kb(), flush=True)
+    print("threads", len(box), flush=True)
+
+
+main()
