@@ -3,8 +3,8 @@
 //! the way `python` does ([`runner`]).
 
 pub mod command_line;
-mod freelists;
 pub mod labels;
+mod leftovers;
 pub mod native;
 pub mod program;
 pub mod runner;

@@ -33,7 +33,6 @@ mod rpprof_native {
     #[pyfunction]
     fn set_thread_name(name: PyStrRef, vm: &VirtualMachine) -> PyResult<()> {
         super::register_current_thread(&name.to_string_lossy(), vm);
-        crate::python::freelists::thread_starting();
         let module = vm.import(super::MODULE, 0)?;
         let original = module.get_attr("_original_set_name", vm)?;
         if vm.is_none(&original) {
@@ -43,29 +42,18 @@ mod rpprof_native {
     }
 
     /// Stands in for `_thread.start_joinable_thread` (what `threading.Thread.start` calls):
-    /// the new thread runs `run_thread(function)` instead of `function`, so that rpprof
-    /// sees it end (see [`crate::python::freelists`]). Native both, so no frame of ours
-    /// shows in the thread's stacks.
+    /// the new thread runs its function inside a
+    /// [`ThreadBody`](crate::python::leftovers::ThreadBody), so that rpprof sees it start
+    /// and end.
     #[pyfunction]
     fn start_joinable_thread_hook(
         mut args: rustpython_vm::function::FuncArgs,
         vm: &VirtualMachine,
     ) -> PyResult {
         if let Some(function) = args.args.first().cloned() {
-            let run_thread = vm.import(super::MODULE, 0)?.get_attr("run_thread", vm)?;
-            let partial = vm.import("_functools", 0)?.get_attr("partial", vm)?;
-            args.args[0] = partial.call((run_thread, function), vm)?;
+            args.args[0] = crate::python::leftovers::thread_body(function, vm);
         }
         super::original(vm, "_original_start_joinable_thread")?.call(args, vm)
-    }
-
-    /// A Python thread's whole life: runs `function`, then
-    /// [`crate::python::freelists::thread_ending`].
-    #[pyfunction]
-    fn run_thread(function: rustpython_vm::PyObjectRef, vm: &VirtualMachine) -> PyResult {
-        let result = function.call((), vm);
-        crate::python::freelists::thread_ending(vm);
-        result
     }
 
     /// Stands in for `_signal.signal`: before the program takes SIGPROF for itself, stop
@@ -239,28 +227,6 @@ pub fn register_current_thread(name: &str, vm: &VirtualMachine) {
     let slot = vm.state.thread_frames.lock().get(&ident).cloned();
     sampler::register_current_thread(name, slot);
     sampler::task::set_running_task_slot(vm.asyncio_running_task.as_ptr());
-    forget_gone_thread_handles(vm);
-}
-
-/// Threads registered since [`forget_gone_thread_handles`] last swept.
-static REGISTERED_SINCE_SWEEP: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-
-/// Works around RustPython 0.6.0 keeping something of every thread ever made: each
-/// `_thread._ThreadHandle` (one per `threading.Thread`) adds a pair of weak pointers to
-/// `vm.state.thread_handles`, for its fork handling, and nothing removes them except a
-/// fork. Each pair keeps about 140 bytes allocated (its own and what the weak pointers
-/// hold), a thread-per-request server's worth per request. Every 256 thread starts, the
-/// pairs whose handle is gone are dropped: the fork handling only visits live handles.
-fn forget_gone_thread_handles(vm: &VirtualMachine) {
-    use std::sync::atomic::Ordering;
-    if REGISTERED_SINCE_SWEEP.fetch_add(1, Ordering::Relaxed) < 256 {
-        return;
-    }
-    REGISTERED_SINCE_SWEEP.store(0, Ordering::Relaxed);
-    vm.state
-        .thread_handles
-        .lock()
-        .retain(|(handle, _)| handle.strong_count() > 0);
 }
 
 /// `sys.argv` as strings (empty when it is not a list of strings).
@@ -297,7 +263,7 @@ fn replace(
 
 /// Registers the main thread and installs our stand-ins, before the program runs:
 /// `_thread.set_name` (thread registration), `_thread.start_joinable_thread` (a thread's
-/// end, for [`crate::python::freelists`]), `_signal.signal` and `_signal.setitimer`
+/// end, for [`crate::python::leftovers`]), `_signal.signal` and `_signal.setitimer`
 /// (SIGPROF conflicts), and `os._exit` (write the profile before exiting); where children
 /// are profiled, registers [`rpprof_native::after_fork_in_child`] to run in forked ones.
 /// Call it on the main thread.

@@ -1,0 +1,158 @@
+//! Works around RustPython 0.6.0 keeping memory of every Python thread that ends: its
+//! free lists' contents, its thread-handle registry and `threading`'s two thread tables
+//! (see each function). Every thread started through
+//! `_thread.start_joinable_thread` (so every `threading.Thread`) runs its function inside
+//! a [`ThreadBody`] (`_rpprof` puts one around it), which calls [`thread_starting`] first
+//! and [`thread_ending`] last. A native object, so that no frame of ours shows in the
+//! thread's stacks, and one that owns no dict (a `functools.partial` would: its keyword
+//! dict, dropped after the thread's end, lost 128 bytes a thread to the very free list
+//! this module empties).
+//!
+//! # Free lists
+//!
+//! RustPython keeps per-thread free lists of dead objects for reuse (80 dicts, 100 ints,
+//! ...). When a thread ends, the free lists' destructor frees each cached object's block
+//! but not what its payload still owns: a dict keeps its hash index and entry storage
+//! after it is cleared, an int its digits. A thread that built a few dicts of 200 entries
+//! left about 36 KB behind; a thread-per-request server, that much per request.
+//!
+//! RustPython frees a cached object's old payload properly when it hands the object out
+//! again. So, as a Python thread finishes ([`thread_ending`], called by the wrapper
+//! `rpprof.py` puts around every thread's function), rpprof takes every dict and int the
+//! thread's free lists hold, by making new ones: each takes a cached object, whose old
+//! storage is freed, and carries a fresh, small payload. They are not dropped on the ending
+//! thread (that would cache them there again) but left for the next Python thread that
+//! starts ([`thread_starting`]), which drops them into its own free lists, where they are
+//! reused. What is handed on is bounded ([`MAX_HANDED_ON`]); past it the ending thread
+//! keeps its own, as before.
+
+use std::sync::Mutex;
+
+use rustpython_vm::builtins::PyDict;
+use rustpython_vm::class::PyClassImpl;
+use rustpython_vm::types::Callable;
+use rustpython_vm::{pyclass, Py, PyObjectRef, PyPayload, PyResult, VirtualMachine};
+
+/// Dicts a thread's free list holds at most (RustPython 0.6.0's `PyDict::MAX_FREELIST`).
+const DICTS: usize = 80;
+/// Ints a thread's free list holds at most (RustPython 0.6.0's `PyInt::MAX_FREELIST`).
+const INTS: usize = 100;
+/// Objects waiting for the next thread, at most: four threads' worth.
+const MAX_HANDED_ON: usize = 4 * (DICTS + INTS);
+
+/// Objects taken from ended threads' free lists, for the next thread that starts.
+static HANDED_ON: Mutex<Vec<PyObjectRef>> = Mutex::new(Vec::new());
+
+/// What a Python thread started through `_thread.start_joinable_thread` runs: its
+/// function, between [`thread_starting`] and [`thread_ending`].
+#[pyclass(module = "_rpprof", name = "thread_body")]
+#[derive(Debug, PyPayload)]
+pub struct ThreadBody {
+    function: PyObjectRef,
+}
+
+#[pyclass(with(Callable))]
+impl ThreadBody {}
+
+impl Callable for ThreadBody {
+    type Args = ();
+
+    fn call(zelf: &Py<Self>, _args: (), vm: &VirtualMachine) -> PyResult {
+        thread_starting(vm);
+        let result = zelf.function.call((), vm);
+        thread_ending(vm);
+        result
+    }
+}
+
+/// `function` inside a [`ThreadBody`].
+pub fn thread_body(function: PyObjectRef, vm: &VirtualMachine) -> PyObjectRef {
+    let _class = ThreadBody::make_static_type();
+    ThreadBody { function }.into_ref(&vm.ctx).into()
+}
+
+/// On a Python thread about to end: takes the dicts and ints its free lists cache (their
+/// old storage is freed) and leaves them for the next thread.
+pub fn thread_ending(vm: &VirtualMachine) {
+    // `try_lock`: a lock held across a fork, or poisoned, only means not handing on.
+    let Ok(mut handed_on) = HANDED_ON.try_lock() else {
+        return;
+    };
+    if handed_on.len() + DICTS + INTS > MAX_HANDED_ON {
+        // Enough waits already (many threads ended at once): this one keeps its own.
+        return;
+    }
+    let mut taken: Vec<PyObjectRef> = Vec::with_capacity(DICTS + INTS);
+    taken.extend((0..DICTS).map(|_| vm.ctx.new_dict().into()));
+    // Not a small int (those are shared, never cached): each takes a cached int.
+    taken.extend((0..INTS).map(|_| vm.ctx.new_int(1_000_000).into()));
+    handed_on.append(&mut taken);
+}
+
+/// On a Python thread that starts: drops what ended threads handed on, into this thread's
+/// free lists (where its own work reuses them) or, once they are full, freed.
+pub fn thread_starting(vm: &VirtualMachine) {
+    forget_gone_thread_handles(vm);
+    let objects = match HANDED_ON.try_lock() {
+        Ok(mut handed_on) => std::mem::take(&mut *handed_on),
+        Err(_) => return,
+    };
+    drop(objects);
+}
+
+/// Threads registered since [`forget_gone_thread_handles`] last swept.
+static REGISTERED_SINCE_SWEEP: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// RustPython 0.6.0 keeps something of every thread ever made: each
+/// `_thread._ThreadHandle` (one per `threading.Thread`) adds a pair of weak pointers to
+/// `vm.state.thread_handles`, for its fork handling, and nothing removes them except a
+/// fork. Each pair keeps about 140 bytes allocated (its own and what the weak pointers
+/// hold), a thread-per-request server's worth per request. Every 256 thread starts, the
+/// pairs whose handle is gone are dropped: the fork handling only visits live handles.
+fn forget_gone_thread_handles(vm: &VirtualMachine) {
+    use std::sync::atomic::Ordering;
+    if REGISTERED_SINCE_SWEEP.fetch_add(1, Ordering::Relaxed) < 256 {
+        return;
+    }
+    REGISTERED_SINCE_SWEEP.store(0, Ordering::Relaxed);
+    vm.state
+        .thread_handles
+        .lock()
+        .retain(|(handle, _)| handle.strong_count() > 0);
+    if let Err(err) = compact_thread_tables(vm) {
+        vm.print_exception(&err);
+    }
+}
+
+/// RustPython 0.6.0's dict counts a deleted slot reused by a new key as no new fill, so it
+/// never resizes, while every insertion appends to its entry storage: a dict whose keys
+/// come and go with the same hashes grows for ever. `threading._active` (keyed by thread
+/// idents, which the C library reuses) and `threading._limbo` (keyed by `Thread` objects,
+/// whose addresses are reused) are such dicts: 64 bytes a thread, for ever. Rebuilding
+/// them in place (under `threading`'s own lock, as `threading` changes them) drops the dead
+/// entries. The same growth hits a program's own dicts with such keys; that is the
+/// interpreter's to fix.
+fn compact_thread_tables(vm: &VirtualMachine) -> PyResult<()> {
+    let modules = vm.sys_module.get_attr("modules", vm)?;
+    let Ok(threading) = modules.get_item("threading", vm) else {
+        return Ok(());
+    };
+    if vm.is_none(&threading) {
+        return Ok(());
+    }
+    let lock = threading.get_attr("_active_limbo_lock", vm)?;
+    vm.call_method(&lock, "acquire", ())?;
+    let compacted = ["_active", "_limbo"].into_iter().try_for_each(|name| {
+        let table = threading.get_attr(name, vm)?;
+        if let Some(dict) = table.downcast_ref::<PyDict>() {
+            let items: Vec<(PyObjectRef, PyObjectRef)> = dict.into_iter().collect();
+            dict.clear();
+            for (key, value) in items {
+                dict.set_item(&*key, value, vm)?;
+            }
+        }
+        Ok(())
+    });
+    vm.call_method(&lock, "release", ())?;
+    compacted
+}
