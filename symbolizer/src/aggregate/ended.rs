@@ -190,3 +190,118 @@ fn absorb(group: &mut ThreadTotals, thread: ThreadTotals) {
         into.exited_ns = into.exited_ns.max(thread.thread.exited_ns());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use flamegraph::ProfileMeta;
+    use rustpython_vm::Context;
+    use sampler::{
+        RawCall, RawFrame, SampleBatch, SampleHeader, TaskName, ThreadEntry, ThreadState,
+    };
+
+    use super::*;
+    use crate::aggregate::{AggregateOptions, SAMPLES_VALUE};
+    use crate::names::Symbolizer;
+
+    fn ended_thread(name: String) -> Arc<ThreadEntry> {
+        std::thread::spawn(move || sampler::register_current_thread(&name, None))
+            .join()
+            .unwrap()
+    }
+
+    /// An aggregator that has one sample from each of `count` ended threads `req-I`.
+    fn with_ended_threads(count: usize) -> Aggregator {
+        let ctx = Context::genesis();
+        let frame = RawFrame {
+            qualname: ctx.intern_str("handle") as *const _ as usize,
+            filename: ctx.intern_str("app.py") as *const _ as usize,
+            line: 3,
+            first_line: 1,
+        };
+        let mut aggregator = Aggregator::new(
+            AggregateOptions {
+                period_ns: 10,
+                keep_idle: true,
+                max_stacks: 100,
+            },
+            Symbolizer::new(None),
+        );
+        for i in 0..count {
+            let mut batch = SampleBatch::new(ended_thread(format!("req-{i}")));
+            let header = SampleHeader {
+                time_ns: 0,
+                weight_ns: 10,
+                state: ThreadState::Running,
+                truncated: false,
+                task: TaskName::NONE,
+                labels: 0,
+                call: RawCall::NONE,
+            };
+            batch.push(header, [frame].into_iter());
+            aggregator.add(&batch);
+        }
+        aggregator
+    }
+
+    #[test]
+    fn old_ended_threads_past_the_bound_are_added_into_their_group() {
+        let total = MAX_ENDED_THREADS + 300;
+        let mut aggregator = with_ended_threads(total);
+        for thread in &mut aggregator.threads {
+            thread.thread.settle();
+        }
+        assert!(
+            aggregator
+                .threads
+                .iter()
+                .all(|t| matches!(t.thread, ThreadRef::Ended(_))),
+            "ended threads' entries are let go of"
+        );
+        // As if looked at once they all ended long ago.
+        let later = sampler::timer::monotonic_ns() + 2 * FOLD_AFTER_NS;
+        aggregator.fold_oldest_ended(MAX_ENDED_THREADS, later);
+        let profile = aggregator.profile(ProfileMeta::default());
+        assert_eq!(profile.threads.len(), MAX_ENDED_THREADS / 2 + 1);
+        let group = &profile.threads[0];
+        assert_eq!(group.name, "req-N");
+        assert_eq!(group.ended_members as usize, total - MAX_ENDED_THREADS / 2);
+        assert_eq!(
+            group.label(),
+            format!("req-N ×{} ended", group.ended_members)
+        );
+        assert_eq!(
+            profile.total().get(SAMPLES_VALUE),
+            total as u64,
+            "no sample is lost"
+        );
+        let grouped = profile.grouped_threads(flamegraph::groups::AUTO_MIN_GROUP);
+        assert_eq!(grouped.threads.len(), 1);
+        assert_eq!(grouped.threads[0].name, format!("req-N ×{total}"));
+    }
+
+    #[test]
+    fn recently_ended_threads_are_kept_apart() {
+        let mut aggregator = with_ended_threads(MAX_ENDED_THREADS + 10);
+        for thread in &mut aggregator.threads {
+            thread.thread.settle();
+        }
+        aggregator.fold_oldest_ended(MAX_ENDED_THREADS, sampler::timer::monotonic_ns());
+        let profile = aggregator.profile(ProfileMeta::default());
+        assert_eq!(profile.threads.len(), MAX_ENDED_THREADS + 10);
+    }
+
+    #[test]
+    fn a_new_slice_forgets_ended_threads() {
+        let mut aggregator = with_ended_threads(10);
+        assert_eq!(aggregator.profile(ProfileMeta::default()).threads.len(), 10);
+        aggregator.clear_stacks();
+        assert!(aggregator.threads.is_empty());
+        assert!(aggregator.thread_index.is_empty());
+        assert!(aggregator
+            .profile(ProfileMeta::default())
+            .threads
+            .is_empty());
+    }
+}
