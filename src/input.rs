@@ -2,11 +2,13 @@
 //! gzipped or not, ours or any other tool's, and folded stacks), told apart by content
 //! rather than name; merged, and narrowed to the threads asked for.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{bail, Context};
 use flamegraph::format::parse_any;
-use flamegraph::Profile;
+use flamegraph::groups::{group_of, AUTO_MIN_GROUP};
+use flamegraph::{Profile, ThreadProfile};
 
 /// Reads one profile file.
 pub fn read_profile(path: &Path) -> anyhow::Result<Profile> {
@@ -34,20 +36,54 @@ pub fn read_merged(paths: &[impl AsRef<Path>]) -> anyhow::Result<Profile> {
     merged.context("no input profiles")
 }
 
-/// Keeps only the threads named in `names` (all of them when `names` is empty). A name that
-/// matches no thread is an error that lists the names there are.
+/// Keeps only the threads named in `names` (all of them when `names` is empty): a thread's
+/// own name, or its group's (`Thread-N (process_request_thread)`, as grouped views show
+/// it). A name that matches no thread is an error that lists the names there are (groups
+/// of five or more as their group, at most [`MAX_NAMES_LISTED`]).
 pub fn keep_threads(profile: &mut Profile, names: &[String]) -> anyhow::Result<()> {
     if names.is_empty() {
         return Ok(());
     }
+    let named = |t: &ThreadProfile, name: &str| t.name == name || group_of(&t.name) == name;
     for name in names {
-        if !profile.threads.iter().any(|t| &t.name == name) {
-            let mut known: Vec<&str> = profile.threads.iter().map(|t| t.name.as_str()).collect();
-            known.sort();
-            known.dedup();
-            bail!("no thread named '{name}' (threads: {})", known.join(", "));
+        if !profile.threads.iter().any(|t| named(t, name)) {
+            bail!("no thread named '{name}' (threads: {})", known_names(profile));
         }
     }
-    profile.retain_threads(|t| names.contains(&t.name));
+    profile.retain_threads(|t| names.iter().any(|name| named(t, name)));
     Ok(())
+}
+
+/// The most thread names an error lists.
+pub const MAX_NAMES_LISTED: usize = 20;
+
+/// The profile's thread names, sorted, a big group's as its group, cut after
+/// [`MAX_NAMES_LISTED`].
+fn known_names(profile: &Profile) -> String {
+    let mut groups: HashMap<String, Vec<&str>> = HashMap::new();
+    for thread in &profile.threads {
+        groups
+            .entry(group_of(&thread.name))
+            .or_default()
+            .push(&thread.name);
+    }
+    let mut known: Vec<String> = groups
+        .into_iter()
+        .flat_map(|(group, members)| {
+            if members.len() >= AUTO_MIN_GROUP {
+                vec![group]
+            } else {
+                members.into_iter().map(str::to_owned).collect()
+            }
+        })
+        .collect();
+    known.sort();
+    known.dedup();
+    let more = known.len().saturating_sub(MAX_NAMES_LISTED);
+    known.truncate(MAX_NAMES_LISTED);
+    let mut text = known.join(", ");
+    if more > 0 {
+        text.push_str(&format!(" and {more} more"));
+    }
+    text
 }
