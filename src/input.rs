@@ -47,7 +47,10 @@ pub fn keep_threads(profile: &mut Profile, names: &[String]) -> anyhow::Result<(
     let named = |t: &ThreadProfile, name: &str| t.name == name || group_of(&t.name) == name;
     for name in names {
         if !profile.threads.iter().any(|t| named(t, name)) {
-            bail!("no thread named '{name}' (threads: {})", known_names(profile));
+            bail!(
+                "no thread named '{name}' (threads: {})",
+                known_names(profile)
+            );
         }
     }
     profile.retain_threads(|t| names.iter().any(|name| named(t, name)));

@@ -11,20 +11,20 @@
 //! # Free lists
 //!
 //! RustPython keeps per-thread free lists of dead objects for reuse (80 dicts, 100 ints,
-//! ...). When a thread ends, the free lists' destructor frees each cached object's block
-//! but not what its payload still owns: a dict keeps its hash index and entry storage
-//! after it is cleared, an int its digits. A thread that built a few dicts of 200 entries
-//! left about 36 KB behind; a thread-per-request server, that much per request.
+//! 6 ranges, ...). When a thread ends, the free lists' destructor frees each cached
+//! object's block but not what its payload still owns: a dict keeps its hash index and
+//! entry storage after it is cleared, an int its digits, a range its three ints. A thread
+//! that built a few dicts of 200 entries left about 36 KB behind, one that called
+//! `range(100)` about 190 bytes: a thread-per-request server, that much per request.
 //!
 //! RustPython frees a cached object's old payload properly when it hands the object out
-//! again. So, as a Python thread finishes ([`thread_ending`], called by the wrapper
-//! `rpprof.py` puts around every thread's function), rpprof takes every dict and int the
-//! thread's free lists hold, by making new ones: each takes a cached object, whose old
-//! storage is freed, and carries a fresh, small payload. They are not dropped on the ending
-//! thread (that would cache them there again) but left for the next Python thread that
-//! starts ([`thread_starting`]), which drops them into its own free lists, where they are
-//! reused. What is handed on is bounded ([`MAX_HANDED_ON`]); past it the ending thread
-//! keeps its own, as before.
+//! again. So, as a Python thread finishes ([`thread_ending`]), rpprof takes every dict, int
+//! and range the thread's free lists hold, by making new ones: each takes a cached object,
+//! whose old storage is freed, and carries a fresh, small payload. They are not dropped on
+//! the ending thread (that would cache them there again) but left for the next Python
+//! threads that start ([`thread_starting`]), each of which drops one thread's worth into
+//! its own free lists, where they are reused. What is handed on is bounded
+//! ([`MAX_HANDED_ON`]); past it an ending thread keeps its own, as before.
 
 use std::sync::Mutex;
 
@@ -37,8 +37,26 @@ use rustpython_vm::{pyclass, Py, PyObjectRef, PyPayload, PyResult, VirtualMachin
 const DICTS: usize = 80;
 /// Ints a thread's free list holds at most (RustPython 0.6.0's `PyInt::MAX_FREELIST`).
 const INTS: usize = 100;
-/// Objects waiting for the next thread, at most: four threads' worth.
-const MAX_HANDED_ON: usize = 4 * (DICTS + INTS);
+/// Ranges a thread's free list holds at most (RustPython 0.6.0's `PyRange::MAX_FREELIST`);
+/// a cached range keeps its three ints (about 190 bytes for `range(100)`).
+const RANGES: usize = 6;
+/// One thread's worth: what an ending thread hands on and a starting one takes.
+const ONE_THREAD: usize = DICTS + INTS + RANGES;
+/// Objects waiting for the next threads, at most: 64 threads' worth (a server ends many
+/// threads at once), about 1 MB.
+const MAX_HANDED_ON: usize = 64 * ONE_THREAD;
+
+/// Takes the lock on what is handed on, trying a while rather than waiting: a lock held
+/// across a fork (never released in the child) or poisoned only means not handing on.
+fn handed_on() -> Option<std::sync::MutexGuard<'static, Vec<PyObjectRef>>> {
+    for _ in 0..64 {
+        if let Ok(guard) = HANDED_ON.try_lock() {
+            return Some(guard);
+        }
+        std::thread::yield_now();
+    }
+    None
+}
 
 /// Objects taken from ended threads' free lists, for the next thread that starts.
 static HANDED_ON: Mutex<Vec<PyObjectRef>> = Mutex::new(Vec::new());
@@ -74,28 +92,34 @@ pub fn thread_body(function: PyObjectRef, vm: &VirtualMachine) -> PyObjectRef {
 /// On a Python thread about to end: takes the dicts and ints its free lists cache (their
 /// old storage is freed) and leaves them for the next thread.
 pub fn thread_ending(vm: &VirtualMachine) {
-    // `try_lock`: a lock held across a fork, or poisoned, only means not handing on.
-    let Ok(mut handed_on) = HANDED_ON.try_lock() else {
+    let Some(mut handed_on) = handed_on() else {
         return;
     };
-    if handed_on.len() + DICTS + INTS > MAX_HANDED_ON {
+    if handed_on.len() + ONE_THREAD > MAX_HANDED_ON {
         // Enough waits already (many threads ended at once): this one keeps its own.
         return;
     }
-    let mut taken: Vec<PyObjectRef> = Vec::with_capacity(DICTS + INTS);
+    let mut taken: Vec<PyObjectRef> = Vec::with_capacity(ONE_THREAD);
     taken.extend((0..DICTS).map(|_| vm.ctx.new_dict().into()));
     // Not a small int (those are shared, never cached): each takes a cached int.
     taken.extend((0..INTS).map(|_| vm.ctx.new_int(1_000_000).into()));
+    // `range(0)`: its ints are the shared small ones.
+    if let Ok(range) = vm.builtins.get_attr("range", vm) {
+        taken.extend((0..RANGES).filter_map(|_| range.call((0,), vm).ok()));
+    }
     handed_on.append(&mut taken);
 }
 
-/// On a Python thread that starts: drops what ended threads handed on, into this thread's
-/// free lists (where its own work reuses them) or, once they are full, freed.
+/// On a Python thread that starts: drops one thread's worth of what ended threads handed
+/// on, into this thread's free lists (where its own work reuses them).
 pub fn thread_starting(vm: &VirtualMachine) {
     forget_gone_thread_handles(vm);
-    let objects = match HANDED_ON.try_lock() {
-        Ok(mut handed_on) => std::mem::take(&mut *handed_on),
-        Err(_) => return,
+    let objects: Vec<PyObjectRef> = match handed_on() {
+        Some(mut handed_on) => {
+            let keep = handed_on.len().saturating_sub(ONE_THREAD);
+            handed_on.split_off(keep)
+        }
+        None => return,
     };
     drop(objects);
 }
