@@ -1814,6 +1814,48 @@ def render_waits(r):
     ]
     return "\n".join(rows)
 
+sys.path.insert(0, str(ROOT / "benches" / "soak"))
+import soak  # noqa: E402  (benches/soak/soak.py)
+
+# The soak runs: (kind, soak.py arguments). Each writes a JSON document; the section shows
+# them all. About 75 minutes in all.
+SOAK_RUNS = [
+    ("threads", ["--mode", "python,run,record,agent-cpu", "--threads", "100000"]),
+    ("serve", ["--app", "flask", "--mode", "python", "--duration", "120"]),
+    ("serve", ["--app", "flask", "--mode", "run,agent-cpu", "--duration", "600"]),
+    ("serve", ["--app", "flask", "--mode", "record,agent-wall", "--alloc", "--duration", "600"]),
+    ("serve", ["--app", "stdlib", "--mode", "run,agent-cpu", "--duration", "300"]),
+]
+
+
+def bench_soak():
+    docs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (kind, extra) in enumerate(SOAK_RUNS):
+            out = Path(tmp) / f"{i}.json"
+            subprocess.run([sys.executable, str(ROOT / "benches" / "soak" / "soak.py"), kind,
+                            "--rpprof", str(RPPROF), "--out-dir", str(Path(tmp) / str(i)),
+                            "--json", str(out), *extra], check=True, stdout=subprocess.DEVNULL)
+            docs.append(json.loads(out.read_text()))
+    return {"docs": docs}
+
+
+def render_soak(r):
+    return "\n".join([
+        "## Soak: a thread-per-request service for ten minutes",
+        "",
+        "`benches/soak/soak.py` (its own README is its docstring) runs a Flask 3.1 app on",
+        "werkzeug's threaded server (Flask from PyPI, installed into `benches/soak/.deps` and put",
+        "on `PYTHONPATH`) and the same routes on the standard library's `ThreadingHTTPServer`,",
+        "under CPython, `rpprof run`, `record` and the agent, loaded by four client threads",
+        "from the same machine, and reports resident memory, throughput and the agent's pull",
+        "latency over time; `threads` starts and joins 100,000 threads. The figures below are",
+        "from one sitting, one mode after the other.",
+        "",
+        soak.markdown(r["docs"]),
+    ])
+
+
 SECTIONS = {
     "startup": (bench_startup, render_startup),
     "overhead": (bench_overhead, render_overhead),
@@ -1837,6 +1879,7 @@ SECTIONS = {
     "alloc": (bench_alloc, render_alloc),
     "async": (bench_async, render_async),
     "waits": (bench_waits, render_waits),
+    "soak": (bench_soak, render_soak),
 }
 
 

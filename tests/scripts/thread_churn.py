@@ -1,4 +1,5 @@
 """Starts and joins many short threads, one at a time, and prints the process's RSS.
+Each builds a dict of 200 entries and sums a range, as a request handler might.
 
 Usage: thread_churn.py [THREADS] [WARMUP]. After WARMUP threads (which let the allocator
 and every cache reach their working size) it prints `rss_after_warmup_kb N`; at the end
@@ -19,7 +20,9 @@ def rss_kb():
 
 
 def work(box):
-    box.append(sum(range(50)))
+    # What a request handler does: a dict or two, a loop over a range.
+    table = {str(i): [i] for i in range(200)}
+    box.append(sum(range(50)) + len(table))
 
 
 def main():
