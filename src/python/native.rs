@@ -304,6 +304,10 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
     vm.import("atexit", 0)?
         .get_attr("register", vm)?
         .call((vm.import(MODULE, 0)?.get_attr("program_ended", vm)?,), vm)?;
+    // RustPython's native lru_cache grows for ever (see the function's docstring).
+    vm.import("rpprof", 0)?
+        .get_attr("_lru_caches_that_do_not_grow", vm)?
+        .call((), vm)?;
     // os.fork warns about forking a multi-threaded process; with no Python thread but the
     // main one, the other threads are rpprof's own, which the warning is not about.
     let posix = vm.import("posix", 0)?;

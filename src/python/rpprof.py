@@ -287,3 +287,34 @@ def _no_threading_import_at_exit():
 
     modules["threading"] = None
     atexit.register(unhide)
+
+
+def _lru_caches_that_do_not_grow():
+    """Makes `functools.lru_cache` use functools' own pure-Python implementation instead of
+    RustPython 0.6.0's native one (the embedding calls it before the program runs).
+
+    The native one refreshes a key on every hit by deleting it from its dict and inserting
+    it again. RustPython's dict reuses the deleted slot without counting it as filled, so it
+    never resizes, while each insertion appends to its entry storage: every cache hit kept
+    32 bytes for ever (288 bytes a request in a Flask app). The pure-Python version
+    moves a linked-list node on a hit and leaves its dict alone. functools defines it, then
+    replaces it with the native one when `_functools` has it: this loads a second copy of
+    functools with the native one hidden, and takes that copy's."""
+    import functools
+    import importlib.util
+    import _functools
+
+    native = getattr(_functools, "_lru_cache_wrapper", None)
+    if native is None or functools._lru_cache_wrapper is not native:
+        return
+    spec = importlib.util.find_spec("functools")
+    if spec is None or spec.loader is None:
+        return
+    del _functools._lru_cache_wrapper
+    try:
+        copy = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(copy)
+    finally:
+        _functools._lru_cache_wrapper = native
+    if copy._lru_cache_wrapper is not native:
+        functools._lru_cache_wrapper = copy._lru_cache_wrapper
