@@ -82,7 +82,7 @@ def uses_alloc(args, mode):
 
 
 def label(args, mode):
-    return mode + ("+alloc" if uses_alloc(args, mode) else "")
+    return mode + ("+alloc" if uses_alloc(args, mode) else "") + (f" ({args.tag})" if args.tag else "")
 
 
 def command(args, mode, workdir, program):
@@ -499,7 +499,9 @@ def serve_markdown(runs):
     apps = {r["app"] for r in runs}
     cols = [r["label"] if len(apps) == 1 else f"{r['app']} {r['label']}" for r in runs]
     first = runs[0]
-    out = [f"### Soak: {' and '.join(sorted(apps))} service, {span(first['duration_s'])} per mode, "
+    spans = sorted({r["duration_s"] for r in runs})
+    each = span(spans[0]) if len(spans) == 1 else f"{span(spans[0])} to {span(spans[-1])}"
+    out = [f"### Soak: {' and '.join(sorted(apps))} service, {each} per mode, "
            f"{first['clients']} clients", "",
            "A thread-per-request service (`benches/soak/`) loaded by client threads, a new "
            "connection per request, cycling `/cpu`, `/page` and `/json`.", "",
@@ -604,6 +606,7 @@ def parse(argv):
     p.add_argument("--stop-timeout", type=float, default=120, help="seconds to wait after each signal")
     p.add_argument("--json", help="write the results (with time series) here")
     p.add_argument("--markdown", action="store_true", help="also print a markdown fragment")
+    p.add_argument("--tag", default="", help="added to each run's label: --tag MALLOC_ARENA_MAX=2")
     if kind == "serve":
         p.add_argument("--app", choices=sorted(APPS), default="flask")
         p.add_argument("--duration", type=float, default=600, help="seconds of load per mode")
