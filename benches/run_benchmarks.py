@@ -1909,7 +1909,12 @@ Release profile with LTO off and 16 codegen units (both sides of every compariso
   against both "within 0.5 points" and "agent >= 0.97x run"; the extra CPU is spent on the
   program's threads (the profiler's own threads used 6 s of 546 s), which start and end
   once a request. Thread churn alone costs the agent 9% more time per thread (37.7 vs
-  34.4 s for 90,000 threads, about 37 us each): not enough to explain it.
+  34.4 s for 90,000 threads, about 37 us each): not enough to explain it. An alternating
+  A/B on the stdlib service (50 s runs, `soak.py --duration 50`) confirms it and shows it
+  is any session's, not the agent's: `agent` / `run` throughput 0.881 and 0.842 over two
+  pairs (CPU a request +16% and +20%), `record` / `run` 0.806 (+27%). The earlier
+  overhead figures (1% at 99 Hz) were measured on long-lived threads; a thread per
+  request is where sampling costs more than the metric says. Not explained yet.
 - **Pulls.** `seconds=1` pulls answered in 0.96-1.04 s under load, every one but the first
   of each run (1.35 and 1.37 s, taken while the service was still warming up)."""
 
