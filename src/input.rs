@@ -2,12 +2,11 @@
 //! gzipped or not, ours or any other tool's, and folded stacks), told apart by content
 //! rather than name; merged, and narrowed to the threads asked for.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{bail, Context};
 use flamegraph::format::parse_any;
-use flamegraph::groups::{group_of, AUTO_MIN_GROUP};
+use flamegraph::groups::{group_key, group_of, AUTO_MIN_GROUP};
 use flamegraph::{Profile, ThreadProfile};
 
 /// Reads one profile file.
@@ -63,20 +62,16 @@ pub const MAX_NAMES_LISTED: usize = 20;
 /// The profile's thread names, sorted, a big group's as its group, cut after
 /// [`MAX_NAMES_LISTED`].
 fn known_names(profile: &Profile) -> String {
-    let mut groups: HashMap<String, Vec<&str>> = HashMap::new();
-    for thread in &profile.threads {
-        groups
-            .entry(group_of(&thread.name))
-            .or_default()
-            .push(&thread.name);
-    }
-    let mut known: Vec<String> = groups
-        .into_iter()
-        .flat_map(|(group, members)| {
-            if members.len() >= AUTO_MIN_GROUP {
-                vec![group]
+    let sizes = profile.group_sizes();
+    let mut known: Vec<String> = profile
+        .threads
+        .iter()
+        .map(|thread| {
+            let key = group_key(thread);
+            if sizes[&key] >= AUTO_MIN_GROUP {
+                key.1
             } else {
-                members.into_iter().map(str::to_owned).collect()
+                thread.name.clone()
             }
         })
         .collect();

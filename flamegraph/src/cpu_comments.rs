@@ -9,19 +9,11 @@
 
 use std::collections::HashMap;
 
-use crate::groups::{group_of, AUTO_MIN_GROUP};
+use crate::groups::{group_key, AUTO_MIN_GROUP};
 use crate::profile::{Profile, ThreadProfile};
 
 const THREAD_CPU: &str = "rpprof thread cpu: ";
 const GROUP_CPU: &str = "rpprof group cpu: ";
-
-/// The group a thread is counted in: its process and its name's group.
-fn group_key(thread: &ThreadProfile) -> (Option<u32>, String) {
-    (
-        thread.process.as_ref().map(|p| p.pid),
-        group_of(&thread.name),
-    )
-}
 
 /// The group line's label: `GROUP ×COUNT`, after `[pid N] ` in a child process.
 fn group_label(thread: &ThreadProfile, group: &str, members: u64) -> String {
@@ -33,29 +25,26 @@ fn group_label(thread: &ThreadProfile, group: &str, members: u64) -> String {
 
 /// The comment lines for `profile`'s threads, in first-seen order.
 pub(crate) fn comments(profile: &Profile) -> Vec<String> {
-    let mut groups: HashMap<(Option<u32>, String), (u64, u64)> = HashMap::new();
+    let sizes = profile.group_sizes();
+    let mut group_cpu: HashMap<(Option<u32>, String), u64> = HashMap::new();
     for thread in &profile.threads {
-        let members = groups.entry(group_key(thread)).or_default();
-        members.0 += thread.ended_members.max(1);
-        members.1 = members.1.saturating_add(thread.cpu_time_ns.unwrap_or(0));
+        let ns = group_cpu.entry(group_key(thread)).or_default();
+        *ns = ns.saturating_add(thread.cpu_time_ns.unwrap_or(0));
     }
     let mut out = Vec::new();
     for thread in &profile.threads {
         let key = group_key(thread);
-        match groups.get(&key).copied() {
-            Some((members, ns)) if members >= AUTO_MIN_GROUP as u64 => {
-                out.push(format!(
-                    "{GROUP_CPU}{} {ns}",
-                    group_label(thread, &key.1, members)
-                ));
-                groups.remove(&key);
+        let members = sizes[&key];
+        if members < AUTO_MIN_GROUP {
+            if let Some(ns) = thread.cpu_time_ns {
+                out.push(format!("{THREAD_CPU}{} {ns}", thread.qualified_label()));
             }
-            Some(_) => {
-                if let Some(ns) = thread.cpu_time_ns {
-                    out.push(format!("{THREAD_CPU}{} {ns}", thread.qualified_label()));
-                }
-            }
-            None => {}
+        } else if let Some(ns) = group_cpu.remove(&key) {
+            // The group's line, where its first thread is.
+            out.push(format!(
+                "{GROUP_CPU}{} {ns}",
+                group_label(thread, &key.1, members as u64)
+            ));
         }
     }
     out
@@ -90,7 +79,7 @@ pub(crate) fn apply(profile: &mut Profile, comment: &str) {
         for thread in &mut profile.threads {
             let key = group_key(thread);
             if group_label(thread, &key.1, members) == label {
-                thread.cpu_time_ns = Some(mean * thread.ended_members.max(1));
+                thread.cpu_time_ns = Some(mean * thread.members());
             }
         }
     }

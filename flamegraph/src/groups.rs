@@ -75,6 +75,15 @@ pub fn group_of(name: &str) -> String {
     group
 }
 
+/// The group a thread is counted in: its process (`None` for the profiled program's own
+/// threads) and its name's group.
+pub fn group_key(thread: &ThreadProfile) -> (Option<u32>, String) {
+    (
+        thread.process.as_ref().map(|p| p.pid),
+        group_of(&thread.name),
+    )
+}
+
 /// The smallest group [`Profile::grouped_threads`] draws as one when asked for groups of
 /// `min_size` or more by the "auto" view: five. A handful of numbered threads are often
 /// distinct roles (`worker-1` parses, `worker-2` writes) and stay apart; more are a pool.
@@ -111,24 +120,29 @@ impl Profile {
         grouped
     }
 
+    /// How many threads each group has, by [`group_key`]: groups are counted within a
+    /// process (a child's pool is not its parent's), and a thread standing for ended
+    /// threads of its group ([`ThreadProfile::members`]) counts as all of them. Counted in
+    /// one pass: a day of a thread-per-request server holds many thousands.
+    pub fn group_sizes(&self) -> HashMap<(Option<u32>, String), usize> {
+        let mut sizes: HashMap<(Option<u32>, String), usize> = HashMap::new();
+        for thread in &self.threads {
+            *sizes.entry(group_key(thread)).or_default() += thread.members() as usize;
+        }
+        sizes
+    }
+
     /// The same profile with the threads of every group of at least `min_size` threads
     /// added into one thread named `GROUP ×COUNT` (no tid); smaller groups keep their
     /// threads apart. Threads keep their first-seen order, a group its first thread's place.
     pub fn grouped_threads(&self, min_size: usize) -> Profile {
-        let groups: Vec<String> = self.threads.iter().map(|t| group_of(&t.name)).collect();
-        // Groups are counted within a process: a child's pool is not its parent's. Counted
-        // once, in one pass: a day of a thread-per-request server holds many thousands.
-        let pid = |t: &ThreadProfile| t.process.as_ref().map(|p| p.pid);
-        let mut sizes: HashMap<(&str, Option<u32>), usize> = HashMap::new();
-        for (group, thread) in groups.iter().zip(&self.threads) {
-            // A thread standing for ended threads of its group counts as all of them.
-            *sizes.entry((group.as_str(), pid(thread))).or_default() +=
-                thread.ended_members.max(1) as usize;
-        }
+        let sizes = self.group_sizes();
         let mut out = Profile::new(self.meta.clone());
         out.frames = self.frames.clone();
-        for (thread, group) in self.threads.iter().zip(&groups) {
-            let count = sizes[&(group.as_str(), pid(thread))];
+        for thread in &self.threads {
+            let key = group_key(thread);
+            let count = sizes[&key];
+            let group = key.1;
             let process = thread.process.as_ref();
             let target = if count >= min_size.max(2) {
                 out.thread_mut_in(process, &format!("{group} ×{count}"), 0)
@@ -136,7 +150,7 @@ impl Profile {
                 out.thread_mut_in(process, &thread.name, thread.tid)
             };
             absorb(target, thread);
-            target.group = Some(group.clone());
+            target.group = Some(group);
         }
         out
     }

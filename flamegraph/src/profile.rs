@@ -156,6 +156,11 @@ impl ThreadProfile {
         total
     }
 
+    /// How many threads this one stands for: its `ended_members`, or itself.
+    pub fn members(&self) -> u64 {
+        self.ended_members.max(1)
+    }
+
     /// The root frame writers give the thread: `name (tid N)`, or just the name without a tid.
     pub fn label(&self) -> String {
         if self.ended_members > 0 {

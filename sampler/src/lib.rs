@@ -54,7 +54,6 @@ pub use registry::{
     arm_failures, current_entry, python_threads_cpu_ns, register_current_thread,
     registered_threads, ThreadEntry,
 };
-pub use ring_pool::pooled_bytes;
 pub use session::{current_stats, Sampler, SessionReport};
 pub use signal::{handler_is_installed, install_handler};
 pub use snapshot::{snapshot_threads, ThreadSnapshot, SNAPSHOT_DEPTH};

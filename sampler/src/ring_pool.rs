@@ -3,9 +3,9 @@
 //! Every sampled thread gets a sample ring (about 128 KiB at 99 Hz), a repeat ring and, under
 //! allocation sampling, an allocation ring (256 KiB). A thread-per-request server starts
 //! hundreds of threads a second; allocating and freeing those buffers for each one churned
-//! gigabytes through malloc, whose arenas kept much of it as resident memory. Instead, a
-//! thread's buffers go back to this pool when its entry is dropped (the thread ended and
-//! its records were drained) and the next thread takes them.
+//! gigabytes through malloc, whose arenas kept much of it as resident memory. Instead, the
+//! registry gives a thread's buffers back to this pool once the thread has ended and its
+//! records were drained, and the next thread takes them.
 //!
 //! The pool is bounded ([`MAX_POOLED_BYTES`]): past that, buffers are freed. It is only
 //! used from ordinary threads, never from the signal handler or the allocator hook, and
@@ -60,14 +60,14 @@ pub(crate) fn give(mut ring: WordRing) {
     }
 }
 
-/// Bytes of ring buffers waiting in the pool.
-pub fn pooled_bytes() -> usize {
-    POOL.lock().map_or(0, |pool| pool.bytes)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Bytes of ring buffers waiting in the pool.
+    fn pooled_bytes() -> usize {
+        POOL.lock().map_or(0, |pool| pool.bytes)
+    }
 
     #[test]
     fn a_given_ring_is_taken_again_empty() {

@@ -89,8 +89,8 @@ pub fn thread_body(function: PyObjectRef, vm: &VirtualMachine) -> PyObjectRef {
     ThreadBody { function }.into_ref(&vm.ctx).into()
 }
 
-/// On a Python thread about to end: takes the dicts and ints its free lists cache (their
-/// old storage is freed) and leaves them for the next thread.
+/// On a Python thread about to end: takes the dicts, ints and ranges its free lists cache
+/// (their old storage is freed) and leaves them for the next threads.
 pub fn thread_ending(vm: &VirtualMachine) {
     let Some(mut handed_on) = handed_on() else {
         return;
@@ -113,7 +113,7 @@ pub fn thread_ending(vm: &VirtualMachine) {
 /// On a Python thread that starts: drops one thread's worth of what ended threads handed
 /// on, into this thread's free lists (where its own work reuses them).
 pub fn thread_starting(vm: &VirtualMachine) {
-    forget_gone_thread_handles(vm);
+    sweep_every_256_threads(vm);
     let objects: Vec<PyObjectRef> = match handed_on() {
         Some(mut handed_on) => {
             let keep = handed_on.len().saturating_sub(ONE_THREAD);
@@ -124,28 +124,33 @@ pub fn thread_starting(vm: &VirtualMachine) {
     drop(objects);
 }
 
-/// Threads registered since [`forget_gone_thread_handles`] last swept.
-static REGISTERED_SINCE_SWEEP: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+/// Threads started since [`sweep_every_256_threads`] last swept.
+static STARTED_SINCE_SWEEP: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// Every 256 thread starts: [`forget_gone_thread_handles`] and [`compact_thread_tables`].
+fn sweep_every_256_threads(vm: &VirtualMachine) {
+    use std::sync::atomic::Ordering;
+    if STARTED_SINCE_SWEEP.fetch_add(1, Ordering::Relaxed) < 256 {
+        return;
+    }
+    STARTED_SINCE_SWEEP.store(0, Ordering::Relaxed);
+    forget_gone_thread_handles(vm);
+    if let Err(err) = compact_thread_tables(vm) {
+        vm.print_exception(&err);
+    }
+}
 
 /// RustPython 0.6.0 keeps something of every thread ever made: each
 /// `_thread._ThreadHandle` (one per `threading.Thread`) adds a pair of weak pointers to
 /// `vm.state.thread_handles`, for its fork handling, and nothing removes them except a
 /// fork. Each pair keeps about 140 bytes allocated (its own and what the weak pointers
-/// hold), a thread-per-request server's worth per request. Every 256 thread starts, the
-/// pairs whose handle is gone are dropped: the fork handling only visits live handles.
+/// hold), a thread-per-request server's worth per request. The pairs whose handle is gone
+/// are dropped: the fork handling only visits live handles.
 fn forget_gone_thread_handles(vm: &VirtualMachine) {
-    use std::sync::atomic::Ordering;
-    if REGISTERED_SINCE_SWEEP.fetch_add(1, Ordering::Relaxed) < 256 {
-        return;
-    }
-    REGISTERED_SINCE_SWEEP.store(0, Ordering::Relaxed);
     vm.state
         .thread_handles
         .lock()
         .retain(|(handle, _)| handle.strong_count() > 0);
-    if let Err(err) = compact_thread_tables(vm) {
-        vm.print_exception(&err);
-    }
 }
 
 /// RustPython 0.6.0's dict counts a deleted slot reused by a new key as no new fill, so it

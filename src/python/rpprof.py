@@ -298,23 +298,30 @@ def _lru_caches_that_do_not_grow():
     never resizes, while each insertion appends to its entry storage: every cache hit kept
     32 bytes for ever (288 bytes a request in a Flask app). The pure-Python version
     moves a linked-list node on a hit and leaves its dict alone. functools defines it, then
-    replaces it with the native one when `_functools` has it: this loads a second copy of
-    functools with the native one hidden, and takes that copy's."""
+    replaces it with the native one when `_functools` has it; the first `lru_cache` the
+    program makes loads a second copy of functools with the native one hidden, and takes
+    that copy's (about 1.3 ms, so not at start-up)."""
     import functools
-    import importlib.util
     import _functools
 
     native = getattr(_functools, "_lru_cache_wrapper", None)
     if native is None or functools._lru_cache_wrapper is not native:
         return
-    spec = importlib.util.find_spec("functools")
-    if spec is None or spec.loader is None:
-        return
-    del _functools._lru_cache_wrapper
-    try:
-        copy = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(copy)
-    finally:
-        _functools._lru_cache_wrapper = native
-    if copy._lru_cache_wrapper is not native:
-        functools._lru_cache_wrapper = copy._lru_cache_wrapper
+
+    def _lru_cache_wrapper(user_function, maxsize, typed, _CacheInfo):
+        import importlib.util
+
+        wrapper = native
+        spec = importlib.util.find_spec("functools")
+        if spec is not None and spec.loader is not None:
+            del _functools._lru_cache_wrapper
+            try:
+                copy = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(copy)
+            finally:
+                _functools._lru_cache_wrapper = native
+            wrapper = copy._lru_cache_wrapper
+        functools._lru_cache_wrapper = wrapper
+        return wrapper(user_function, maxsize, typed, _CacheInfo)
+
+    functools._lru_cache_wrapper = _lru_cache_wrapper

@@ -1,15 +1,19 @@
 //! A thread as the aggregator and the timeline know it: the sampler's live entry while the
 //! thread runs, and only what a profile needs of it once it has ended.
 //!
-//! The sampler's [`ThreadEntry`] owns the thread's ring buffers (a few hundred KiB); they
-//! go back to the sampler's pool when the last holder lets go of the entry. A recording of a
-//! thread-per-request server sees millions of threads, so holding each one's entry for the
-//! whole recording kept every buffer ever made: [`ThreadRef::settle`] lets go of an ended
-//! thread's entry, keeping its name, tid, clock readings and CPU time.
+//! The sampler's [`ThreadEntry`] is several KiB (its stack-dump slot, the interpreter's
+//! slot for the thread); the sampler takes its ring buffers back itself once the thread has
+//! ended. A recording of a thread-per-request server sees millions of threads, so holding
+//! each one's entry for the whole recording kept all of that: every [`SETTLE_EVERY`] new
+//! threads, the aggregator and the timeline [`ThreadRef::settle`] the ones they hold,
+//! keeping an ended thread's name, tid, clock readings and CPU time.
 
 use std::sync::Arc;
 
 use sampler::ThreadEntry;
+
+/// New threads between two looks for ended ones.
+pub(crate) const SETTLE_EVERY: usize = 64;
 
 /// A thread seen in the samples.
 pub(crate) enum ThreadRef {

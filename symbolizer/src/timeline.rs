@@ -22,11 +22,7 @@ use sampler::{RawFrame, SampleBatch, SampleHeader, ThreadEntry, ThreadState};
 use crate::calls::LeafMarkers;
 use crate::names::Symbolizer;
 use crate::stacks::{Fingerprint, RawStackCache, StackFlags, StackId, StackTable};
-use crate::thread_ref::ThreadRef;
-
-/// New threads between two looks for ended ones, whose sampler entries are then let go of
-/// (see [`ThreadRef::settle`]).
-const SETTLE_EVERY: usize = 64;
+use crate::thread_ref::{ThreadRef, SETTLE_EVERY};
 
 /// The default budget of kept samples: about 48 MB of samples (24 bytes each), half an
 /// hour of ten busy threads at 99 Hz before any merging.

@@ -3,8 +3,7 @@
 //! A thread-per-request server starts hundreds of threads a second. Kept one by one, a
 //! long recording of it grows without bound, and every slice of the agent walks every
 //! thread ever seen. So, every [`SETTLE_EVERY`] new threads:
-//! - an ended thread's sampler entry is let go of ([`ThreadRef::settle`]: its ring buffers
-//!   go back to the sampler's pool);
+//! - an ended thread's sampler entry is let go of ([`ThreadRef::settle`]);
 //! - past [`MAX_ENDED_THREADS`] ended threads kept apart, the oldest are added into one
 //!   thread per group (`Thread-N (process_request_thread)`, see `flamegraph::groups`),
 //!   which the views draw as `GROUP ×COUNT` like any group. Totals are unchanged; what is
@@ -17,12 +16,10 @@ use flamegraph::groups::group_of;
 use flamegraph::hash::{FastMap, FastSet};
 
 use super::{Aggregator, ThreadTotals};
-use crate::thread_ref::{EndedThread, ThreadRef};
+use crate::thread_ref::{EndedThread, ThreadRef, SETTLE_EVERY};
 
 /// Ended threads kept apart, at most, before the oldest are added into their groups.
 pub const MAX_ENDED_THREADS: usize = 1_000;
-/// New threads between two looks for ended ones.
-const SETTLE_EVERY: usize = 64;
 /// An ended thread is added into its group only this long after it ended, when its last
 /// records have long been drained (the drain thread runs every 100 ms at most).
 const FOLD_AFTER_NS: u64 = 2_000_000_000;
