@@ -17,6 +17,7 @@ use crate::alloc::AllocRing;
 use crate::owned::Owned;
 use crate::raw::ThreadState;
 use crate::ring::{RepeatRing, SampleRing};
+use crate::ring_pool;
 use crate::snapshot::SnapshotSlot;
 use crate::timer::{clock_ns, monotonic_ns, thread_cpu_ns, Driver, ThreadTimers};
 
@@ -153,9 +154,11 @@ impl ThreadEntry {
     }
 
     fn arm(&self, spec: &ArmSpec) -> Result<(), std::io::Error> {
-        self.ring.get_or_init(|| SampleRing::new(spec.ring_words));
-        self.repeats
-            .get_or_init(|| RepeatRing::new(spec.repeat_records));
+        self.ring
+            .get_or_init(|| SampleRing::from_words(ring_pool::take(spec.ring_words)));
+        self.repeats.get_or_init(|| {
+            RepeatRing::from_words(ring_pool::take(RepeatRing::words_for(spec.repeat_records)))
+        });
         if let Some(cpu) = clock_ns(self.cpu_clock) {
             self.last_cpu_ns.store(cpu, Ordering::Relaxed);
             self.armed_cpu_ns.store(cpu, Ordering::Release);
@@ -221,13 +224,13 @@ impl ThreadEntry {
         // SAFETY: as above: nothing holds or will take a reference to these rings.
         unsafe {
             if let Some(ring) = self.ring.take() {
-                crate::ring_pool::give(ring.into_words());
+                ring_pool::give(ring.into_words());
             }
             if let Some(ring) = self.repeats.take() {
-                crate::ring_pool::give(ring.into_words());
+                ring_pool::give(ring.into_words());
             }
             if let Some(ring) = self.alloc_ring.take() {
-                crate::ring_pool::give(ring.into_words());
+                ring_pool::give(ring.into_words());
             }
         }
     }

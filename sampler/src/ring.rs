@@ -220,12 +220,15 @@ pub struct SampleRing {
 impl SampleRing {
     /// A ring of at least `min_words` words.
     pub fn new(min_words: usize) -> SampleRing {
-        SampleRing {
-            ring: crate::ring_pool::take(min_words),
-        }
+        SampleRing::from_words(WordRing::new(min_words))
     }
 
-    /// Its buffer, for [`crate::ring_pool`].
+    /// A ring on `ring`'s buffer (one from the ring pool).
+    pub(crate) fn from_words(ring: WordRing) -> SampleRing {
+        SampleRing { ring }
+    }
+
+    /// Its buffer, for the ring pool.
     pub(crate) fn into_words(self) -> WordRing {
         self.ring
     }
@@ -355,12 +358,20 @@ pub struct RepeatRing {
 impl RepeatRing {
     /// A ring for at least `records` repeats.
     pub fn new(records: usize) -> RepeatRing {
-        RepeatRing {
-            ring: crate::ring_pool::take(records * 3),
-        }
+        RepeatRing::from_words(WordRing::new(RepeatRing::words_for(records)))
     }
 
-    /// Its buffer, for [`crate::ring_pool`].
+    /// Words a ring for `records` repeats needs.
+    pub(crate) fn words_for(records: usize) -> usize {
+        records * 3
+    }
+
+    /// A ring on `ring`'s buffer (one from the ring pool).
+    pub(crate) fn from_words(ring: WordRing) -> RepeatRing {
+        RepeatRing { ring }
+    }
+
+    /// Its buffer, for the ring pool.
     pub(crate) fn into_words(self) -> WordRing {
         self.ring
     }
