@@ -1,6 +1,7 @@
 //! What RustPython 0.6.0 keeps for ever, which rpprof works around
-//! (`src/python/leftovers.rs`, `rpprof._lru_caches_that_do_not_grow`): measured on the
-//! structures themselves, where an RSS bound would be too coarse.
+//! (`src/python/leftovers.rs`, and `_lru_caches_that_do_not_grow` in
+//! `src/python/compat.py`): measured on the structures themselves, where an RSS bound would
+//! be too coarse.
 
 mod common;
 

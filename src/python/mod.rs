@@ -3,6 +3,7 @@
 //! the way `python` does ([`runner`]).
 
 pub mod command_line;
+mod compat;
 pub mod labels;
 mod leftovers;
 pub mod native;

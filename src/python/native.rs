@@ -212,7 +212,7 @@ mod rpprof_native {
 /// [`install`] on the built interpreter).
 pub fn add_modules(builder: InterpreterBuilder) -> InterpreterBuilder {
     let def = rpprof_native::module_def(&builder.ctx);
-    builder
+    super::compat::add_module(builder)
         .add_native_module(def)
         .add_frozen_modules(rustpython_vm::py_freeze!(
             file = "rpprof.py",
@@ -261,7 +261,8 @@ fn replace(
     module.set_attr(attr, native.get_attr(ours, vm)?, vm)
 }
 
-/// Registers the main thread and installs our stand-ins, before the program runs:
+/// Registers the main thread, applies [`super::compat`]'s workarounds and installs our
+/// stand-ins, before the program runs:
 /// `_thread.set_name` (thread registration), `_thread.start_joinable_thread` (a thread's
 /// end, for [`crate::python::leftovers`]), `_signal.signal` and `_signal.setitimer`
 /// (SIGPROF conflicts), and `os._exit` (write the profile before exiting); where children
@@ -304,10 +305,7 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
     vm.import("atexit", 0)?
         .get_attr("register", vm)?
         .call((vm.import(MODULE, 0)?.get_attr("program_ended", vm)?,), vm)?;
-    // RustPython's native lru_cache grows for ever (see the function's docstring).
-    vm.import("rpprof", 0)?
-        .get_attr("_lru_caches_that_do_not_grow", vm)?
-        .call((), vm)?;
+    super::compat::install(vm)?;
     // os.fork warns about forking a multi-threaded process; with no Python thread but the
     // main one, the other threads are rpprof's own, which the warning is not about.
     let posix = vm.import("posix", 0)?;

@@ -1,0 +1,144 @@
+"""Workarounds for gaps in RustPython 0.6.0 that real programs run into, applied by the
+embedding before the program runs (`src/python/compat.rs` calls `install`).
+
+Each workaround says what the interpreter does, what it breaks, and what the workaround
+costs. They are rpprof's own code, written against the interpreter's observable behaviour;
+each one has a test in `tests/interpreter_compat.rs`."""
+
+_FunctionType = type(lambda: None)
+
+
+def install():
+    """Applies the workarounds that Python code can apply by itself. (Those that need a
+    builtin type changed are made by `compat.rs`, with the helpers below.)"""
+    _lru_caches_that_do_not_grow()
+
+
+def _lru_caches_that_do_not_grow():
+    """Makes `functools.lru_cache` use functools' own pure-Python implementation instead of
+    RustPython 0.6.0's native one.
+
+    The native one refreshes a key on every hit by deleting it from its dict and inserting
+    it again. RustPython's dict reuses the deleted slot without counting it as filled, so it
+    never resizes, while each insertion appends to its entry storage: every cache hit kept
+    32 bytes for ever (288 bytes a request in a Flask app). The pure-Python version
+    moves a linked-list node on a hit and leaves its dict alone. functools defines it, then
+    replaces it with the native one when `_functools` has it; the first `lru_cache` the
+    program makes loads a second copy of functools with the native one hidden, and takes
+    that copy's (about 1.3 ms, so not at start-up)."""
+    import functools
+    import _functools
+
+    native = getattr(_functools, "_lru_cache_wrapper", None)
+    if native is None or functools._lru_cache_wrapper is not native:
+        return
+
+    def _lru_cache_wrapper(user_function, maxsize, typed, _CacheInfo):
+        import importlib.util
+
+        wrapper = native
+        spec = importlib.util.find_spec("functools")
+        if spec is not None and spec.loader is not None:
+            del _functools._lru_cache_wrapper
+            try:
+                copy = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(copy)
+            finally:
+                _functools._lru_cache_wrapper = native
+            wrapper = copy._lru_cache_wrapper
+        functools._lru_cache_wrapper = wrapper
+        return wrapper(user_function, maxsize, typed, _CacheInfo)
+
+    functools._lru_cache_wrapper = _lru_cache_wrapper
+
+
+# --- property subclasses that define __get__ -------------------------------------------
+#
+# RustPython 0.6.0 specialises a hot `obj.attr` whose class attribute is a `property` by
+# calling the property's getter function directly. It does so for subclasses of `property`
+# too, so a subclass's own `__get__` is skipped from the third access on. werkzeug's (and
+# so Flask's) `cached_property` is such a subclass: `app.jinja_env` made a new Jinja
+# environment, and compiled every template again, on every request (about 20 KB kept per
+# request, and a tenth of its time). The interpreter only specialises a getter that is a
+# plain function taking exactly one argument; so a subclass that defines `__get__` gets
+# its getter wrapped in a function that also takes `*rest`, and calls the original.
+# `property.__init_subclass__` (set by compat.rs, as Python cannot set attributes of a
+# builtin type) does it for every subclass made after start-up, and
+# `guard_existing_property_subclasses` for those made before. The cost: one more Python call
+# each time such a getter runs (for a cached property, once per object).
+
+_GUARDED = "__rpprof_unspecialized__"
+
+
+def _defines_get(cls):
+    """Whether `cls`, a subclass of property, or a class between it and property, defines
+    `__get__`."""
+    for klass in cls.__mro__:
+        if klass is property:
+            return False
+        if "__get__" in klass.__dict__:
+            return True
+    return False
+
+
+def _getter_not_specialised(fget):
+    """`fget` wrapped in a function the interpreter does not specialise (it takes `*rest`),
+    looking like `fget` to introspection (name, qualname, module, doc, `__wrapped__`)."""
+    if type(fget) is not _FunctionType or getattr(fget, _GUARDED, False):
+        return fget
+
+    def getter(obj, *rest):
+        return fget(obj, *rest)
+
+    for attr in ("__module__", "__name__", "__qualname__", "__doc__"):
+        try:
+            setattr(getter, attr, getattr(fget, attr))
+        except (AttributeError, TypeError):
+            pass
+    getter.__dict__.update(fget.__dict__)
+    getter.__wrapped__ = fget
+    setattr(getter, _GUARDED, True)
+    return getter
+
+
+def _guard(cls):
+    """Makes `cls.__init__` hand `property.__init__` a getter the interpreter does not
+    specialise (the getter being the first positional argument, or `fget=`)."""
+    if not _defines_get(cls):
+        return
+    init = cls.__dict__.get("__init__")
+    if init is None:
+        init = cls.__init__
+        if getattr(init, _GUARDED, False):
+            return  # a guarded base's __init__ is inherited
+    elif getattr(init, _GUARDED, False):
+        return
+
+    def __init__(self, *args, **kwargs):
+        if args:
+            args = (_getter_not_specialised(args[0]),) + args[1:]
+        elif "fget" in kwargs:
+            kwargs["fget"] = _getter_not_specialised(kwargs["fget"])
+        init(self, *args, **kwargs)
+
+    __init__.__qualname__ = getattr(init, "__qualname__", "__init__")
+    __init__.__doc__ = getattr(init, "__doc__", None)
+    __init__.__wrapped__ = init
+    setattr(__init__, _GUARDED, True)
+    cls.__init__ = __init__
+
+
+@classmethod
+def property_init_subclass(cls, **kwargs):
+    """`property.__init_subclass__`: guards each new subclass that defines `__get__`."""
+    super(property, cls).__init_subclass__(**kwargs)
+    _guard(cls)
+
+
+def guard_existing_property_subclasses():
+    """Guards the subclasses of property made before `property_init_subclass` was set."""
+    pending = list(property.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        _guard(cls)
+        pending.extend(cls.__subclasses__())
