@@ -31,7 +31,7 @@ use std::sync::Mutex;
 use rustpython_vm::builtins::PyDict;
 use rustpython_vm::class::PyClassImpl;
 use rustpython_vm::types::Callable;
-use rustpython_vm::{pyclass, Py, PyObjectRef, PyPayload, PyResult, VirtualMachine};
+use rustpython_vm::{pyclass, AsObject, Py, PyObjectRef, PyPayload, PyResult, VirtualMachine};
 
 /// Dicts a thread's free list holds at most (RustPython 0.6.0's `PyDict::MAX_FREELIST`).
 const DICTS: usize = 80;
@@ -154,13 +154,15 @@ fn forget_gone_thread_handles(vm: &VirtualMachine) {
 }
 
 /// RustPython 0.6.0's dict counts a deleted slot reused by a new key as no new fill, so it
-/// never resizes, while every insertion appends to its entry storage: a dict whose keys
-/// come and go with the same hashes grows for ever. `threading._active` (keyed by thread
-/// idents, which the C library reuses) and `threading._limbo` (keyed by `Thread` objects,
-/// whose addresses are reused) are such dicts: 64 bytes a thread, for ever. Rebuilding
-/// them in place (under `threading`'s own lock, as `threading` changes them) drops the dead
-/// entries. The same growth hits a program's own dicts with such keys; that is the
-/// interpreter's to fix.
+/// never resizes, while every insertion appends to its entry storage: a dict or set whose
+/// keys come and go grows for ever (a set: 24 bytes per key that came and went).
+/// `threading._active` (keyed by thread idents), `threading._limbo` (keyed by `Thread`
+/// objects) and the set under the `threading._dangling` WeakSet (a weak reference to every
+/// `Thread`) are such tables: about 120 bytes a thread, for ever. Rebuilding `_active` and
+/// `_limbo` in place (under `threading`'s own lock, as `threading` changes them) and putting
+/// a copy of the set under `_dangling` drops the dead entries. (A weak reference whose
+/// thread dies during the copy stays in the copy, dead: WeakSet skips those.) The same
+/// growth hits a program's own dicts and sets; that is the interpreter's to fix.
 fn compact_thread_tables(vm: &VirtualMachine) -> PyResult<()> {
     let modules = vm.sys_module.get_attr("modules", vm)?;
     let Ok(threading) = modules.get_item("threading", vm) else {
@@ -183,5 +185,11 @@ fn compact_thread_tables(vm: &VirtualMachine) -> PyResult<()> {
         Ok(())
     });
     vm.call_method(&lock, "release", ())?;
-    compacted
+    compacted?;
+    let dangling = threading.get_attr("_dangling", vm)?;
+    if let Ok(refs) = dangling.get_attr("data", vm) {
+        let copy = vm.ctx.types.set_type.as_object().call((refs,), vm)?;
+        dangling.set_attr("data", copy, vm)?;
+    }
+    Ok(())
 }
