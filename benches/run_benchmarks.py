@@ -1895,9 +1895,40 @@ Release profile with LTO off and 16 codegen units (both sides of every compariso
   `Environment._compile` 73.8 MiB, `Flask.create_jinja_environment` 20 MiB,
   `Thread.__init__` 35 MiB (and its `Condition`/`Event`). Under RustPython 0.6.0 the Jinja
   environment that renders a page is not the one Flask cached, so the template is compiled
-  again for every request (about 3.7 MB allocated per `/page`) and environments are kept;
-  that is an interpreter compatibility gap, left for the interpreter-gaps issue. The
-  standard-library service (no Jinja) is the measure of rpprof's own growth.
+  again for every request (about 3.7 MB allocated per `/page`) and environments are kept.
+  (Found later the same day, and fixed: see the next finding. The tables above predate
+  the fix.)
+- **Second sitting (2026-12-07 afternoon): Flask after the compatibility fix.** The cause
+  of the recompiles: RustPython specialises a hot `obj.attr` whose class attribute is a
+  `property` into a direct call of its getter, for subclasses of `property` too, skipping
+  their own `__get__`; werkzeug's `cached_property` (`app.jinja_env`) is one, so every
+  request built a new Jinja environment (`src/python/compat.py` now hands such subclasses a
+  getter the interpreter does not short-circuit). Measured with the same soak, one
+  sitting, release build, LTO off: `run` went from 137-143 to 166-186 req/s, and from
+  188 -> 562 MB in 10 minutes to 176 -> 297 MB (1.69x; flat at 297-299 MB over the last
+  3 minutes); `agent` (CPU) 194 -> 290 MB (1.49x) (its throughput in that run, 106 req/s,
+  is not a figure: other measurements ran beside it). Still a miss against 1.25x. What
+  is left, found with `record --alloc` on a trivial WSGI app on werkzeug's server
+  (1.2-1.8 KB a request; the standard library's `ThreadingHTTPServer`, 0.2 KB):
+  - memory allocated in `Thread.__init__` (`_ThreadHandle()`, the `Event` and its
+    `Condition`, the instance dict), about 1.2 KB a thread, stays in use although every
+    `Thread` dies (a weak-reference census: 1 of 10,013 alive, the server's), `gc.collect()`
+    finds almost nothing (11 collections, 15 objects), and `MALLOC_ARENA_MAX=1` grows as
+    much: not garbage, not arenas. The suspect is the interpreter's deferred freeing
+    (QSBR: the memory of a dead object that was published to a lock-free cache waits until
+    every attached thread passes a checkpoint); not proven.
+  - werkzeug ends every request with `rfile.read(10_000_000)`: RustPython zero-fills a
+    10 MB buffer and copies the socket read through a second 10 MB scratch buffer (20 MB
+    allocated a request; CPython allocates without touching). Reading in 64 KB pieces
+    (tried by hand, not adopted) lowered RSS by 55 MB but not its slope.
+  - `threading.local` keeps about 230 bytes a thread that used it; any dict or set
+    whose keys come and go grows (24-31 bytes a key); the set under `threading._dangling`
+    is now copied at each sweep.
+- **CPU mode and short threads.** The per-thread CPU-clock timers fire from the kernel's
+  tick (4 ms here): a thread that runs less than a period rarely gets a sample. 3,000
+  threads of 0.4 ms CPU each got 6 samples where their 1.2 s of CPU should give about
+  120; on the Flask service the samples account for about 76% of the program's CPU
+  (25,458 samples at 99 Hz for 336 CPU seconds). Wall mode is not affected. Not fixed.
 - **Agent cost, measured against metrics.** Flask, 10 minutes each, one after the other:
   `agent` (CPU, 99 Hz) served 0.91x the requests of `run` and used 10.7% more CPU per
   request (14.51 vs 13.11 ms) while `rpprof_overhead_ratio` said 0.96%: the metric counts
