@@ -26,6 +26,8 @@ static ALLOCATOR: sampler::alloc::SamplingAllocator<std::alloc::System> =
     sampler::alloc::SamplingAllocator::new(std::alloc::System);
 
 fn main() {
+    // First, while this is the only thread: the locale decides the program's text encoding.
+    rpprof::python::locale::adopt_user_locale();
     let args: Vec<OsString> = std::env::args_os().collect();
     let (subcommand, result) = if started_as_python(&args) {
         let argv0 = args

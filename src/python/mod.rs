@@ -6,6 +6,7 @@ pub mod command_line;
 mod compat;
 pub mod labels;
 mod leftovers;
+pub mod locale;
 pub mod native;
 pub mod program;
 pub mod runner;

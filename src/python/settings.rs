@@ -1,5 +1,6 @@
 //! Interpreter settings for a [`Program`], from CPython's command-line flags
-//! ([`InterpreterOptions`]) and the `PYTHON*` environment variables `python` honours.
+//! ([`InterpreterOptions`]), the `PYTHON*` environment variables `python` honours, and the
+//! user's locale ([`super::locale`]).
 
 use rustpython_vm::vm::CheckHashPycsMode;
 use rustpython_vm::Settings;
@@ -68,6 +69,16 @@ pub fn for_command_line(program: &Program, options: &InterpreterOptions) -> Sett
         settings.code_debug_ranges = false;
     }
     apply_xoptions(&mut settings, &options.xoptions);
+    if settings.utf8_mode < 0 {
+        // Neither PYTHONUTF8 nor -X utf8 chose: on in the C and POSIX locales (PEP 540).
+        settings.utf8_mode = i8::from(super::locale::user_locale().legacy_c_locale);
+    }
+    if let Some(value) = environment.value("PYTHONIOENCODING") {
+        let value = value.to_string_lossy();
+        let (encoding, errors) = value.split_once(':').unwrap_or((&value, ""));
+        settings.stdio_encoding = (!encoding.is_empty()).then(|| encoding.to_owned());
+        settings.stdio_errors = (!errors.is_empty()).then(|| errors.to_owned());
+    }
     settings.warnoptions = warn_options(&settings, &environment, &options.warnings);
     settings
 }
