@@ -20,3 +20,10 @@ fn script_says_ok(script: &str) {
 fn property_subclasses_keep_their_own_get() {
     script_says_ok("property_subclass.py");
 }
+
+/// compile() of valid text RustPython refused (docutils), `itertools.compress`'s order
+/// (more-itertools), `zoneinfo.TZPATH` (Django).
+#[test]
+fn compile_compress_and_zoneinfo_behave_as_under_cpython() {
+    script_says_ok("interpreter_gaps.py");
+}

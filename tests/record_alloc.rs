@@ -51,6 +51,10 @@ fn record_memory(dir: &TempDir, extra: &[&str]) -> (common::Ran, Profile) {
     (ran, read_pprof(&out))
 }
 
+/// Four standard deviations of the 20 MiB `leak_some` keeps, as estimated at a 32 KiB
+/// interval (see the leak view in `memory_kept_is_attributed_by_function_and_thread`).
+const LEAK_TOLERANCE: f64 = 2.8 * MIB;
+
 fn assert_within(what: &str, value: f64, expected: f64, tolerance: f64) {
     assert!(
         (value - expected).abs() <= tolerance,
@@ -103,9 +107,12 @@ fn memory_kept_is_attributed_by_function_and_thread() {
     assert!(value_in(&profile, &inuse, "medium", Some("MainThread")) > 25.0 * MIB);
     assert_eq!(value_in(&profile, &inuse, "big", Some("MainThread")), 0.0);
 
-    // The leak view: leak_some allocated 200 MiB and kept 20; churn kept nothing.
+    // The leak view: leak_some allocated 200 MiB and kept 20; churn kept nothing. 1,280
+    // kept blocks of 16 KiB, each sampled at a 32 KiB interval with probability 0.39: the
+    // estimate's standard deviation is 0.7 MiB, and LEAK_TOLERANCE four of them (2 MiB,
+    // 2.9 of them, failed about one run in 250: 22.49 MiB was seen).
     let leaked = value_in(&profile, &inuse, "leak_some", None);
-    assert_within("leak_some in use", leaked, 20.0 * MIB, 2.0 * MIB);
+    assert_within("leak_some in use", leaked, 20.0 * MIB, LEAK_TOLERANCE);
     let allocated = value_in(&profile, &ValueKind::ALLOC_SPACE, "leak_some", None);
     assert_within("leak_some allocated", allocated, 200.0 * MIB, 10.0 * MIB);
     let churned = value_in(&profile, &ValueKind::ALLOC_SPACE, "churn", None);
@@ -201,7 +208,7 @@ fn the_in_script_api_records_allocations() {
     ran.expect_code(0);
     let profile = read_pprof(&dir.join("memory.py.pb.gz"));
     let leaked = value_in(&profile, &ValueKind::INUSE_SPACE, "leak_some", None);
-    assert_within("leak_some in use", leaked, 20.0 * MIB, 2.0 * MIB);
+    assert_within("leak_some in use", leaked, 20.0 * MIB, LEAK_TOLERANCE);
     let big = value_in(&profile, &ValueKind::ALLOC_SPACE, "big", Some("worker"));
     assert_within("big allocated", big, 60.0 * MIB, 4.0 * MIB);
 }

@@ -10,8 +10,40 @@ _FunctionType = type(lambda: None)
 
 def install():
     """Applies the workarounds that Python code can apply by itself. (Those that need a
-    builtin type changed are made by `compat.rs`, with the helpers below.)"""
+    builtin type changed, or no Python frame, are made by `compat.rs`.)"""
     _lru_caches_that_do_not_grow()
+    _compress_in_cpython_order()
+    _zoneinfo_finds_the_system_database()
+
+
+def _compress_in_cpython_order():
+    """RustPython 0.6.0's `itertools.compress` takes the next selector before the next data
+    item; CPython takes the data item first, and code that shares one iterator between
+    both (more-itertools, 52 of its 56 failures) gets other results. The same pairing from
+    `zip` (data first), `filter` and `map`: all native, so still fast. The cost: the
+    result is a `map`, not an `itertools.compress` object."""
+    import itertools
+    from operator import itemgetter
+
+    first, second = itemgetter(0), itemgetter(1)
+
+    def compress(data, selectors):
+        return map(first, filter(second, zip(data, selectors)))
+
+    compress.__doc__ = itertools.compress.__doc__
+    itertools.compress = compress
+
+
+def _zoneinfo_finds_the_system_database():
+    """RustPython 0.6.0's build configuration has no `TZPATH`, so `zoneinfo.TZPATH` is
+    empty and `ZoneInfo("UTC")` fails (and with it every Django page that uses time zones).
+    CPython's default is put where `zoneinfo` looks for it (`sysconfig`'s variables);
+    `PYTHONTZPATH` still comes first."""
+    import _sysconfigdata
+
+    _sysconfigdata.build_time_vars.setdefault(
+        "TZPATH", "/usr/share/zoneinfo:/usr/lib/zoneinfo:/usr/share/lib/zoneinfo:/etc/zoneinfo"
+    )
 
 
 def _lru_caches_that_do_not_grow():
@@ -62,9 +94,9 @@ def _lru_caches_that_do_not_grow():
 # request, and a tenth of its time). The interpreter only specialises a getter that is a
 # plain function taking exactly one argument; so a subclass that defines `__get__` gets
 # its getter wrapped in a function that also takes `*rest`, and calls the original.
-# `property.__init_subclass__` (set by compat.rs, as Python cannot set attributes of a
-# builtin type) does it for every subclass made after start-up, and
-# `guard_existing_property_subclasses` for those made before. The cost: one more Python call
+# `property.__init_subclass__` (compat.rs: Python cannot set attributes of a builtin type)
+# calls `guard` for every subclass made after start-up, and
+# `guard_existing_property_subclasses` does it for those made before. The cost: one more Python call
 # each time such a getter runs (for a cached property, once per object).
 
 _GUARDED = "__rpprof_unspecialized__"
@@ -101,8 +133,9 @@ def _getter_not_specialised(fget):
     return getter
 
 
-def _guard(cls):
-    """Makes `cls.__init__` hand `property.__init__` a getter the interpreter does not
+def guard(cls):
+    """Called by `property.__init_subclass__` (compat.rs) for each new subclass of
+    property. Makes `cls.__init__` hand `property.__init__` a getter the interpreter does not
     specialise (the getter being the first positional argument, or `fget=`)."""
     if not _defines_get(cls):
         return
@@ -128,17 +161,10 @@ def _guard(cls):
     cls.__init__ = __init__
 
 
-@classmethod
-def property_init_subclass(cls, **kwargs):
-    """`property.__init_subclass__`: guards each new subclass that defines `__get__`."""
-    super(property, cls).__init_subclass__(**kwargs)
-    _guard(cls)
-
-
 def guard_existing_property_subclasses():
-    """Guards the subclasses of property made before `property_init_subclass` was set."""
+    """Guards the subclasses of property made before `property.__init_subclass__` was set."""
     pending = list(property.__subclasses__())
     while pending:
         cls = pending.pop()
-        _guard(cls)
+        guard(cls)
         pending.extend(cls.__subclasses__())

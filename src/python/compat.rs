@@ -1,33 +1,142 @@
 //! Workarounds for RustPython 0.6.0's gaps that real programs run into: the frozen module
-//! `_rpprof_compat` (`compat.py`, which says what each one is for), installed before the
+//! `_rpprof_compat` (`compat.py`, which says what each one is for), and the native
+//! `_rpprof_compat_native` for those that must not add a Python frame. Installed before the
 //! program runs.
 
-use rustpython_vm::{InterpreterBuilder, PyResult, VirtualMachine};
+use rustpython_vm::builtins::PyClassMethod;
+use rustpython_vm::{AsObject, InterpreterBuilder, PyPayload, PyResult, VirtualMachine};
 
 /// Name of the frozen module.
 const MODULE: &str = "_rpprof_compat";
+/// Name of the native module.
+const NATIVE: &str = "_rpprof_compat_native";
 
-/// Adds the frozen `_rpprof_compat` module to an interpreter being built.
+/// `compile()`'s flag for "return the AST" (`ast.PyCF_ONLY_AST`).
+const ONLY_AST: i64 = 0x400;
+
+#[rustpython_vm::pymodule(name = "_rpprof_compat_native")]
+mod compat_native {
+    use rustpython_vm::function::FuncArgs;
+    use rustpython_vm::{AsObject, PyResult, VirtualMachine};
+
+    /// `property.__init_subclass__`: guards each new subclass of property that defines
+    /// `__get__` (`_rpprof_compat.guard`), then does what `object.__init_subclass__` does.
+    /// Native, and looking the guard up in the running interpreter's modules, because a
+    /// builtin type is shared by every interpreter in the process: a Python function set
+    /// here would outlive the interpreter whose module it belongs to (tests build several).
+    #[pyfunction]
+    fn property_init_subclass(
+        cls: rustpython_vm::builtins::PyTypeRef,
+        kwargs: rustpython_vm::function::KwArgs,
+        vm: &VirtualMachine,
+    ) -> PyResult<()> {
+        if !kwargs.is_empty() {
+            return Err(vm.new_type_error(format!(
+                "{}.__init_subclass__() takes no keyword arguments",
+                cls.name()
+            )));
+        }
+        let modules = vm.sys_module.get_attr("modules", vm)?;
+        if let Ok(compat) = modules.get_item(super::MODULE, vm) {
+            if let Ok(guard) = compat.get_attr("guard", vm) {
+                guard.call((cls,), vm)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Stands in for `compile()`. RustPython 0.6.0 refuses some valid sources when it
+    /// compiles them from text (`f(a=0 # for\n)`: "invalid syntax. Maybe you meant '=='")
+    /// while it parses the same text into an AST and compiles that: docutils cannot be
+    /// imported. On a SyntaxError from text, this compiles through the AST, and raises the
+    /// first error if that fails too. Native, so that `compile()` still inherits the
+    /// calling code's `__future__` flags (a Python stand-in would be the caller).
+    #[pyfunction]
+    fn compile(args: FuncArgs, vm: &VirtualMachine) -> PyResult {
+        let original = vm
+            .import(super::NATIVE, 0)?
+            .get_attr("_original_compile", vm)?;
+        let err = match original.call(args.clone(), vm) {
+            Ok(code) => return Ok(code),
+            Err(err) if err.fast_isinstance(vm.ctx.exceptions.syntax_error) => err,
+            Err(err) => return Err(err),
+        };
+        match super::compile_through_ast(&original, args, vm) {
+            Some(Ok(code)) => Ok(code),
+            _ => Err(err),
+        }
+    }
+}
+
+/// `compile(*args)` done as `compile(compile(*args, flags | ONLY_AST), ...)`; None where
+/// that does not apply: the source is not text, or the caller asked for the AST.
+fn compile_through_ast(
+    original: &rustpython_vm::PyObjectRef,
+    args: rustpython_vm::function::FuncArgs,
+    vm: &VirtualMachine,
+) -> Option<PyResult> {
+    let source = args.args.first()?;
+    let is_text = source.fast_isinstance(vm.ctx.types.str_type)
+        || source.fast_isinstance(vm.ctx.types.bytes_type);
+    if !is_text {
+        return None;
+    }
+    let flags = match args.args.get(3).or_else(|| args.kwargs.get("flags")) {
+        Some(flags) => flags.try_to_value::<i64>(vm).ok()?,
+        None => 0,
+    };
+    if flags & ONLY_AST != 0 {
+        return None;
+    }
+    let with_flags = |first: rustpython_vm::PyObjectRef, flags: i64| {
+        let mut call = args.clone();
+        call.args[0] = first;
+        let flags = vm.ctx.new_int(flags).into();
+        match call.args.get_mut(3) {
+            Some(slot) => *slot = flags,
+            None => {
+                call.kwargs.insert("flags".into(), flags);
+            }
+        }
+        call
+    };
+    let tree = match original.call(with_flags(source.clone(), flags | ONLY_AST), vm) {
+        Ok(tree) => tree,
+        Err(err) => return Some(Err(err)),
+    };
+    Some(original.call(with_flags(tree, flags), vm))
+}
+
+/// Adds the frozen `_rpprof_compat` and the native `_rpprof_compat_native` modules to an
+/// interpreter being built.
 pub fn add_module(builder: InterpreterBuilder) -> InterpreterBuilder {
-    builder.add_frozen_modules(rustpython_vm::py_freeze!(
-        file = "compat.py",
-        module_name = "_rpprof_compat"
-    ))
+    let def = compat_native::module_def(&builder.ctx);
+    builder
+        .add_native_module(def)
+        .add_frozen_modules(rustpython_vm::py_freeze!(
+            file = "compat.py",
+            module_name = "_rpprof_compat"
+        ))
 }
 
 /// Applies every workaround. Call it before the program runs.
 pub fn install(vm: &VirtualMachine) -> PyResult<()> {
     let compat = vm.import(MODULE, 0)?;
     compat.get_attr("install", vm)?.call((), vm)?;
+    let native = vm.import(NATIVE, 0)?;
     // Python cannot set an attribute of a builtin type; the type's own `set_attr`
     // invalidates its caches as an assignment would.
-    let init_subclass = compat.get_attr("property_init_subclass", vm)?;
-    vm.ctx
-        .types
-        .property_type
-        .set_attr(vm.ctx.intern_str("__init_subclass__"), init_subclass);
+    let init_subclass = PyClassMethod::from(native.get_attr("property_init_subclass", vm)?);
+    vm.ctx.types.property_type.set_attr(
+        vm.ctx.intern_str("__init_subclass__"),
+        init_subclass.into_ref(&vm.ctx).into(),
+    );
     compat
         .get_attr("guard_existing_property_subclasses", vm)?
         .call((), vm)?;
+    // compile() from text through the AST where the text path fails.
+    let builtins = vm.builtins.as_object();
+    native.set_attr("_original_compile", builtins.get_attr("compile", vm)?, vm)?;
+    builtins.set_attr("compile", native.get_attr("compile", vm)?, vm)?;
     Ok(())
 }
