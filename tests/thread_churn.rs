@@ -19,8 +19,14 @@ const THREADS: u32 = 12_000;
 /// Threads started before the first reading: enough for the ring pool and the allocator's
 /// arenas to reach their working size (with `--alloc`, about 6,000).
 const WARMUP: u32 = 8_000;
-/// The most RSS may grow over those threads, in KiB (about 680 bytes a thread).
+/// The most RSS may grow over those threads, in KiB (about 850 bytes a thread).
 const MAX_GROWTH_KB: u64 = 10 * 1024;
+/// The same under `--alloc`: each thread's allocation ring comes from the ring pool and goes
+/// back once the drain thread has read the ended thread's last records, so the rings out
+/// at once grow with the drain's lag on a loaded machine (the pool keeps at most 32 MiB).
+/// Measured: 6-7 MB alone, 13 MB while the whole test suite ran beside it; the leaks this
+/// guards against cost 84 MB and more here.
+const MAX_GROWTH_ALLOC_KB: u64 = 20 * 1024;
 
 fn script() -> std::path::PathBuf {
     common::root().join("tests/scripts/thread_churn.py")
@@ -33,7 +39,7 @@ fn figure(stdout: &str, key: &str) -> u64 {
         .unwrap_or_else(|| panic!("the script prints {key}: {stdout}"))
 }
 
-fn check_growth(stdout: &str, how: &str) {
+fn check_growth(stdout: &str, how: &str, max_kb: u64) {
     assert_eq!(
         figure(stdout, "threads"),
         u64::from(THREADS + WARMUP),
@@ -44,7 +50,7 @@ fn check_growth(stdout: &str, how: &str) {
     let growth = after.saturating_sub(before);
     eprintln!("{how}: RSS {before} KiB after warm-up, {after} KiB at the end");
     assert!(
-        growth <= MAX_GROWTH_KB,
+        growth <= max_kb,
         "{how}: RSS grew by {growth} KiB over {THREADS} threads (from {before} KiB)"
     );
 }
@@ -57,7 +63,7 @@ fn counts() -> [String; 2] {
 fn ended_threads_are_not_kept_under_run() {
     let ran = run(rpprof().arg("run").arg(script()).args(counts()));
     ran.expect_code(0);
-    check_growth(&ran.stdout, "run");
+    check_growth(&ran.stdout, "run", MAX_GROWTH_KB);
 }
 
 #[test]
@@ -70,7 +76,7 @@ fn ended_threads_are_not_kept_under_record() {
         .arg(script())
         .args(counts()));
     ran.expect_code(0);
-    check_growth(&ran.stdout, "record --mode wall");
+    check_growth(&ran.stdout, "record --mode wall", MAX_GROWTH_KB);
     assert!(std::fs::metadata(&out).unwrap().len() > 0);
 }
 
@@ -84,7 +90,7 @@ fn ended_threads_are_not_kept_under_record_with_alloc() {
         .arg(script())
         .args(counts()));
     ran.expect_code(0);
-    check_growth(&ran.stdout, "record --alloc");
+    check_growth(&ran.stdout, "record --alloc", MAX_GROWTH_ALLOC_KB);
 }
 
 #[test]
@@ -99,5 +105,5 @@ fn ended_threads_are_not_kept_under_the_agent() {
     );
     let output = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    check_growth(&stdout, "agent --mode wall");
+    check_growth(&stdout, "agent --mode wall", MAX_GROWTH_KB);
 }

@@ -261,8 +261,9 @@ fn replace(
     module.set_attr(attr, native.get_attr(ours, vm)?, vm)
 }
 
-/// Registers the main thread, applies [`super::compat`]'s workarounds and installs our
-/// stand-ins, before the program runs:
+/// Registers the main thread, applies [`super::compat`]'s workarounds, adds the active
+/// virtual environment's packages ([`super::packages`]) and installs our stand-ins, before
+/// the program runs:
 /// `_thread.set_name` (thread registration), `_thread.start_joinable_thread` (a thread's
 /// end, for [`crate::python::leftovers`]), `_signal.signal` and `_signal.setitimer`
 /// (SIGPROF conflicts), and `os._exit` (write the profile before exiting); where children
@@ -306,6 +307,7 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
         .get_attr("register", vm)?
         .call((vm.import(MODULE, 0)?.get_attr("program_ended", vm)?,), vm)?;
     super::compat::install(vm)?;
+    super::packages::install(vm)?;
     // os.fork warns about forking a multi-threaded process; with no Python thread but the
     // main one, the other threads are rpprof's own, which the warning is not about.
     let posix = vm.import("posix", 0)?;
