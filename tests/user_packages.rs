@@ -67,3 +67,37 @@ fn isolated_mode_ignores_the_virtualenv() {
     ran.expect_code(1);
     assert!(ran.stderr.contains("ModuleNotFoundError"), "{}", ran.stderr);
 }
+
+/// A C extension built for CPython cannot load: the import says so in one line naming the
+/// file, and stays a `ModuleNotFoundError`, so a package's pure-Python fallback still works.
+#[test]
+fn a_cpython_c_extension_is_named_in_one_line() {
+    let dir = TempDir::new("c-extension");
+    let packages = dir.join("packages");
+    std::fs::create_dir_all(packages.join("fastpkg")).unwrap();
+    std::fs::write(
+        packages.join("ujsonish.cpython-311-x86_64-linux-gnu.so"),
+        b"",
+    )
+    .unwrap();
+    std::fs::write(packages.join("fastpkg/_speedups.abi3.so"), b"").unwrap();
+    std::fs::write(
+        packages.join("fastpkg/__init__.py"),
+        "try:\n    from ._speedups import escape\nexcept ImportError:\n    escape = 'pure'\n",
+    )
+    .unwrap();
+    let ran = run(rpprof().env("PYTHONPATH", &packages).args([
+        "-c",
+        "import fastpkg; print(fastpkg.escape)\nimport ujsonish",
+    ]));
+    ran.expect_code(1);
+    assert_eq!(ran.stdout, "pure\n");
+    let last = ran.stderr.trim_end().lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("ModuleNotFoundError: ujsonish is a C extension built for CPython (")
+            && last.contains("ujsonish.cpython-311-x86_64-linux-gnu.so")
+            && last.ends_with("rpprof runs pure-Python packages only"),
+        "{}",
+        ran.stderr
+    );
+}

@@ -5,6 +5,8 @@ Each workaround says what the interpreter does, what it breaks, and what the wor
 costs. They are rpprof's own code, written against the interpreter's observable behaviour;
 each one has a test in `tests/interpreter_compat.rs`."""
 
+import sys as _sys
+
 _FunctionType = type(lambda: None)
 
 
@@ -14,6 +16,7 @@ def install():
     _lru_caches_that_do_not_grow()
     _compress_in_cpython_order()
     _zoneinfo_finds_the_system_database()
+    _sys.meta_path.append(_CExtensionFinder())
 
 
 def _compress_in_cpython_order():
@@ -168,3 +171,37 @@ def guard_existing_property_subclasses():
         cls = pending.pop()
         guard(cls)
         pending.extend(cls.__subclasses__())
+
+
+# --- C extensions built for CPython --------------------------------------------------------
+
+
+class _CExtensionFinder:
+    """Last on `sys.meta_path`, so asked only about a module no other finder found: if the
+    place the module would be holds a C extension built for CPython (`NAME.cpython-*.so`,
+    `NAME.abi3.so`), the import fails saying so, in one line that names the file, instead
+    of a bare "No module named". Still a `ModuleNotFoundError`, so code that tries an
+    optional accelerator and falls back keeps working."""
+
+    @staticmethod
+    def find_spec(fullname, path=None, target=None):
+        import os
+
+        tail = fullname.rpartition(".")[2]
+        for directory in _sys.path if path is None else path:
+            try:
+                names = os.listdir(directory or ".")
+            except (OSError, TypeError):
+                continue
+            for name in names:
+                if name.startswith(tail + ".") and name.endswith(".so") and (
+                    ".cpython-" in name or name.endswith(".abi3.so")
+                ):
+                    extension = os.path.join(directory, name)
+                    raise ModuleNotFoundError(
+                        f"{fullname} is a C extension built for CPython ({extension}): "
+                        "rpprof runs pure-Python packages only",
+                        name=fullname,
+                        path=extension,
+                    )
+        return None

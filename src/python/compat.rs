@@ -107,6 +107,10 @@ fn compile_through_ast(
     Some(original.call(with_flags(tree, flags), vm))
 }
 
+/// `py_freeze!` reads `compat.py` without telling cargo, which then would not rebuild when
+/// only the Python file changed; `include_str!` does tell it.
+const _REBUILD_WHEN_CHANGED: &str = include_str!("compat.py");
+
 /// Adds the frozen `_rpprof_compat` and the native `_rpprof_compat_native` modules to an
 /// interpreter being built.
 pub fn add_module(builder: InterpreterBuilder) -> InterpreterBuilder {

@@ -208,6 +208,10 @@ mod rpprof_native {
     }
 }
 
+/// `py_freeze!` reads `rpprof.py` without telling cargo, which then would not rebuild when
+/// only the Python file changed; `include_str!` does tell it.
+const _REBUILD_WHEN_CHANGED: &str = include_str!("rpprof.py");
+
 /// Adds `_rpprof` and the frozen `rpprof` module to an interpreter being built (then call
 /// [`install`] on the built interpreter).
 pub fn add_modules(builder: InterpreterBuilder) -> InterpreterBuilder {
