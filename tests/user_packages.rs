@@ -101,3 +101,23 @@ fn a_cpython_c_extension_is_named_in_one_line() {
         ran.stderr
     );
 }
+
+/// A venv whose `bin/python` is a link to rpprof: its packages are found with no
+/// activation, as a venv's `python` finds them.
+#[test]
+fn a_venv_whose_python_is_rpprof_finds_its_packages() {
+    let dir = TempDir::new("venv-link");
+    let venv = make_venv(&dir);
+    std::fs::create_dir_all(venv.join("bin")).unwrap();
+    let python = venv.join("bin/python");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_rpprof"), &python).unwrap();
+    let ran = run(std::process::Command::new(&python)
+        .env_remove("VIRTUAL_ENV")
+        .env_remove("PYTHONPATH")
+        .args([
+            "-c",
+            "import installed_pkg, editable_mod; print(installed_pkg.NAME)",
+        ]));
+    ran.expect_code(0);
+    assert_eq!(ran.stdout, "installed\n", "{}", ran.stderr);
+}

@@ -1,13 +1,17 @@
 //! The user's packages: where rpprof finds what the program imports beyond the standard
 //! library, besides `PYTHONPATH` and the script's directory.
 //!
-//! An activated virtual environment (`VIRTUAL_ENV`, set by `bin/activate`): its
-//! `lib/python3.*/site-packages` directories join `sys.path` the way CPython's `site`
-//! adds a venv's (`site.addsitedir`: after the standard library, with their `.pth` files,
-//! so editable installs work too). CPython itself finds a venv from the `python` it runs,
-//! which under rpprof is rpprof; `VIRTUAL_ENV` is what says which one the user is in.
-//! Ignored under `-E` and `-I`, as the `PYTHON*` variables are, and under `-S` (no `site`,
-//! no site-packages).
+//! A virtual environment's `lib/python3.*/site-packages` directories join `sys.path` the
+//! way CPython's `site` adds a venv's (`site.addsitedir`: after the standard library, with
+//! their `.pth` files, so editable installs work too), for two venvs:
+//! - the activated one (`VIRTUAL_ENV`, set by `bin/activate`): CPython finds a venv from
+//!   the `python` it runs, which under rpprof is rpprof; `VIRTUAL_ENV` says which one the
+//!   user is in;
+//! - the one rpprof runs from, through a `python` link in its `bin/` (`site` then sets
+//!   `sys.prefix` to it from its `pyvenv.cfg`, but looks for the interpreter's own Python
+//!   version's site-packages, not the one the venv was made with).
+//! `VIRTUAL_ENV` is ignored under `-E` and `-I`, as the `PYTHON*` variables are; both are
+//! under `-S` (no `site`, no site-packages).
 
 use std::path::{Path, PathBuf};
 
@@ -16,17 +20,31 @@ use rustpython_vm::{PyResult, VirtualMachine};
 /// The environment variable `bin/activate` sets.
 const VIRTUAL_ENV: &str = "VIRTUAL_ENV";
 
-/// Adds the active virtual environment's site-packages to `sys.path`. Call it before the
-/// program runs.
+/// Adds the activated virtual environment's site-packages, and those of the one rpprof
+/// runs from, to `sys.path`. Call it before the program runs.
 pub fn install(vm: &VirtualMachine) -> PyResult<()> {
     let settings = &vm.state.config.settings;
-    if settings.ignore_environment || !settings.import_site {
+    if !settings.import_site {
         return Ok(());
     }
-    let Some(venv) = std::env::var_os(VIRTUAL_ENV).filter(|v| !v.is_empty()) else {
-        return Ok(());
-    };
-    let directories = site_packages(Path::new(&venv));
+    let activated = std::env::var_os(VIRTUAL_ENV)
+        .filter(|v| !v.is_empty() && !settings.ignore_environment)
+        .map(PathBuf::from);
+    let running_from = vm
+        .sys_module
+        .get_attr("prefix", vm)
+        .ok()
+        .and_then(|prefix| prefix.try_to_value::<String>(vm).ok())
+        .map(PathBuf::from)
+        .filter(|prefix| prefix.join("pyvenv.cfg").is_file());
+    let mut directories: Vec<PathBuf> = Vec::new();
+    for venv in activated.iter().chain(running_from.iter()) {
+        for directory in site_packages(venv) {
+            if !directories.contains(&directory) {
+                directories.push(directory);
+            }
+        }
+    }
     if directories.is_empty() {
         return Ok(());
     }
