@@ -10,6 +10,7 @@
 //! - the one rpprof runs from, through a `python` link in its `bin/` (`site` then sets
 //!   `sys.prefix` to it from its `pyvenv.cfg`, but looks for the interpreter's own Python
 //!   version's site-packages, not the one the venv was made with).
+//!
 //! `VIRTUAL_ENV` is ignored under `-E` and `-I`, as the `PYTHON*` variables are; both are
 //! under `-S` (no `site`, no site-packages).
 
