@@ -1907,9 +1907,14 @@ Release profile with LTO off and 16 codegen units (both sides of every compariso
   sitting, release build, LTO off: `run` went from 137-143 to 166-186 req/s, and from
   188 -> 562 MB in 10 minutes to 176 -> 297 MB (1.69x; flat at 297-299 MB over the last
   3 minutes); `agent` (CPU) 194 -> 290 MB (1.49x) (its throughput in that run, 106 req/s,
-  is not a figure: other measurements ran beside it). Still a miss against 1.25x. What
-  is left, found with `record --alloc` on a trivial WSGI app on werkzeug's server
-  (1.2-1.8 KB a request; the standard library's `ThreadingHTTPServer`, 0.2 KB):
+  is not a figure: other measurements ran beside it). A second pair of 10-minute runs,
+  the agent's on a quiet machine (`run`'s first three minutes shared it with builds):
+  `run` 173.9 req/s, 10.05 ms CPU a request, 174 -> 306 MB (1.76x); `agent` 153.6 req/s
+  (0.88x `run`), 12.27 ms CPU a request (+22%), 257 -> 358 MB (1.40x), pulls p50 1.00 s,
+  p99 1.25 s, `rpprof_overhead_ratio` 0.94%. Misses: 1.25x RSS, 0.97x throughput, and the
+  metric against the A/B. What is left of the growth, found with `record --alloc` on a
+  trivial WSGI app on werkzeug's server (1.2-1.8 KB a request; the standard library's
+  `ThreadingHTTPServer`, 0.2 KB):
   - memory allocated in `Thread.__init__` (`_ThreadHandle()`, the `Event` and its
     `Condition`, the instance dict), about 1.2 KB a thread, stays in use although every
     `Thread` dies (a weak-reference census: 1 of 10,013 alive, the server's), `gc.collect()`

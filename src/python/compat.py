@@ -3,7 +3,9 @@ embedding before the program runs (`src/python/compat.rs` calls `install`).
 
 Each workaround says what the interpreter does, what it breaks, and what the workaround
 costs. They are rpprof's own code, written against the interpreter's observable behaviour;
-each one has a test in `tests/interpreter_compat.rs`."""
+each one has a test on a script that fails without it (`tests/interpreter_compat.rs`;
+`interpreter_leftovers.rs` for lru_cache, `user_packages.rs` for the C-extension finder,
+which is not a gap but a limit said plainly)."""
 
 import sys as _sys
 
