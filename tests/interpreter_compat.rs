@@ -22,8 +22,9 @@ fn property_subclasses_keep_their_own_get() {
 }
 
 /// compile() of valid text RustPython refused (docutils), `itertools.compress`'s order
-/// (more-itertools), `zoneinfo.TZPATH` (Django).
+/// (more-itertools), `zoneinfo.TZPATH` (Django), `os.utime(fd)` and `select.select` on an
+/// object forwarding `fileno` (gunicorn).
 #[test]
-fn compile_compress_and_zoneinfo_behave_as_under_cpython() {
+fn stdlib_calls_behave_as_under_cpython() {
     script_says_ok("interpreter_gaps.py");
 }

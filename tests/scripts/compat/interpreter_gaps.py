@@ -57,4 +57,35 @@ if not zoneinfo.TZPATH:
     fail("zoneinfo.TZPATH is empty")
 if str(zoneinfo.ZoneInfo("UTC")) != "UTC":
     fail("ZoneInfo('UTC') did not load")
+# os.utime takes a file descriptor, and select.select finds fileno() through __getattr__
+# (gunicorn's workers).
+import os
+import select
+import socket
+import tempfile
+
+with tempfile.TemporaryFile() as handle:
+    os.utime(handle.fileno(), (1_000_000, 2_000_000))
+    if os.stat(handle.fileno()).st_mtime != 2_000_000:
+        fail("os.utime(fd) did not set the time")
+if os.utime not in os.supports_fd:
+    fail("os.utime is not in os.supports_fd")
+
+
+class Forwarding:
+    def __init__(self, sock):
+        self._sock = sock
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
+
+
+left, right = socket.socketpair()
+right.send(b"x")
+wrapped = Forwarding(left)
+readable, writable, _ = select.select([wrapped], [wrapped], [], 1)
+if readable != [wrapped] or writable != [wrapped]:
+    fail(f"select answered {readable}, {writable}")
+left.close()
+right.close()
 print("ok")
