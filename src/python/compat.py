@@ -19,7 +19,6 @@ def install():
     _compress_in_cpython_order()
     _zoneinfo_finds_the_system_database()
     _utime_takes_a_file_descriptor()
-    _select_finds_fileno_through_getattr()
     _sys.meta_path.append(_CExtensionFinder())
 
 
@@ -51,36 +50,6 @@ def _utime_takes_a_file_descriptor():
     utime.__doc__ = native.__doc__
     os.utime = utime
     os.supports_fd.add(utime)
-
-
-def _select_finds_fileno_through_getattr():
-    """RustPython 0.6.0's `select.select` only finds `fileno()` on an object's type, so a
-    wrapper that forwards attributes with `__getattr__` (gunicorn's sockets) is refused.
-    When the native call refuses its arguments, they are turned into descriptors here and
-    the ready ones answered with the objects given, as CPython does. The cost: one Python
-    call per `select.select`; the native one runs first."""
-    import select
-
-    native = select.select
-
-    def descriptor(obj):
-        return obj if isinstance(obj, int) else obj.fileno()
-
-    def select_(rlist, wlist, xlist, timeout=None):
-        try:
-            return native(rlist, wlist, xlist, timeout)
-        except TypeError:
-            given = [list(objs) for objs in (rlist, wlist, xlist)]
-            fds = [[descriptor(obj) for obj in objs] for objs in given]
-        ready = [set(fd) for fd in native(*fds, timeout)]
-        return tuple(
-            [obj for obj, fd in zip(objs, fd_list) if fd in ready_fds]
-            for objs, fd_list, ready_fds in zip(given, fds, ready)
-        )
-
-    select_.__name__ = select_.__qualname__ = "select"
-    select_.__doc__ = native.__doc__
-    select.select = select_
 
 
 def _compress_in_cpython_order():

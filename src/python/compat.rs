@@ -45,6 +45,26 @@ mod compat_native {
         Ok(())
     }
 
+    /// Stands in for `select.select`. RustPython 0.6.0 only finds `fileno()` on an object's
+    /// type, so a wrapper that forwards attributes with `__getattr__` (gunicorn's sockets)
+    /// is refused. When the original refuses its arguments with a TypeError, the three
+    /// lists are turned into descriptors here (`fileno()` looked up as Python does) and the
+    /// ready ones answered with the objects given, as CPython does. Native, so that a
+    /// thread waiting in it is still seen waiting in `select.select`, not in a frame of
+    /// ours.
+    #[pyfunction]
+    fn select(args: FuncArgs, vm: &VirtualMachine) -> PyResult {
+        let original = vm
+            .import(super::NATIVE, 0)?
+            .get_attr("_original_select", vm)?;
+        match original.call(args.clone(), vm) {
+            Err(err) if err.fast_isinstance(vm.ctx.exceptions.type_error) => {
+                super::select_by_descriptor(&original, args, vm).unwrap_or(Err(err))
+            }
+            answered => answered,
+        }
+    }
+
     /// Stands in for `compile()`. RustPython 0.6.0 refuses some valid sources when it
     /// compiles them from text (`f(a=0 # for\n)`: "invalid syntax. Maybe you meant '=='")
     /// while it parses the same text into an AST and compiles that: docutils cannot be
@@ -107,6 +127,66 @@ fn compile_through_ast(
     Some(original.call(with_flags(tree, flags), vm))
 }
 
+/// `select.select(r, w, x, ...)` with each list's objects turned into descriptors, answered
+/// with the objects given; None if an object has no `fileno()` either (the original error
+/// stands).
+fn select_by_descriptor(
+    original: &rustpython_vm::PyObjectRef,
+    args: rustpython_vm::function::FuncArgs,
+    vm: &VirtualMachine,
+) -> Option<PyResult> {
+    use rustpython_vm::PyObjectRef;
+    if args.args.len() < 3 {
+        return None;
+    }
+    let mut given: Vec<Vec<PyObjectRef>> = Vec::new();
+    let mut descriptors: Vec<Vec<i64>> = Vec::new();
+    for list in &args.args[..3] {
+        let objects: Vec<PyObjectRef> = list.try_to_value(vm).ok()?;
+        let fds = objects
+            .iter()
+            .map(|obj| match obj.try_to_value::<i64>(vm) {
+                Ok(fd) => Some(fd),
+                Err(_) => vm
+                    .call_method(obj, "fileno", ())
+                    .ok()?
+                    .try_to_value::<i64>(vm)
+                    .ok(),
+            })
+            .collect::<Option<Vec<i64>>>()?;
+        given.push(objects);
+        descriptors.push(fds);
+    }
+    let mut call = args.clone();
+    for (slot, fds) in call.args.iter_mut().zip(&descriptors) {
+        let ints: Vec<PyObjectRef> = fds.iter().map(|&fd| vm.ctx.new_int(fd).into()).collect();
+        *slot = vm.ctx.new_list(ints).into();
+    }
+    let answered = match original.call(call, vm) {
+        Ok(answered) => answered,
+        Err(err) => return Some(Err(err)),
+    };
+    let ready: Vec<Vec<i64>> = match answered.try_to_value::<Vec<Vec<i64>>>(vm) {
+        Ok(ready) => ready,
+        Err(err) => return Some(Err(err)),
+    };
+    let lists: Vec<PyObjectRef> = given
+        .into_iter()
+        .zip(descriptors)
+        .zip(ready)
+        .map(|((objects, fds), ready)| {
+            let chosen: Vec<PyObjectRef> = objects
+                .into_iter()
+                .zip(fds)
+                .filter(|(_, fd)| ready.contains(fd))
+                .map(|(obj, _)| obj)
+                .collect();
+            vm.ctx.new_list(chosen).into()
+        })
+        .collect();
+    Some(Ok(vm.ctx.new_tuple(lists).into()))
+}
+
 /// `py_freeze!` reads `compat.py` without telling cargo, which then would not rebuild when
 /// only the Python file changed; `include_str!` does tell it.
 const _REBUILD_WHEN_CHANGED: &str = include_str!("compat.py");
@@ -142,5 +222,9 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
     let builtins = vm.builtins.as_object();
     native.set_attr("_original_compile", builtins.get_attr("compile", vm)?, vm)?;
     builtins.set_attr("compile", native.get_attr("compile", vm)?, vm)?;
+    // select.select on objects that forward fileno().
+    let select = vm.import("select", 0)?;
+    native.set_attr("_original_select", select.get_attr("select", vm)?, vm)?;
+    select.set_attr("select", native.get_attr("select", vm)?, vm)?;
     Ok(())
 }
