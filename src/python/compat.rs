@@ -6,6 +6,8 @@
 use rustpython_vm::builtins::PyClassMethod;
 use rustpython_vm::{AsObject, InterpreterBuilder, PyPayload, PyResult, VirtualMachine};
 
+use super::stand_in;
+
 /// Name of the frozen module.
 const MODULE: &str = "_rpprof_compat";
 /// Name of the native module.
@@ -54,9 +56,7 @@ mod compat_native {
     /// ours.
     #[pyfunction]
     fn select(args: FuncArgs, vm: &VirtualMachine) -> PyResult {
-        let original = vm
-            .import(super::NATIVE, 0)?
-            .get_attr("_original_select", vm)?;
+        let original = super::stand_in::original(vm, super::NATIVE, "_original_select")?;
         match original.call(args.clone(), vm) {
             Err(err) if err.fast_isinstance(vm.ctx.exceptions.type_error) => {
                 super::select_by_descriptor(&original, args, vm).unwrap_or(Err(err))
@@ -73,9 +73,7 @@ mod compat_native {
     /// calling code's `__future__` flags (a Python stand-in would be the caller).
     #[pyfunction]
     fn compile(args: FuncArgs, vm: &VirtualMachine) -> PyResult {
-        let original = vm
-            .import(super::NATIVE, 0)?
-            .get_attr("_original_compile", vm)?;
+        let original = super::stand_in::original(vm, super::NATIVE, "_original_compile")?;
         let err = match original.call(args.clone(), vm) {
             Ok(code) => return Ok(code),
             Err(err) if err.fast_isinstance(vm.ctx.exceptions.syntax_error) => err,
@@ -218,13 +216,15 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
     compat
         .get_attr("guard_existing_property_subclasses", vm)?
         .call((), vm)?;
-    // compile() from text through the AST where the text path fails.
-    let builtins = vm.builtins.as_object();
-    native.set_attr("_original_compile", builtins.get_attr("compile", vm)?, vm)?;
-    builtins.set_attr("compile", native.get_attr("compile", vm)?, vm)?;
-    // select.select on objects that forward fileno().
-    let select = vm.import("select", 0)?;
-    native.set_attr("_original_select", select.get_attr("select", vm)?, vm)?;
-    select.set_attr("select", native.get_attr("select", vm)?, vm)?;
-    Ok(())
+    // compile() from text through the AST where the text path fails; select.select on
+    // objects that forward fileno().
+    stand_in::replace(
+        vm,
+        NATIVE,
+        "builtins",
+        "compile",
+        "compile",
+        "_original_compile",
+    )?;
+    stand_in::replace(vm, NATIVE, "select", "select", "select", "_original_select")
 }

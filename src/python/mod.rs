@@ -12,6 +12,7 @@ mod packages;
 pub mod program;
 pub mod runner;
 pub mod settings;
+mod stand_in;
 pub mod tasks;
 
 pub use program::{Program, ProgramError};

@@ -246,7 +246,7 @@ static SETITIMER_WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::Atom
 
 /// A function `install` replaced, kept in our module under `name`.
 fn original(vm: &VirtualMachine, name: &'static str) -> PyResult {
-    vm.import(MODULE, 0)?.get_attr(name, vm)
+    super::stand_in::original(vm, MODULE, name)
 }
 
 /// Puts our function `ours` in place of `module.attr`, keeping the original in our module
@@ -258,11 +258,7 @@ fn replace(
     ours: &'static str,
     saved_as: &'static str,
 ) -> PyResult<()> {
-    let module = vm.import(module, 0)?;
-    let native = vm.import(MODULE, 0)?;
-    let original = module.get_attr(attr, vm).unwrap_or_else(|_| vm.ctx.none());
-    native.set_attr(saved_as, original, vm)?;
-    module.set_attr(attr, native.get_attr(ours, vm)?, vm)
+    super::stand_in::replace(vm, MODULE, module, attr, ours, saved_as)
 }
 
 /// Registers the main thread, applies [`super::compat`]'s workarounds, adds the active
