@@ -6,13 +6,7 @@ import functools
 import sys
 import threading
 
-
-def rss_kb():
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+from resident import rss_kb
 
 
 for _ in range(3000):

@@ -10,13 +10,7 @@ shows it here as growth between the two.
 import sys
 import threading
 
-
-def rss_kb():
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+from resident import rss_kb
 
 
 def work(box):
