@@ -38,10 +38,16 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
         .and_then(|prefix| prefix.try_to_value::<String>(vm).ok())
         .map(PathBuf::from)
         .filter(|prefix| prefix.join("pyvenv.cfg").is_file());
+    // Each real directory once: lib64 is often a link to lib, and both venvs may be one.
+    let mut seen: Vec<PathBuf> = Vec::new();
     let mut directories: Vec<PathBuf> = Vec::new();
     for venv in activated.iter().chain(running_from.iter()) {
         for directory in site_packages(venv) {
-            if !directories.contains(&directory) {
+            let real = directory
+                .canonicalize()
+                .unwrap_or_else(|_| directory.clone());
+            if !seen.contains(&real) {
+                seen.push(real);
                 directories.push(directory);
             }
         }
@@ -49,15 +55,14 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
     if directories.is_empty() {
         return Ok(());
     }
-    let site = vm.import("site", 0)?;
-    let add = site.get_attr("addsitedir", vm)?;
+    let add = vm.import("site", 0)?.get_attr("addsitedir", vm)?;
     for directory in directories {
         add.call((directory.to_string_lossy().into_owned(),), vm)?;
     }
     Ok(())
 }
 
-/// `VENV/lib/python3.*/site-packages` (and `lib64`), each real directory once.
+/// `VENV/lib/python3.*/site-packages` and `VENV/lib64/python3.*/site-packages`.
 fn site_packages(venv: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
     for lib in ["lib", "lib64"] {
@@ -65,17 +70,15 @@ fn site_packages(venv: &Path) -> Vec<PathBuf> {
             continue;
         };
         for entry in entries.flatten() {
-            let name = entry.file_name();
-            let is_python = name.to_str().is_some_and(|n| n.starts_with("python3"));
+            let is_python = entry
+                .file_name()
+                .to_str()
+                .is_some_and(|n| n.starts_with("python3"));
             let directory = entry.path().join("site-packages");
-            if is_python && directory.is_dir() && !found.contains(&directory) {
+            if is_python && directory.is_dir() {
                 found.push(directory);
             }
         }
     }
-    // lib64 is often a link to lib.
-    let real = |d: &PathBuf| d.canonicalize().unwrap_or_else(|_| d.clone());
-    found.sort_by_key(real);
-    found.dedup_by_key(|d| real(d));
     found
 }
