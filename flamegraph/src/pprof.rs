@@ -51,6 +51,19 @@ impl Strings {
     }
 }
 
+/// The one mapping every location belongs to: the program. pprof names its "main binary"
+/// after it (the web UI's header, `File:` in `-top`); without one it prints "Main binary
+/// filename not available" and the header reads "unknown".
+const PROGRAM_MAPPING: u64 = 1;
+
+/// What the program mapping is called: the profile's title (the script), else `python`.
+fn program_name(meta: &ProfileMeta) -> &str {
+    match meta.title.as_str() {
+        "" => "python",
+        title => title,
+    }
+}
+
 /// The protobuf message for a profile. Its default sample type is the kind at `value`
 /// when given, else the profile's time (as Go's CPU profiles), else its last kind (as Go's
 /// heap profiles, whose last is `inuse_space`).
@@ -88,7 +101,9 @@ pub fn to_proto(profile: &Profile, value: Option<usize>) -> protos::Profile {
                 functions.push(protos::Function {
                     id,
                     name: strings.id(&frame.function),
-                    system_name: strings.id(&frame.function),
+                    // Left empty: pprof takes a set `system_name` for a mangled symbol and
+                    // demangles it, which turns `<module>` and `<lambda>` into `<unknown>`.
+                    system_name: 0,
                     filename: strings.id(&frame.file),
                     start_line: i64::from(frame.start_line),
                 });
@@ -102,6 +117,7 @@ pub fn to_proto(profile: &Profile, value: Option<usize>) -> protos::Profile {
                 let id = locations.len() as u64 + 1;
                 locations.push(protos::Location {
                     id,
+                    mapping_id: PROGRAM_MAPPING,
                     line: vec![protos::Line {
                         function_id,
                         line: i64::from(frame.line),
@@ -220,9 +236,19 @@ pub fn to_proto(profile: &Profile, value: Option<usize>) -> protos::Profile {
         .iter()
         .map(|line| strings.id(line))
         .collect();
+    let mapping = vec![protos::Mapping {
+        id: PROGRAM_MAPPING,
+        filename: strings.id(program_name(&profile.meta)),
+        // Every location is symbolized already: pprof must not look for a binary.
+        has_functions: true,
+        has_filenames: true,
+        has_line_numbers: true,
+        ..Default::default()
+    }];
     protos::Profile {
         sample_type,
         sample: samples,
+        mapping,
         location: locations,
         function: functions,
         time_nanos: clamp_i64(profile.meta.start_unix_ns),
@@ -505,7 +531,15 @@ mod tests {
             .find(|f| f.id == leaf.line[0].function_id)
             .unwrap();
         assert_eq!(s(leaf_fn.name), "work");
+        assert_eq!(leaf_fn.system_name, 0, "pprof would demangle it");
         assert_eq!(s(leaf_fn.filename), "a.py");
+        assert_eq!(proto.mapping.len(), 1);
+        assert_eq!(s(proto.mapping[0].filename), "a.py");
+        assert!(proto.mapping[0].has_functions && proto.mapping[0].has_line_numbers);
+        assert!(proto
+            .location
+            .iter()
+            .all(|l| l.mapping_id == proto.mapping[0].id));
         assert_eq!(leaf.line[0].line, 9);
         assert_eq!(main_sample.value, vec![4, 40_000_000]);
         let labels: Vec<(&str, String)> = main_sample

@@ -203,19 +203,24 @@ pub fn have_go() -> bool {
 /// What `go tool pprof -top ARGS FILE` prints; fails the test with Go's message if it fails.
 /// `home` becomes `HOME` (Go keeps a cache there).
 pub fn go_pprof_top(home: &Path, args: &[&str], file: &Path) -> String {
-    let top = Command::new("go")
-        .args(["tool", "pprof", "-top"])
+    let mut all = vec!["-top"];
+    all.extend_from_slice(args);
+    go_pprof(home, &all, file).0
+}
+
+/// What `go tool pprof ARGS FILE` prints, stdout and stderr; fails the test with Go's
+/// message if it fails. `home` becomes `HOME` (Go keeps a cache there).
+pub fn go_pprof(home: &Path, args: &[&str], file: &Path) -> (String, String) {
+    let ran = Command::new("go")
+        .args(["tool", "pprof"])
         .args(args)
         .arg(file)
         .env("HOME", home)
         .output()
         .unwrap();
-    assert!(
-        top.status.success(),
-        "{}",
-        String::from_utf8_lossy(&top.stderr)
-    );
-    String::from_utf8_lossy(&top.stdout).into_owned()
+    let stderr = String::from_utf8_lossy(&ran.stderr).into_owned();
+    assert!(ran.status.success(), "{stderr}");
+    (String::from_utf8_lossy(&ran.stdout).into_owned(), stderr)
 }
 
 /// Starts `rpprof agent --listen 127.0.0.1:0 --store STORE EXTRA... PROGRAM ARGS...` with
