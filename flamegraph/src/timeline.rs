@@ -38,6 +38,10 @@ pub struct ThreadTimeline {
     pub start_ns: u64,
     /// When it ended, if it did before the recording did.
     pub end_ns: Option<u64>,
+    /// The CPU time it used while the recording ran, as its CPU clock measured it (none
+    /// when unknown). In wall mode the samples do not say how much of a running sample's
+    /// time was CPU; this does.
+    pub cpu_ns: Option<u64>,
     /// Its samples, in the order they were taken.
     pub samples: Vec<TimedSample>,
 }

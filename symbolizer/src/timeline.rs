@@ -268,6 +268,7 @@ impl TimelineRecorder {
                     tid: t.thread.tid(),
                     start_ns: since_start(t.thread.started_ns()),
                     end_ns: t.thread.exited_ns().map(since_start),
+                    cpu_ns: Some(t.thread.cpu_time_since_armed_ns()),
                     samples: t.samples.clone(),
                 })
                 .collect(),
