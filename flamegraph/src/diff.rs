@@ -43,8 +43,14 @@ pub fn write(
         .title
         .clone()
         .unwrap_or_else(|| "rpprof: differential".to_owned());
+    // Normalized, the colours compare shares of each total, not amounts: say so.
+    let scaled = if normalize {
+        " (normalized: scaled to the after total)"
+    } else {
+        ""
+    };
     let subtitle = format!(
-        "before: {}, after: {}; red grew, blue shrank",
+        "before: {}{scaled}, after: {}; red grew, blue shrank",
         svg::shown_total(&before, before_value),
         svg::shown_total(&after, after_value)
     );
@@ -108,5 +114,21 @@ mod tests {
         // inferno marks differences in the tooltip as "+60.00%" / "-60.00%".
         assert!(svg.contains("+60.00%"), "growth shown");
         assert!(svg.contains("-60.00%"), "shrink shown");
+        assert!(!svg.contains("normalized"));
+        let mut out = Vec::new();
+        write(
+            &before,
+            &after,
+            true,
+            None,
+            &SvgOptions::default(),
+            &mut out,
+        )
+        .unwrap();
+        let svg = String::from_utf8(out).unwrap();
+        assert!(
+            svg.contains("(normalized: scaled to the after total)"),
+            "the subtitle says so"
+        );
     }
 }
