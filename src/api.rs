@@ -4,14 +4,14 @@
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
-use flamegraph::Format;
+use flamegraph::{Format, View};
 use rustpython_vm::builtins::PyBaseExceptionRef;
 use rustpython_vm::VirtualMachine;
 use sampler::{Mode, SamplerConfig};
 use session::{Recorded, Session, SessionConfig};
 
 use crate::output::OutputTarget;
-use crate::render::{self, RenderOptions};
+use crate::render;
 
 /// What the API holds between calls.
 struct ApiState {
@@ -123,12 +123,7 @@ pub fn is_running() -> bool {
 pub fn write(path: &str, format: Option<&str>) -> Result<(), ApiError> {
     let format = match format {
         None => None,
-        Some(name) => Some(Format::named(name).ok_or_else(|| {
-            ApiError::Value(format!(
-                "unknown format {name:?} (formats: {})",
-                Format::names()
-            ))
-        })?),
+        Some(name) => Some(Format::parse(name).map_err(|e| ApiError::Value(e.to_string()))?),
     };
     let target = OutputTarget::new(Path::new(path), format)
         .map_err(|e| ApiError::Value(format!("{e:#}")))?;
@@ -140,10 +135,10 @@ pub fn write(path: &str, format: Option<&str>) -> Result<(), ApiError> {
             "nothing recorded yet; call rpprof.start() and rpprof.stop() first".into()
         })
     })?;
-    let options = RenderOptions {
+    let view = View {
         tasks: TASKS_VIEW.load(std::sync::atomic::Ordering::Relaxed),
-        ..RenderOptions::default()
+        ..View::default()
     };
-    render::write_target(&recorded.profile, &target, &options)
+    render::write_target(&recorded.profile, &target, &view)
         .map_err(|e| ApiError::Os(format!("{e:#}")))
 }

@@ -9,12 +9,11 @@ use std::path::PathBuf;
 use clap::Args;
 use flamegraph::groups::ThreadsView;
 use flamegraph::labels::GroupBy;
-use flamegraph::{Format, SvgOptions};
+use flamegraph::{Format, SvgOptions, View};
 use sampler::{Mode, SamplerConfig};
 use session::SessionConfig;
 
 use crate::python::Program;
-use crate::render::RenderOptions;
 
 /// A command line that parsed but makes no sense: reported like clap's own errors.
 #[derive(Debug, thiserror::Error)]
@@ -145,7 +144,7 @@ fn mode_arg(text: &str) -> Result<Mode, String> {
 
 /// `--format NAME`: a row of the format table.
 pub fn format_arg(text: &str) -> Result<&'static Format, String> {
-    Format::named(text).ok_or_else(|| format!("`{text}` is not a format ({})", Format::names()))
+    Format::parse(text).map_err(|err| err.to_string())
 }
 
 /// How a profile is viewed and drawn; shared by `record`, `report` and `diff`.
@@ -198,9 +197,9 @@ pub struct ViewArgs {
 }
 
 impl ViewArgs {
-    /// The render options these flags ask for.
-    pub fn render_options(&self) -> RenderOptions {
-        RenderOptions {
+    /// The view these flags ask for.
+    pub fn view(&self) -> View {
+        View {
             threads: self.threads,
             function: self.function,
             tasks: self.async_tasks,

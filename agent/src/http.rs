@@ -25,9 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
-use flamegraph::groups::ThreadsView;
-use flamegraph::labels::GroupBy;
-use flamegraph::{svg, Format, Profile, SvgOptions, TimelineUse, ValueKind, WriteOptions};
+use flamegraph::{svg, Format, Profile, SvgOptions, TimelineUse, ValueKind, View};
 use tiny_http::{Header, Method, Request, Response, Server};
 
 use crate::duration::{now_unix_ns, parse_time};
@@ -215,12 +213,7 @@ fn handle(request: &Request, context: &HttpContext) -> Answer {
 /// The format `format=` names (pprof by default), from the format table.
 fn format_of(target: &Target) -> Result<&'static Format, AgentError> {
     let name = target.get("format").unwrap_or("pprof");
-    let format = Format::named(name).ok_or_else(|| {
-        AgentError::BadValue(format!(
-            "unknown format `{name}` (expected {})",
-            Format::names()
-        ))
-    })?;
+    let format = Format::parse(name).map_err(|err| AgentError::BadValue(err.to_string()))?;
     if format.timeline == TimelineUse::Required {
         return Err(AgentError::BadValue(format!(
             "the {name} format needs samples in time order, which the agent does not keep \
@@ -230,37 +223,27 @@ fn format_of(target: &Target) -> Result<&'static Format, AgentError> {
     Ok(format)
 }
 
-/// The profile in `format`, threads as `--threads auto` draws them: a pool or a
-/// thread-per-request server is one root (pprof notes `thread_group` instead).
-fn render(profile: &Profile, format: &'static Format, title: String, tasks: bool) -> Answer {
-    render_value(profile, format, title, None, tasks)
-}
-
-/// [`render`], showing the kind at `value` (and making it pprof's default sample type).
-fn render_value(
+/// The profile in `format`, threads as `--threads auto` draws them (a pool or a
+/// thread-per-request server is one root; pprof notes `thread_group` instead), showing the
+/// value kind `value` names (the format's default when `None`).
+fn render(
     profile: &Profile,
     format: &'static Format,
     title: String,
-    value: Option<usize>,
+    value: Option<&str>,
     tasks: bool,
 ) -> Answer {
-    let labelled = profile.with_labels(&GroupBy::Nothing, format.threads_as_labels);
-    let profile = match tasks || format.threads_as_labels {
-        true => labelled.with_threads(ThreadsView::Auto, format.threads_as_labels),
-        false => labelled
-            .without_tasks()
-            .with_threads(ThreadsView::Auto, format.threads_as_labels),
-    };
-    let profile = &profile;
-    let options = WriteOptions {
-        value,
+    let view = View {
+        tasks,
+        value: value.map(str::to_owned),
         svg: SvgOptions {
             title: Some(title),
             ..SvgOptions::default()
         },
+        ..View::default()
     };
     let mut body = Vec::new();
-    if let Err(err) = (format.write)(profile, &options, &mut body) {
+    if let Err(err) = view.write(profile, format, false, &mut body) {
         return Answer::text(500, format!("cannot write the profile: {err}"));
     }
     Answer {
@@ -309,6 +292,7 @@ fn live_profile(target: &Target, context: &HttpContext) -> Result<Answer, AgentE
             &profile,
             format,
             format!("rpprof: {} (last {seconds} s)", context.app_name),
+            None,
             context.tasks,
         )),
         Err(_) => Ok(Answer::text(503, "the profile did not arrive in time")),
@@ -335,17 +319,17 @@ fn heap_profile(
     let Ok(profile) = answer.recv_timeout(Duration::from_secs(10)) else {
         return Ok(Answer::text(503, "the profile did not arrive in time"));
     };
-    let Some(value) = profile.meta.kind_index(&shown.name) else {
+    if profile.meta.kind_index(&shown.name).is_none() {
         return Ok(Answer::text(
             404,
             "allocations are not sampled: start the agent with --alloc",
         ));
-    };
-    Ok(render_value(
+    }
+    Ok(render(
         &profile,
         format,
         format!("rpprof: {} ({} since start)", context.app_name, shown.name),
-        Some(value),
+        Some(&shown.name),
         context.tasks,
     ))
 }
@@ -404,6 +388,7 @@ fn stored_profile(target: &Target, context: &HttpContext) -> Result<Answer, Agen
         &merged,
         format,
         format!("rpprof: {} ({from} to {until})", context.app_name),
+        None,
         context.tasks,
     );
     if partial {

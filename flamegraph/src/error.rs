@@ -23,6 +23,14 @@ pub enum ProfileError {
         /// The format asked for.
         format: &'static str,
     },
+    /// A format name that is none of the format table's.
+    #[error("unknown format `{name}` (expected {known})")]
+    UnknownFormat {
+        /// The name given.
+        name: String,
+        /// The formats there are.
+        known: String,
+    },
     /// A view asked for a value kind the profile does not carry.
     #[error("the profile has no value `{asked}` (it has: {known})")]
     NoSuchValue {

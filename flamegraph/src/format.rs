@@ -139,6 +139,15 @@ impl Format {
         FORMATS.iter().find(|f| f.name.eq_ignore_ascii_case(name))
     }
 
+    /// The format a user named (any case): the one check of a format name, with the one
+    /// message for a name that is none (`--format`, `rpprof.write(format=)`, `format=`).
+    pub fn parse(name: &str) -> Result<&'static Format, ProfileError> {
+        Format::named(name).ok_or_else(|| ProfileError::UnknownFormat {
+            name: name.to_owned(),
+            known: Format::names(),
+        })
+    }
+
     /// The format a file name implies by its ending (any case); the longest ending that
     /// fits wins (`x.gecko.json` is Firefox's, `x.json` speedscope's).
     pub fn for_path(path: &Path) -> Option<&'static Format> {

@@ -31,6 +31,7 @@ pub mod svg;
 pub mod timeline;
 pub mod top;
 pub mod value;
+mod view;
 
 pub use error::ProfileError;
 pub use format::{Format, TimelineUse, FORMATS};
@@ -42,3 +43,4 @@ pub use options::{SvgOptions, WriteOptions};
 pub use profile::{ProcessRoot, Profile, ProfileMeta, ThreadProfile, ALL_THREADS, MAX_SAMPLES};
 pub use timeline::{ThreadTimeline, TimedSample, Timeline};
 pub use value::{format_bytes, ValueKind, Values, MAX_VALUE_KINDS};
+pub use view::View;

@@ -11,7 +11,6 @@ use crate::args::ViewArgs;
 use crate::input::{keep_threads, read_merged};
 use crate::output::{write_atomically, OutputTarget};
 use crate::python::ExitStatus;
-use crate::render;
 
 /// `rpprof diff`.
 #[derive(Debug, Args)]
@@ -49,20 +48,20 @@ pub struct DiffArgs {
 pub fn diff(args: &DiffArgs) -> anyhow::Result<ExitStatus> {
     let target = OutputTarget::new(&args.output, Format::named("svg"))?;
     target.check_writable()?;
-    let options = args.view.render_options();
+    let view = args.view.view();
     let mut before = read_merged(std::slice::from_ref(&args.before))?;
     let mut after = read_merged(std::slice::from_ref(&args.after))?;
     keep_threads(&mut before, &args.thread_names)?;
     keep_threads(&mut after, &args.thread_names)?;
-    let before = render::view(&before, &options, false);
-    let after = render::view(&after, &options, false);
+    let before = view.apply(&before, false);
+    let after = view.apply(&after, false);
     write_atomically(&target.path, |out| {
         diff::write(
             &before,
             &after,
             args.normalize,
-            options.value.as_deref(),
-            &options.svg,
+            view.value.as_deref(),
+            &view.svg,
             out,
         )?;
         Ok(())

@@ -4,14 +4,14 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use flamegraph::{summary, Format, Profile, ProfileMeta, TimelineUse};
+use flamegraph::{summary, Format, Profile, ProfileMeta, TimelineUse, View};
 use session::{Recorded, Session};
 
 use crate::args::{format_arg, ProgramArgs, SamplingArgs, UsageError, ViewArgs};
 use crate::children::ChildProfiles;
 use crate::output::OutputTarget;
 use crate::python::{native, ExitStatus, PythonRun};
-use crate::render::{self, RenderOptions};
+use crate::render;
 use crate::{ending, signals};
 
 /// `rpprof record`.
@@ -95,7 +95,7 @@ pub fn record(args: &RecordArgs) -> anyhow::Result<ExitStatus> {
             .map_err(|_| anyhow::anyhow!("cannot hook asyncio's event loops"))?;
     }
     let recording = Session::start(config).context("cannot start sampling")?;
-    let options = args.view.render_options();
+    let view = args.view.view();
     let verbose = args.verbose;
     // However the program ends (normally, SIGTERM, os._exit), the profile is written once.
     ending::on_end(move || {
@@ -104,7 +104,7 @@ pub fn record(args: &RecordArgs) -> anyhow::Result<ExitStatus> {
         if let Some(children) = children {
             children.add_to(&mut recorded.profile);
         }
-        write_recording(recorded, &targets, &options, verbose)
+        write_recording(recorded, &targets, &view, verbose)
     });
     signals::watch(&[libc::SIGTERM, libc::SIGQUIT], |signal| {
         if signal == libc::SIGQUIT {
@@ -127,11 +127,11 @@ pub fn record(args: &RecordArgs) -> anyhow::Result<ExitStatus> {
 fn write_recording(
     recorded: Recorded,
     targets: &[OutputTarget],
-    options: &RenderOptions,
+    view: &View,
     verbose: bool,
 ) -> anyhow::Result<()> {
     for target in targets {
-        render::write_target(&recorded.profile, target, options)?;
+        render::write_target(&recorded.profile, target, view)?;
     }
     eprintln!("rpprof: {}", summary(&recorded, targets));
     if recorded.profile.is_empty() {
@@ -153,10 +153,7 @@ fn write_recording(
     if let Some(line) = alloc_summary(&recorded) {
         eprintln!("rpprof: {line}");
     }
-    eprint!(
-        "{}",
-        thread_table(&render::table_view(&recorded.profile, options))
-    );
+    eprint!("{}", thread_table(&view.table(&recorded.profile)));
     if verbose {
         eprintln!("rpprof: {}", telemetry(&recorded));
     }

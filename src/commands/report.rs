@@ -4,13 +4,13 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use flamegraph::{summary, top, Format};
+use flamegraph::{summary, top, Format, View};
 
 use crate::args::{format_arg, ViewArgs};
 use crate::input::{keep_threads, read_merged};
 use crate::output::{self, OutputTarget};
 use crate::python::ExitStatus;
-use crate::render::{self, RenderOptions};
+use crate::render;
 use flamegraph::labels::GroupBy;
 
 use super::report_labels::{split_report, LabelChoice};
@@ -62,10 +62,10 @@ pub fn report(args: &ReportArgs) -> anyhow::Result<ExitStatus> {
     keep_threads(&mut profile, &args.thread_names)?;
     let labels = LabelChoice::parse(&args.labels)?;
     let profile = labels.filter(profile)?;
-    let mut options = args.view.render_options();
-    options.group_by = labels.group_by(&options.group_by);
+    let mut view = args.view.view();
+    view.group_by = labels.group_by(&view.group_by);
     for target in &targets {
-        render::write_target(&profile, target, &options)?;
+        render::write_target(&profile, target, &view)?;
         eprintln!("rpprof: wrote {}", target.path.display());
     }
     let top = args
@@ -73,23 +73,21 @@ pub fn report(args: &ReportArgs) -> anyhow::Result<ExitStatus> {
         .map(|n| n as usize)
         .or_else(|| targets.is_empty().then_some(DEFAULT_TOP));
     if let (Some(limit), Some(key)) = (top, &labels.split) {
-        let value = render::value_index(&profile, &options)?;
-        let plain = RenderOptions {
+        let value = view.value_index(&profile)?;
+        let plain = View {
             group_by: GroupBy::Nothing,
-            ..options.clone()
+            ..view.clone()
         };
-        let text = split_report(&profile, key, value, limit, |part| {
-            render::view(part, &plain, false)
-        })?;
+        let text = split_report(&profile, key, value, limit, |part| plain.apply(part, false))?;
         output::print_stdout(&text)?;
     } else if let Some(limit) = top {
-        let viewed = render::view(&profile, &options, false);
-        let value = render::value_index(&viewed, &options)?;
+        let viewed = view.apply(&profile, false);
+        let value = view.value_index(&viewed)?;
         let text: Vec<String> = top::tables(&viewed, value, limit)
             .iter()
             .map(top::TopTable::render)
             .collect();
-        let table = render::table_view(&profile, &options);
+        let table = view.table(&profile);
         output::print_stdout(&format!(
             "{}\n{}",
             text.join("\n"),
