@@ -8,6 +8,8 @@
 It builds the release binary first. Comparisons are measured pair by pair in one run
 (the profiled and the unprofiled command alternate), and reported as ratios of medians,
 because these machines are shared and noisy: absolute times vary, ratios much less.
+What the sections share (the binary measured, alternating pairs, medians, the lines of
+`record --verbose`) is in `harness.py`.
 """
 
 import json
@@ -20,18 +22,16 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-# RPPROF_BINARY measures another build (a profile being tried) without building;
-# otherwise the release build in CARGO_TARGET_DIR (or target/).
-RPPROF = Path(os.environ.get(
-    "RPPROF_BINARY",
-    Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release" / "rpprof",
-))
+from harness import (
+    ROOT, RPPROF, RESULTS, WORKLOADS, timed, paired, median, overhead_pair, ratio_of_pairs,
+    TELEMETRY_LINE, SUMMARY_SAMPLES, DROPPED, HANDLER_LINE, found_int, read_folded_totals, http_get,
+    rss_kib, figures,
+)
+
+
 OUT = ROOT / "BENCHMARKS.md"
-RESULTS = ROOT / "benches" / "results.json"
 
 
 def build():
@@ -41,32 +41,6 @@ def build():
         check=True,
     )
 
-
-def timed(cmd, stdout=subprocess.DEVNULL):
-    """Wall seconds and child CPU seconds of one run."""
-    before = os.times()
-    start = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=stdout, stderr=subprocess.DEVNULL)
-    wall = time.perf_counter() - start
-    after = os.times()
-    cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
-    return wall, cpu
-
-
-def paired(a, b, rounds):
-    """Runs a and b alternately; returns per-round (wall, cpu) lists for each."""
-    ra, rb = [], []
-    for _ in range(rounds):
-        ra.append(timed(a))
-        rb.append(timed(b))
-    return ra, rb
-
-
-def median(values):
-    return statistics.median(values)
-
-
-# --- sections -------------------------------------------------------------------------------
 
 def bench_startup():
     """Start-up of `rpprof run` and `rpprof record` on an empty script, and `python3 -c pass`."""
@@ -86,12 +60,6 @@ def bench_startup():
     }
 
 
-def figures(r):
-    """A section's measured entries: its (key, value) pairs without the `_measured`-style
-    bookkeeping keys."""
-    return [(k, v) for k, v in r.items() if not k.startswith("_")]
-
-
 def render_startup(r):
     return "\n".join([
         "## Start-up",
@@ -106,32 +74,6 @@ def render_startup(r):
         f"`rpprof record` (writing an SVG) minus `rpprof run` on the same empty script, median of",
         f"the per-pair differences: {r.get('record_minus_run_ms', float('nan')):.1f} ms (target: within 10 ms).",
     ])
-
-
-WORKLOADS = ROOT / "benches" / "workloads"
-
-
-def overhead_pair(script_args, rate, rounds, extra=()):
-    """Median ratios record/run (wall and CPU) of `rounds` alternating pairs."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = str(Path(tmp) / "p.folded")
-        record = [str(RPPROF), "record", "-r", str(rate), *extra, "-o", out, *script_args]
-        plain = [str(RPPROF), "run", *script_args]
-        rec, base = paired(record, plain, rounds)
-    wall = [r[0] / b[0] for r, b in zip(rec, base)]
-    cpu = [r[1] / b[1] for r, b in zip(rec, base)]
-    return {
-        "run_wall_s": median([b[0] for b in base]),
-        "wall_ratio": median(wall),
-        "cpu_ratio": median(cpu),
-        "wall_ratio_min": min(wall),
-        "wall_ratio_max": max(wall),
-    }
-
-
-TELEMETRY_LINE = re.compile(r"profiler CPU ([0-9.]+) ms .* = ([0-9.]+)% of the program's")
-SUMMARY_SAMPLES = re.compile(r"rpprof: (\d+) samples")
-DROPPED = re.compile(r"(\d+) dropped")
 
 
 def profiler_share(script_args, rate, extra=()):
@@ -226,17 +168,6 @@ def render_ab(r):
         rows.append(f"| {v['rate']} Hz | {v['mode']} | {v['rounds']} | {v['median']:.4f} | "
                     f"{v['p25']:.4f}-{v['p75']:.4f} |")
     return "\n".join(rows)
-
-
-def read_folded_totals(path):
-    """Samples per thread name in a folded file of ours."""
-    totals = {}
-    for line in Path(path).read_text().splitlines():
-        stack, count = line.rsplit(" ", 1)
-        root = stack.split(";", 1)[0]
-        name = root.rsplit(" (tid ", 1)[0]
-        totals[name] = totals.get(name, 0) + int(count)
-    return totals
 
 
 def fidelity_run(threads, rate, cpu_budget=8.0):
@@ -443,18 +374,6 @@ def service_cost(cmd):
     return cpu / max(served[-1], 1) if served else float("nan")
 
 
-def http_get(url, timeout=30):
-    with urllib.request.urlopen(url, timeout=timeout) as response:
-        return response.read()
-
-
-def rss_kib(pid):
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
 def metric(text, name):
     m = re.search(rf"^{name} (\S+)$", text, re.M)
     return float(m.group(1)) if m else float("nan")
@@ -621,11 +540,6 @@ def render_wall_idle(r):
     return "\n".join(rows)
 
 
-HANDLER_LINE = re.compile(
-    r"handler time min (\d+) / median (\d+) / p99 (\d+) / max (\d+) ns over (\d+) samples"
-)
-
-
 def handler_times(rate, depth, rounds=3):
     """Handler time reported by `record --verbose`, medians over a few runs."""
     runs = []
@@ -789,15 +703,6 @@ def peers_venv():
     return PEERS_VENV / "bin"
 
 
-def ratio_of_pairs(profiled, plain, rounds):
-    rec, base = paired(profiled, plain, rounds)
-    return {
-        "plain_wall_s": median([b[0] for b in base]),
-        "wall_ratio": median([r[0] / b[0] for r, b in zip(rec, base)]),
-        "cpu_ratio": median([r[1] / b[1] for r, b in zip(rec, base)]),
-    }
-
-
 def shares_from_folded(text):
     """Share of samples in six/three/one, from folded lines whose frames read `name (...)`."""
     counts = {"six": 0, "three": 0, "one": 0}
@@ -905,12 +810,6 @@ def timers_held(pid):
         return sum(1 for line in Path(f"/proc/{pid}/timers").read_text().splitlines() if line.startswith("ID:"))
     except OSError:
         return -1
-
-
-def found_int(pattern, text, group=1, default=-1):
-    """An integer the pattern finds in text, or the default where it finds none."""
-    m = pattern.search(text)
-    return int(m.group(group)) if m else default
 
 
 def stress_run(out, cpu_seconds, before=(), verbose=False):
@@ -1027,7 +926,6 @@ def child_work_shares(script_args, rate):
 
 # Four workers on two cores: about 4 s of CPU, 2 s of wall.
 POOL_ITERATIONS, POOL_ITEMS = "1200000", "8"
-
 
 FORKS = 40
 
@@ -1297,8 +1195,6 @@ def render_dump(r):
         f"| a dump, request to answer (median) | {r['request_ms']:.1f} ms | |",
     ])
 
-
-# --- allocation profiling --------------------------------------------------------------------
 
 MEMORY = ROOT / "tests" / "scripts" / "memory.py"
 ALLOC_SHARES = WORKLOADS / "alloc_shares.py"
@@ -1588,8 +1484,6 @@ def bench_speed():
     return result
 
 
-# --- asyncio tasks ----------------------------------------------------------------------------
-
 ASYNC_CPU = WORKLOADS / "async_cpu.py"
 ASYNC_STEPS = WORKLOADS / "async_steps.py"
 
@@ -1715,9 +1609,6 @@ def render_async(r):
     return "\n".join(rows)
 
 
-
-# --- wait naming and --native ------------------------------------------------------------------
-
 # RPPROF_BASELINE: a build of the same profile without wait naming (today's main), to compare
 # handler times against; without it, only this build's own variants are compared.
 BASELINE = os.environ.get("RPPROF_BASELINE")
@@ -1813,6 +1704,7 @@ def render_waits(r):
         f"{n['median']:.3f} ({n['min']:.3f}-{n['max']:.3f}), record alone {n['record_cpu_s']:.2f} s CPU.",
     ]
     return "\n".join(rows)
+
 
 sys.path.insert(0, str(ROOT / "benches" / "soak"))
 import soak  # noqa: E402  (benches/soak/soak.py)
@@ -1954,7 +1846,6 @@ Release profile with LTO off and 16 codegen units (both sides of every compariso
 - **Pulls.** `seconds=1` pulls answered in 0.96-1.04 s under load, every one but the first
   of each run (1.35 and 1.37 s, taken while the service was still warming up)."""
 
-
 SECTIONS = {
     "startup": (bench_startup, render_startup),
     "overhead": (bench_overhead, render_overhead),
@@ -1980,7 +1871,6 @@ SECTIONS = {
     "waits": (bench_waits, render_waits),
     "soak": (bench_soak, render_soak),
 }
-
 
 # Measured by hand, not by this script (a build comparison, not a run of rpprof): kept
 # as written at the end of BENCHMARKS.md on every regeneration.
