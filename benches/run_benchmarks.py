@@ -8,10 +8,15 @@
 It builds the release binary first. Comparisons are measured pair by pair in one run
 (the profiled and the unprofiled command alternate), and reported as ratios of medians,
 because these machines are shared and noisy: absolute times vary, ratios much less.
-What the sections share (the binary measured, alternating pairs, medians, the lines of
-`record --verbose`) is in `harness.py`.
+
+This file is the command line: which sections to run, their figures kept in
+`benches/results.json`, and BENCHMARKS.md drawn from them. What the sections share (the
+binary measured, alternating pairs, medians, the lines of `record --verbose`) is in
+`harness.py`; each section is `sections/NAME.py`, with `bench_NAME()` returning its figures
+and `render_NAME(figures)` its Markdown.
 """
 
+import importlib
 import json
 import os
 import platform
@@ -26,8 +31,7 @@ from pathlib import Path
 
 from harness import (
     ROOT, RPPROF, RESULTS, WORKLOADS, timed, paired, median, overhead_pair, ratio_of_pairs,
-    TELEMETRY_LINE, SUMMARY_SAMPLES, DROPPED, HANDLER_LINE, found_int, read_folded_totals, http_get,
-    rss_kib, figures,
+    SUMMARY_SAMPLES, DROPPED, HANDLER_LINE, found_int, http_get, rss_kib, figures,
 )
 
 
@@ -40,222 +44,6 @@ def build():
         cwd=ROOT,
         check=True,
     )
-
-
-def bench_startup():
-    """Start-up of `rpprof run` and `rpprof record` on an empty script, and `python3 -c pass`."""
-    with tempfile.TemporaryDirectory() as tmp:
-        empty = Path(tmp) / "empty.py"
-        empty.write_text("")
-        out = str(Path(tmp) / "p.svg")
-        rounds = 30
-        ours, cpython = paired([str(RPPROF), "run", str(empty)], [sys.executable, "-c", "pass"], rounds)
-        runs, records = paired([str(RPPROF), "run", str(empty)],
-                               [str(RPPROF), "record", "-o", out, str(empty)], rounds)
-    return {
-        "rounds": rounds,
-        "rpprof_run_ms": median([w for w, _ in ours]) * 1000,
-        "python3_ms": median([w for w, _ in cpython]) * 1000,
-        "record_minus_run_ms": median([r[0] - u[0] for r, u in zip(records, runs)]) * 1000,
-    }
-
-
-def render_startup(r):
-    return "\n".join([
-        "## Start-up",
-        "",
-        f"Median wall time of {r['rounds']} runs each, alternating.",
-        "",
-        "| command | wall (ms) |",
-        "|---|---|",
-        f"| `rpprof run empty.py` | {r['rpprof_run_ms']:.1f} |",
-        f"| `python3 -c pass` (CPython {platform.python_version()}) | {r['python3_ms']:.1f} |",
-        "",
-        f"`rpprof record` (writing an SVG) minus `rpprof run` on the same empty script, median of",
-        f"the per-pair differences: {r.get('record_minus_run_ms', float('nan')):.1f} ms (target: within 10 ms).",
-    ])
-
-
-def profiler_share(script_args, rate, extra=()):
-    """The profiler's own CPU (handlers, ticker, drain, aggregation) as a share of the
-    program's, from `record --verbose`."""
-    with tempfile.TemporaryDirectory() as tmp:
-        done = subprocess.run(
-            [str(RPPROF), "record", "-v", "-r", str(rate), *extra, "-o", str(Path(tmp) / "p.folded"), *script_args],
-            check=True, capture_output=True, text=True,
-        )
-    m = TELEMETRY_LINE.search(done.stderr)
-    return float(m.group(2))
-
-
-# (name, script arguments): per-thread iterations keep each run near 3 s on two cores.
-OVERHEAD_CASES = [
-    ("pure Python, 1 thread", ["cpu_bound.py", "15000000", "1", "30"]),
-    ("pure Python, 2 threads", ["cpu_bound.py", "15000000", "2", "30"]),
-    ("pure Python, 8 threads", ["cpu_bound.py", "3750000", "8", "30"]),
-    ("pure Python, 64 threads", ["cpu_bound.py", "470000", "64", "30"]),
-    ("allocation-heavy, 1 thread", ["alloc_heavy.py", "60"]),
-    ("deep stack (200), 1 thread", ["cpu_bound.py", "15000000", "1", "200"]),
-]
-
-
-def bench_overhead():
-    """`record` vs `run` on CPU-bound scripts, pair by pair, at 99 and 999 Hz."""
-    results = {}
-    for name, args in OVERHEAD_CASES:
-        script = [str(WORKLOADS / args[0]), *args[1:]]
-        for rate in (99, 999):
-            cell = overhead_pair(script, rate, rounds=7)
-            cell["profiler_cpu_pct"] = profiler_share(script, rate)
-            results[f"{name} @ {rate}"] = cell
-    return results
-
-
-def render_overhead(r):
-    rows = [
-        "## Overhead of `record` vs `run`",
-        "",
-        "Each row: seven pairs, `record` and `run` alternating; ratios are profiled /",
-        "unprofiled per pair, median (min-max) over the pairs. These machines are shared: a",
-        "single run varies by +-10%, so the end-to-end ratios carry that noise. The last",
-        "column is steadier: the CPU the profiler's own work took (signal handlers, counted as",
-        "median time x samples, ticker, drain, aggregation, from `record --verbose`) as a share",
-        "of the program's CPU; it leaves out the kernel's cost of delivering the signals. The",
-        "in-process A/B section below measures that too.",
-        "Targets: ratio <= 1.01 at 99 Hz, <= 1.05 at 999 Hz.",
-        "",
-        "| workload | rate | `run` wall (s) | wall ratio | CPU ratio | profiler CPU |",
-        "|---|---|---|---|---|---|",
-    ]
-    for key, v in figures(r):
-        name, rate = key.split(" @ ")
-        share = f"{v['profiler_cpu_pct']:.2f}%" if "profiler_cpu_pct" in v else "-"
-        rows.append(
-            f"| {name} | {rate} Hz | {v['run_wall_s']:.2f} | {v['wall_ratio']:.3f} "
-            f"({v['wall_ratio_min']:.3f}-{v['wall_ratio_max']:.3f}) | {v['cpu_ratio']:.3f} | {share} |"
-        )
-    return "\n".join(rows)
-
-
-def bench_ab():
-    """In-process A/B: the sampled thread's own slowdown, sampling on vs off, alternating."""
-    results = {}
-    for rate, mode in ((99, "cpu"), (999, "cpu"), (99, "wall")):
-        done = subprocess.run(
-            [str(RPPROF), "run", str(WORKLOADS / "ab_overhead.py"), str(rate), mode, "40"],
-            check=True, capture_output=True, text=True,
-        )
-        results[f"{rate}-{mode}"] = json.loads(done.stdout.strip().splitlines()[-1])
-    return results
-
-
-def render_ab(r):
-    rows = [
-        "## In-process A/B overhead",
-        "",
-        "`rpprof run benches/workloads/ab_overhead.py RATE MODE 40`: one process does the same",
-        "chunk of work (a loop at depth 30, about 0.15 s) forty times with sampling on",
-        "(`rpprof.start()`) and forty times off, in random order, and compares the thread's",
-        "own CPU time chunk by chunk. The machine's drift hits both halves of a pair alike, so",
-        "this resolves what end-to-end runs cannot: the cost sampling adds to the sampled",
-        "thread itself (signal delivery, handler). The background threads (drain,",
-        "aggregation) run on other threads and are in the profiler-CPU column above.",
-        "",
-        "| rate | mode | rounds | median ratio | middle half |",
-        "|---|---|---|---|---|",
-    ]
-    for key, v in figures(r):
-        rows.append(f"| {v['rate']} Hz | {v['mode']} | {v['rounds']} | {v['median']:.4f} | "
-                    f"{v['p25']:.4f}-{v['p75']:.4f} |")
-    return "\n".join(rows)
-
-
-def fidelity_run(threads, rate, cpu_budget=8.0):
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "f.folded"
-        done = subprocess.run(
-            [str(RPPROF), "record", "-r", str(rate), "-o", str(out),
-             str(WORKLOADS / "busy_threads.py"), str(threads), str(cpu_budget)],
-            check=True, capture_output=True, text=True,
-        )
-        totals = read_folded_totals(out)
-    cpu = {}
-    for line in done.stdout.splitlines():
-        _, name, seconds = line.split()
-        cpu[name] = float(seconds)
-    per_thread = [totals.get(name, 0) / (seconds * rate) for name, seconds in cpu.items()]
-    total = sum(totals.get(name, 0) for name in cpu) / (sum(cpu.values()) * rate)
-    return {"threads": threads, "rate": rate, "cpu_s": sum(cpu.values()), "ratio": total,
-            "thread_min": min(per_thread), "thread_max": max(per_thread)}
-
-
-def bench_fidelity():
-    """Samples vs CPU-seconds x rate with 2, 8 and 64 busy threads at 99 and 999 Hz."""
-    return {f"{n}@{rate}": fidelity_run(n, rate) for n in (2, 8, 64) for rate in (99, 999)}
-
-
-def render_fidelity(r):
-    rows = [
-        "## Fidelity",
-        "",
-        "`benches/workloads/busy_threads.py N 8`: N threads burn 8 CPU-seconds between them;",
-        "each reports its own CPU time (`time.thread_time`). Ratio = samples / (CPU seconds x",
-        "rate), over all threads and per thread (min-max). Targets: total within +-5%, every",
-        "thread within +-20%.",
-        "",
-        "| threads | rate | CPU s | total ratio | per-thread ratio (min-max) |",
-        "|---|---|---|---|---|",
-    ]
-    for key, v in sorted(figures(r), key=lambda kv: (kv[1]["threads"], kv[1]["rate"])):
-        rows.append(f"| {v['threads']} | {v['rate']} Hz | {v['cpu_s']:.2f} | {v['ratio']:.3f} | "
-                    f"{v['thread_min']:.3f}-{v['thread_max']:.3f} |")
-    return "\n".join(rows)
-
-
-def max_rate_run(rate):
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "f.folded"
-        done = subprocess.run(
-            [str(RPPROF), "record", "-v", "-r", str(rate), "-o", str(out),
-             str(WORKLOADS / "busy_threads.py"), "2", "4"],
-            check=True, capture_output=True, text=True,
-        )
-        totals = read_folded_totals(out)
-    cpu = sum(float(line.split()[2]) for line in done.stdout.splitlines())
-    handler = HANDLER_LINE.search(done.stderr)
-    taken = int(handler.group(5))
-    dropped = int(DROPPED.search(done.stderr).group(1))
-    return {
-        "rate": rate,
-        "signals_per_cpu_s": taken / cpu,
-        "drop_pct": 100.0 * dropped / max(1, taken + dropped),
-        "ratio": sum(totals.get(f"busy-{i}", 0) for i in range(2)) / (cpu * rate),
-        "profiler_cpu_pct": float(TELEMETRY_LINE.search(done.stderr).group(2)),
-        "handler_median_ns": int(handler.group(2)),
-    }
-
-
-def bench_max_rate():
-    """Drops, fidelity and cost with 2 busy threads from 1 kHz to 20 kHz."""
-    return {str(rate): max_rate_run(rate) for rate in (1000, 2000, 5000, 10000, 20000)}
-
-
-def render_max_rate(r):
-    rows = [
-        "## Highest sustainable rate",
-        "",
-        "`busy_threads.py 2 4` (two busy threads, 4 CPU-seconds) at rising rates. Drops are",
-        "samples lost to a full ring; samples/CPU-s counts handler runs per CPU second of the",
-        "program (the rate it kept up); ratio as in Fidelity. Target: drops under 1% at",
-        ">= 10 kHz.",
-        "",
-        "| rate | samples per CPU-s | drops | ratio | profiler CPU | handler median (ns) |",
-        "|---|---|---|---|---|---|",
-    ]
-    for key, v in sorted(figures(r), key=lambda kv: kv[1]["rate"]):
-        rows.append(f"| {v['rate']} Hz | {v['signals_per_cpu_s']:.0f} | {v['drop_pct']:.2f}% | "
-                    f"{v['ratio']:.3f} | {v['profiler_cpu_pct']:.2f}% | {v['handler_median_ns']} |")
-    return "\n".join(rows)
 
 
 def bench_pipeline():
@@ -510,186 +298,6 @@ def render_agent(r):
     ])
 
 
-def bench_wall_idle():
-    """Wall mode at 99 Hz with 8 and 64 threads, all but one mostly idle, vs `run`."""
-    results = {}
-    for threads in (8, 64):
-        script = [str(WORKLOADS / "idle_threads.py"), "15000000", str(threads)]
-        results[str(threads)] = overhead_pair(script, 99, rounds=9, extra=("--mode", "wall"))
-    return results
-
-
-def render_wall_idle(r):
-    rows = [
-        "## Wall mode with mostly idle threads",
-        "",
-        "`benches/workloads/idle_threads.py 15000000 N`: the main thread computes while N-1",
-        "threads sleep in 50 ms naps. `record --mode wall -r 99` vs `run`, nine alternating",
-        "pairs, median (min-max) of the per-pair ratios. Every thread is sampled 99 times a",
-        "second; the ticker signals only threads that ran since their last sample and",
-        "repeats the last stack of the others without waking them.",
-        "",
-        "| threads | `run` wall (s) | wall ratio | CPU ratio |",
-        "|---|---|---|---|",
-    ]
-    for threads, v in figures(r):
-        rows.append(
-            f"| {threads} | {v['run_wall_s']:.2f} | {v['wall_ratio']:.3f} "
-            f"({v['wall_ratio_min']:.3f}-{v['wall_ratio_max']:.3f}) | {v['cpu_ratio']:.3f} |"
-        )
-    return "\n".join(rows)
-
-
-def handler_times(rate, depth, rounds=3):
-    """Handler time reported by `record --verbose`, medians over a few runs."""
-    runs = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for _ in range(rounds):
-            done = subprocess.run(
-                [str(RPPROF), "record", "-v", "-r", str(rate), "-o", str(Path(tmp) / "p.folded"),
-                 str(WORKLOADS / "cpu_bound.py"), "8000000", "1", str(depth)],
-                check=True, capture_output=True, text=True,
-            )
-            m = HANDLER_LINE.search(done.stderr)
-            runs.append([int(x) for x in m.groups()])
-    pick = lambda i: median([run[i] for run in runs])
-    return {"min": pick(0), "median": pick(1), "p99": pick(2), "max": max(r[3] for r in runs),
-            "samples": sum(r[4] for r in runs)}
-
-
-def bench_handler():
-    """SIGPROF handler time per sample at stack depth 30 and 200, at 99 and 999 Hz."""
-    return {f"{depth}@{rate}": handler_times(rate, depth) for depth in (30, 200) for rate in (99, 999)}
-
-
-def render_handler(r):
-    rows = [
-        "## SIGPROF handler time per sample",
-        "",
-        "From the sampler's own histogram (`record --verbose`), on `cpu_bound.py` with the",
-        "loop at the given stack depth; median of three runs (max: the largest seen).",
-        "Target: median <= 2 us, p99 <= 10 us at depth 30.",
-        "",
-        "| depth | rate | samples | min (ns) | median (ns) | p99 (ns) | max (ns) |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for key, v in figures(r):
-        depth, rate = key.split("@")
-        rows.append(f"| {depth} | {rate} Hz | {v['samples']} | {v['min']:.0f} | {v['median']:.0f} | {v['p99']:.0f} | {v['max']} |")
-    rows += [
-        "",
-        "The handler does the same work at every rate, yet its median falls as the rate rises:",
-        "see also the 1-1.5 us medians at 1-20 kHz under Highest sustainable rate, and the",
-        "minimum here, under 1 us. At 99 Hz a thread's samples are 10 ms apart, long enough",
-        "for the program to evict the handler's code, its ring and the thread's frame chain",
-        "from the caches, so the median sample pays for cache and TLB misses, not instructions",
-        "(most of it is fixed cost: depth 200, seven times the frames, is not seven times slower).",
-        "This VM has no hardware counters to attribute them; prefetching the next frame did",
-        "not help. So at 99 Hz the median misses the 2 us target and the p99 can pass the",
-        "10 us one, while the cost per second at 99 Hz stays small (profiler CPU in the",
-        "overhead table: 0.1-0.3%). Max: a handler preempted by the scheduler (wall-clock).",
-    ]
-    return "\n".join(rows)
-
-
-def labelled_handler_times(rate, depth, rounds=5):
-    """Handler time (`record --verbose`) on `cpu_bound.py`'s loop without and with a label
-    set active, the two alternating run by run; medians over the runs."""
-    runs = {"off": [], "on": []}
-    with tempfile.TemporaryDirectory() as tmp:
-        for _ in range(rounds):
-            for labels in ("off", "on"):
-                done = subprocess.run(
-                    [str(RPPROF), "record", "-v", "-r", str(rate), "-o", str(Path(tmp) / "p.pb.gz"),
-                     str(WORKLOADS / "labelled_cpu_bound.py"), "8000000", str(depth), labels],
-                    check=True, capture_output=True, text=True,
-                )
-                m = HANDLER_LINE.search(done.stderr)
-                runs[labels].append([int(x) for x in m.groups()])
-    out = {}
-    for labels, found in runs.items():
-        pick = lambda i: median([run[i] for run in found])
-        out[labels] = {"median": pick(1), "p99": pick(2), "samples": sum(r[4] for r in found)}
-    out["diff_ns"] = median([on[1] - off[1] for on, off in zip(runs["on"], runs["off"])])
-    return out
-
-
-def ab_labels(command, style, rounds=60):
-    done = subprocess.run(command + [str(WORKLOADS / "ab_labels.py"), str(rounds), "5000", style],
-                          check=True, capture_output=True, text=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def bench_labels():
-    """`rpprof.labels`: handler time with a label set active, and the A/B cost of entering
-    labels 10,000 times a second, with and without a profiler running."""
-    with tempfile.TemporaryDirectory() as tmp:
-        recorded = [str(RPPROF), "record", "-o", str(Path(tmp) / "ab.pb.gz")]
-        return {
-            "load_average": os.getloadavg()[0],
-            "handler": {f"30@{rate}": labelled_handler_times(rate, 30) for rate in (99, 999)},
-            "ab_record": ab_labels(recorded, "fresh"),
-            "ab_record_reused": ab_labels(recorded, "reused"),
-            "ab_run": ab_labels([str(RPPROF), "run"], "fresh"),
-            "ab_record_none": ab_labels(recorded, "none"),
-        }
-
-
-def render_labels(r):
-    rows = [
-        "## Labels: handler time and the cost of `rpprof.labels`",
-        "",
-        "Handler time per sample from the sampler's histogram (`record --verbose`) on",
-        "`cpu_bound.py`'s loop at depth 30 (`benches/workloads/labelled_cpu_bound.py`),",
-        "without and with a set of two labels active; runs alternate, five of each, medians",
-        "(diff: median over the pairs of with minus without). Target: within 0.5 us.",
-        "",
-        "| rate | samples | median without (ns) | median with labels (ns) | diff (ns) | p99 without / with (ns) |",
-        "|---|---|---|---|---|---|",
-    ]
-    for key, v in figures(r["handler"]):
-        if not isinstance(v, dict):
-            continue
-        _, rate = key.split("@")
-        rows.append(
-            f"| {rate} Hz | {v['off']['samples']} + {v['on']['samples']} | {v['off']['median']:.0f} "
-            f"| {v['on']['median']:.0f} | {v['diff_ns']:+.0f} | {v['off']['p99']:.0f} / {v['on']['p99']:.0f} |"
-        )
-    rows += [
-        "",
-        "A/B cost of entering labels (`benches/workloads/ab_labels.py`): requests of about",
-        "100 us of CPU, 10,000 a second, in chunks of 5,000 that alternate in random order",
-        "between plain requests and requests each inside a `with rpprof.labels(endpoint=...,",
-        "tenant=...)` block (four endpoints, three tenants), made afresh for each request, or",
-        "made once and reused (`CART = rpprof.labels(endpoint=\"/cart\")` ... `with CART:`); the",
-        "thread's CPU per chunk, ratio per pair, median (min-max) over 60 pairs. Target: <= 1.02.",
-        "",
-        "| run | requests / s (plain) | median ratio | min-max | cost per block (us) |",
-        "|---|---|---|---|---|",
-    ]
-    rows.insert(-2, f"Load average when the run started: {r.get('load_average', 0):.1f} (2 cores).")
-    rows.insert(-2, "")
-    for key, name in (("ab_record", "fresh, under `rpprof record` (99 Hz)"),
-                      ("ab_record_reused", "reused, under `rpprof record` (99 Hz)"),
-                      ("ab_run", "fresh, `rpprof run` (no profiler)"),
-                      ("ab_record_none", "none (plain against plain: the noise)")):
-        if key not in r:
-            continue
-        v = r[key]
-        rows.append(
-            f"| {name} | {v['entries_per_s']:.0f} | {v['median']:.3f} | {v['min']:.3f}-{v['max']:.3f} "
-            f"| {v['cost_per_entry_us']:.2f} |"
-        )
-    rows += [
-        "",
-        "Making a block is a native call: the labels are checked and looked up in the interned",
-        "sets (one uncontended lock). Entering it pushes the thread's set id and replaces it",
-        "with one atomic store; leaving pops it back. The handler adds one thread-local atomic",
-        "load. With no profiler running the same work is done (the labels are checked either way).",
-    ]
-    return "\n".join(rows)
-
-
 PEERS_VENV = ROOT / "target" / "peers-venv"
 PEER_PACKAGES = ["py-spy==0.4.3", "pyinstrument==5.1.3"]
 SHARES = ROOT / "tests" / "scripts" / "shares.py"
@@ -926,6 +534,7 @@ def child_work_shares(script_args, rate):
 
 # Four workers on two cores: about 4 s of CPU, 2 s of wall.
 POOL_ITERATIONS, POOL_ITEMS = "1200000", "8"
+
 
 FORKS = 40
 
@@ -1846,15 +1455,22 @@ Release profile with LTO off and 16 codegen units (both sides of every compariso
 - **Pulls.** `seconds=1` pulls answered in 0.96-1.04 s under load, every one but the first
   of each run (1.35 and 1.37 s, taken while the service was still warming up)."""
 
+
+def section(name):
+    """benches/sections/NAME.py's bench_NAME and render_NAME."""
+    module = importlib.import_module(f"sections.{name}")
+    return getattr(module, f"bench_{name}"), getattr(module, f"render_{name}")
+
+
 SECTIONS = {
-    "startup": (bench_startup, render_startup),
-    "overhead": (bench_overhead, render_overhead),
-    "ab": (bench_ab, render_ab),
-    "handler": (bench_handler, render_handler),
-    "labels": (bench_labels, render_labels),
-    "wall_idle": (bench_wall_idle, render_wall_idle),
-    "fidelity": (bench_fidelity, render_fidelity),
-    "max_rate": (bench_max_rate, render_max_rate),
+    "startup": section("startup"),
+    "overhead": section("overhead"),
+    "ab": section("ab"),
+    "handler": section("handler"),
+    "labels": section("labels"),
+    "wall_idle": section("wall_idle"),
+    "fidelity": section("fidelity"),
+    "max_rate": section("max_rate"),
     "pipeline": (bench_pipeline, render_pipeline),
     "store": (bench_store, render_store),
     "timeline": (bench_timeline, render_timeline),
@@ -1871,6 +1487,7 @@ SECTIONS = {
     "waits": (bench_waits, render_waits),
     "soak": (bench_soak, render_soak),
 }
+
 
 # Measured by hand, not by this script (a build comparison, not a run of rpprof): kept
 # as written at the end of BENCHMARKS.md on every regeneration.
