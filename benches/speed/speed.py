@@ -1,6 +1,6 @@
-"""The `speed` section of `benches/run_benchmarks.py`: pyperformance's pure-Python
-benchmarks under `rpprof run` and under the machine's CPython, alternating; start-up and
-peak RSS of an empty script.
+"""The `speed` section of `benches/run_benchmarks.py` (`benches/sections/speed.py` calls
+`measure` and `render`): pyperformance's pure-Python benchmarks under `rpprof run` and under
+the machine's CPython, alternating; start-up and peak RSS of an empty script.
 
 pyperformance is downloaded from PyPI at benchmark time into a cache directory (never
 committed); its benchmarks run with `benches/speed/pyperf.py`, a stand-in for `pyperf`
