@@ -52,6 +52,14 @@ impl OutputTarget {
     /// Fails early, before any work, if the file could not be written: its directory is
     /// missing or not writable, or the path is a directory.
     pub fn check_writable(&self) -> anyhow::Result<()> {
+        // A device or a pipe (`-o /dev/null`) is written in place: it must open for writing.
+        if atomic::is_special(&self.path) {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&self.path)
+                .with_context(|| format!("cannot write '{}'", self.path.display()))?;
+            return Ok(());
+        }
         let dir = atomic::parent_dir(&self.path);
         let meta = std::fs::metadata(dir).with_context(|| {
             format!(
