@@ -7,7 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 use flamegraph::{Format, View};
 use rustpython_vm::builtins::PyBaseExceptionRef;
 use rustpython_vm::VirtualMachine;
-use sampler::{Mode, SamplerConfig};
+use sampler::Mode;
 use session::{Recorded, Session, SessionConfig};
 
 use crate::output::OutputTarget;
@@ -63,28 +63,22 @@ pub fn start(
     native: bool,
 ) -> Result<(), ApiError> {
     let mode: Mode = mode.parse().map_err(|e| ApiError::Value(format!("{e}")))?;
-    let sampler = SamplerConfig {
-        rate_hz: rate,
-        mode,
-        max_depth,
-    };
-    sampler
-        .validate()
+    // Any format may be asked for at `write()`, so the samples are kept in time order too.
+    let config = SessionConfig::builder(title)
+        .rate(rate)
+        .mode(mode)
+        .max_depth(max_depth)
+        .alloc_interval(alloc_interval)
+        .native(native)
+        .timeline_samples(symbolizer::DEFAULT_TIMELINE_SAMPLES)
+        .build()
         .map_err(|e| ApiError::Value(e.to_string()))?;
-    if let Some(interval) = alloc_interval {
-        sampler::alloc::validate_interval(interval).map_err(|e| ApiError::Value(e.to_string()))?;
-    }
-    let mut config = SessionConfig::new(sampler, title);
-    config.alloc_interval = alloc_interval;
-    config.native = native;
     let mut state = state();
     if state.running.is_some() {
         return Err(ApiError::Runtime(
             "rpprof is already running; call rpprof.stop() first".into(),
         ));
     }
-    // Any format may be asked for at `write()`, so the samples are kept in time order too.
-    config.timeline_samples = symbolizer::DEFAULT_TIMELINE_SAMPLES;
     let session = Session::start(config).map_err(|err| {
         ApiError::Runtime(format!(
             "{err} (under `rpprof record` the whole program is already being profiled)"

@@ -10,7 +10,7 @@ use clap::Args;
 use flamegraph::groups::ThreadsView;
 use flamegraph::labels::GroupBy;
 use flamegraph::{Format, SvgOptions, View};
-use sampler::{Mode, SamplerConfig};
+use sampler::Mode;
 use session::SessionConfig;
 
 use crate::python::Program;
@@ -37,12 +37,12 @@ impl UsageError {
 #[derive(Debug, Args)]
 pub struct SamplingArgs {
     /// Samples per second per thread (1 to 20000).
-    #[arg(short = 'r', long, default_value_t = 99)]
+    #[arg(short = 'r', long, default_value_t = sampler::DEFAULT_RATE_HZ)]
     pub rate: u32,
 
     /// What to measure: `cpu` samples threads in proportion to the CPU they use; `wall`
     /// samples every thread at the rate, running or blocked.
-    #[arg(short = 'm', long, default_value = "cpu", value_parser = mode_arg)]
+    #[arg(short = 'm', long, default_value = sampler::DEFAULT_MODE.label(), value_parser = mode_arg)]
     pub mode: Mode,
 
     /// Keep samples of blocked threads (sleeping, waiting on a lock, IO), ending in an
@@ -61,7 +61,7 @@ pub struct SamplingArgs {
     pub native: bool,
 
     /// Frames kept per sample (the innermost); deeper stacks get a `[truncated]` root.
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = sampler::DEFAULT_MAX_DEPTH)]
     pub max_depth: usize,
 
     /// Also profile Python child processes (`subprocess` and `multiprocessing` children
@@ -85,30 +85,24 @@ pub struct SamplingArgs {
 impl SamplingArgs {
     /// The session these flags ask for, checked.
     pub fn session(&self, title: &str) -> Result<SessionConfig, UsageError> {
-        let sampler = SamplerConfig {
-            rate_hz: self.rate,
-            mode: self.mode,
-            max_depth: self.max_depth,
+        let alloc = (self.alloc || self.alloc_interval.is_some()).then(|| {
+            self.alloc_interval
+                .unwrap_or(sampler::alloc::DEFAULT_INTERVAL)
+        });
+        let keep_idle = match (self.idle, self.no_idle) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
         };
-        sampler
-            .validate()
-            .map_err(|err| UsageError::new(err.to_string()))?;
-        let mut config = SessionConfig::new(sampler, title);
-        config.native = self.native;
-        if self.alloc || self.alloc_interval.is_some() {
-            let interval = self
-                .alloc_interval
-                .unwrap_or(sampler::alloc::DEFAULT_INTERVAL);
-            sampler::alloc::validate_interval(interval)
-                .map_err(|err| UsageError::new(err.to_string()))?;
-            config.alloc_interval = Some(interval);
-        }
-        if self.idle {
-            config.keep_idle = true;
-        } else if self.no_idle {
-            config.keep_idle = false;
-        }
-        Ok(config)
+        SessionConfig::builder(title)
+            .rate(self.rate)
+            .mode(self.mode)
+            .max_depth(self.max_depth)
+            .keep_idle(keep_idle)
+            .alloc_interval(alloc)
+            .native(self.native)
+            .build()
+            .map_err(|err| UsageError::new(err.to_string()))
     }
 }
 
@@ -138,7 +132,8 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("`{text}` is too large"))
 }
 
-fn mode_arg(text: &str) -> Result<Mode, String> {
+/// `--mode NAME`: `cpu` or `wall`.
+pub fn mode_arg(text: &str) -> Result<Mode, String> {
     text.parse::<Mode>().map_err(|err| err.to_string())
 }
 

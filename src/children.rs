@@ -33,7 +33,6 @@ use std::time::Duration;
 use anyhow::Context;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use flamegraph::{pprof, ProcessRoot, Profile, WriteOptions};
-use sampler::{Mode, SamplerConfig};
 use session::{Session, SessionConfig};
 
 use crate::{ending, signals};
@@ -170,10 +169,7 @@ fn is_delivery(path: &Path) -> bool {
 }
 
 fn encode(config: &SessionConfig, dir: &Path) -> String {
-    let mode = match config.sampler.mode {
-        Mode::Cpu => "cpu",
-        Mode::Wall => "wall",
-    };
+    let mode = config.sampler.mode.label();
     format!(
         "rate={};mode={mode};idle={};depth={};alloc={};native={};dir={}",
         config.sampler.rate_hz,
@@ -188,34 +184,20 @@ fn encode(config: &SessionConfig, dir: &Path) -> String {
 /// The child's settings, read back from [`ENV_VAR`]; `None` when it is not set or not ours.
 fn decode(value: &str) -> Option<(SessionConfig, PathBuf)> {
     let (settings, dir) = value.split_once(";dir=")?;
-    let mut sampler = SamplerConfig {
-        rate_hz: 99,
-        mode: Mode::Cpu,
-        max_depth: 128,
-    };
-    let mut keep_idle = None;
-    let mut alloc_interval = None;
-    let mut native = false;
+    let mut config = SessionConfig::builder("python-child");
     for pair in settings.split(';') {
         let (key, value) = pair.split_once('=')?;
-        match key {
-            "rate" => sampler.rate_hz = value.parse().ok()?,
-            "mode" => sampler.mode = value.parse().ok()?,
-            "idle" => keep_idle = Some(value == "1"),
-            "depth" => sampler.max_depth = value.parse().ok()?,
-            "alloc" => alloc_interval = Some(value.parse::<u64>().ok()?).filter(|&n| n > 0),
-            "native" => native = value == "1",
-            _ => {}
-        }
+        config = match key {
+            "rate" => config.rate(value.parse().ok()?),
+            "mode" => config.mode(value.parse().ok()?),
+            "idle" => config.keep_idle(Some(value == "1")),
+            "depth" => config.max_depth(value.parse().ok()?),
+            "alloc" => config.alloc_interval(Some(value.parse::<u64>().ok()?).filter(|&n| n > 0)),
+            "native" => config.native(value == "1"),
+            _ => config,
+        };
     }
-    sampler.validate().ok()?;
-    let mut config = SessionConfig::new(sampler, "python-child");
-    if let Some(keep_idle) = keep_idle {
-        config.keep_idle = keep_idle;
-    }
-    config.alloc_interval = alloc_interval;
-    config.native = native;
-    Some((config, PathBuf::from(dir)))
+    Some((config.build().ok()?, PathBuf::from(dir)))
 }
 
 /// The child's side: its session and the thread that delivers a slice every second.
@@ -426,20 +408,21 @@ fn shorten(arg: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sampler::Mode;
 
     #[test]
     fn settings_travel_through_the_environment() {
-        let sampler = SamplerConfig {
-            rate_hz: 199,
-            mode: Mode::Wall,
-            max_depth: 64,
-        };
-        let mut config = SessionConfig::new(sampler, "app");
-        config.keep_idle = false;
-        config.native = true;
+        let config = SessionConfig::builder("app")
+            .rate(199)
+            .mode(Mode::Wall)
+            .max_depth(64)
+            .keep_idle(Some(false))
+            .native(true)
+            .build()
+            .unwrap();
         let dir = Path::new("/tmp/with;dir=odd name");
         let (back, back_dir) = decode(&encode(&config, dir)).unwrap();
-        assert_eq!(back.sampler, sampler);
+        assert_eq!(back.sampler, config.sampler);
         assert!(!back.keep_idle);
         assert!(back.native);
         assert_eq!(back_dir, dir);

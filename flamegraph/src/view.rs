@@ -110,7 +110,11 @@ mod tests {
     fn pool() -> Profile {
         let mut text = String::new();
         for i in 0..5 {
-            text.push_str(&format!("pool_{i} (tid {});task (a.py:{}) 3\n", 10 + i, i + 1));
+            text.push_str(&format!(
+                "pool_{i} (tid {});task (a.py:{}) 3\n",
+                10 + i,
+                i + 1
+            ));
         }
         text.push_str("MainThread (tid 1);main (a.py:3) 1\n");
         folded::parse(text.as_bytes(), ProfileMeta::default()).unwrap()

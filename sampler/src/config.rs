@@ -16,8 +16,27 @@ impl Mode {
     /// Every mode, in the order help texts list them.
     pub const ALL: [Mode; 2] = [Mode::Cpu, Mode::Wall];
 
+    /// True when every thread is sampled, running or waiting (wall); false when threads
+    /// are sampled as they use CPU (cpu). What a blocked thread or a waiting asyncio task
+    /// shows depends on it.
+    pub const fn samples_waiting(self) -> bool {
+        match self {
+            Mode::Cpu => false,
+            Mode::Wall => true,
+        }
+    }
+
+    /// True when a sample's weight is the CPU time it stands for (cpu); false when it is
+    /// wall-clock time (wall).
+    pub const fn weighs_cpu(self) -> bool {
+        match self {
+            Mode::Cpu => true,
+            Mode::Wall => false,
+        }
+    }
+
     /// `cpu` or `wall`: the name the command line and the in-script API take.
-    pub fn label(self) -> &'static str {
+    pub const fn label(self) -> &'static str {
         match self {
             Mode::Cpu => "cpu",
             Mode::Wall => "wall",
@@ -81,12 +100,22 @@ impl SamplerConfig {
     }
 }
 
+/// The rate when none is asked for: 99 Hz, off the beat of 100 Hz timers and loops.
+pub const DEFAULT_RATE_HZ: u32 = 99;
+/// The mode when none is asked for.
+pub const DEFAULT_MODE: Mode = Mode::Cpu;
+/// The depth when none is asked for.
+pub const DEFAULT_MAX_DEPTH: usize = 128;
+
 impl Default for SamplerConfig {
+    /// The sampling defaults, the one place they are written: the command line, the
+    /// in-script API (`rpprof.py` reads them from `_rpprof`), child processes and `top`
+    /// take them from here.
     fn default() -> Self {
         SamplerConfig {
-            rate_hz: 99,
-            mode: Mode::Cpu,
-            max_depth: 128,
+            rate_hz: DEFAULT_RATE_HZ,
+            mode: DEFAULT_MODE,
+            max_depth: DEFAULT_MAX_DEPTH,
         }
     }
 }

@@ -44,7 +44,10 @@ mod walk;
 
 pub use background::background_cpu_ns;
 pub use batch::{AllocSample, SampleBatch};
-pub use config::{Mode, SamplerConfig, MAX_DEPTH_LIMIT, MAX_RATE_HZ};
+pub use config::{
+    Mode, SamplerConfig, DEFAULT_MAX_DEPTH, DEFAULT_MODE, DEFAULT_RATE_HZ, MAX_DEPTH_LIMIT,
+    MAX_RATE_HZ,
+};
 pub use drain::DRAIN_THREAD_NAME;
 pub use error::SamplerError;
 pub use fork::{in_forked_child, reset_after_fork};

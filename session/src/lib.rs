@@ -22,7 +22,9 @@ pub mod top;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub use config::{keeps_idle, time_kind, SessionConfig, ALLOC_KINDS, DEFAULT_MAX_STACKS};
+pub use config::{
+    keeps_idle, time_kind, SessionBuilder, SessionConfig, ALLOC_KINDS, DEFAULT_MAX_STACKS,
+};
 pub use dump::{StackDump, ThreadStack};
 pub use session::{warn, Recorded, Session, Slicer, MAX_FRAMES};
 pub use top::{TopFunction, TopSlice, TopThread};

@@ -254,7 +254,7 @@ fn new_timeline(config: &SessionConfig) -> Option<TimelineRecorder> {
             keep_idle: config.keep_idle,
             max_samples: config.timeline_samples,
             max_stacks: config.max_stacks,
-            cpu_mode: config.sampler.mode == sampler::Mode::Cpu,
+            cpu_mode: config.sampler.mode.weighs_cpu(),
         };
         TimelineRecorder::new(
             options,

@@ -122,7 +122,7 @@ pub fn agent(args: &AgentArgs) -> anyhow::Result<ExitStatus> {
     python
         .enter(native::install)
         .map_err(|_| anyhow::anyhow!("cannot install rpprof's module in the interpreter"))?;
-    if args.async_tasks && args.sampling.mode == sampler::Mode::Wall {
+    if args.async_tasks && args.sampling.mode.samples_waiting() {
         python
             .enter(crate::python::tasks::hook_event_loops)
             .map_err(|_| anyhow::anyhow!("cannot hook asyncio's event loops"))?;

@@ -89,7 +89,7 @@ pub fn record(args: &RecordArgs) -> anyhow::Result<ExitStatus> {
     python
         .enter(native::install)
         .map_err(|_| anyhow::anyhow!("cannot install rpprof's module in the interpreter"))?;
-    if args.view.async_tasks && args.sampling.mode == sampler::Mode::Wall {
+    if args.view.async_tasks && args.sampling.mode.samples_waiting() {
         python
             .enter(crate::python::tasks::hook_event_loops)
             .map_err(|_| anyhow::anyhow!("cannot hook asyncio's event loops"))?;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use sampler::{Mode, SamplerConfig};
+use sampler::Mode;
 use session::{Session, SessionConfig, TopSlice};
 
 use crate::agent_client::AgentClient;
@@ -38,11 +38,11 @@ pub struct TopArgs {
     pub program_output: Option<PathBuf>,
 
     /// Samples per second per thread (1 to 20000).
-    #[arg(short = 'r', long, default_value_t = 99)]
+    #[arg(short = 'r', long, default_value_t = sampler::DEFAULT_RATE_HZ)]
     pub rate: u32,
 
     /// `cpu` shows where the CPU goes; `wall` also shows where threads wait.
-    #[arg(short = 'm', long, default_value = "cpu", value_parser = |s: &str| s.parse::<Mode>().map_err(|e| e.to_string()))]
+    #[arg(short = 'm', long, default_value = sampler::DEFAULT_MODE.label(), value_parser = crate::args::mode_arg)]
     pub mode: Mode,
 
     /// The program: `SCRIPT [ARGS...]`, `-m MODULE [ARGS...]` or `-c CODE [ARGS...]`.
@@ -115,13 +115,11 @@ fn run_program(args: &TopArgs) -> anyhow::Result<ExitStatus> {
         command: args.command.clone(),
     }
     .program()?;
-    let sampler = SamplerConfig {
-        rate_hz: args.rate,
-        mode: args.mode,
-        max_depth: 128,
-    };
-    sampler
-        .validate()
+    let title = program.display_name();
+    let config = SessionConfig::builder(&title)
+        .rate(args.rate)
+        .mode(args.mode)
+        .build()
         .map_err(|err| UsageError::new(err.to_string()))?;
     program.check_readable()?;
     let output = args
@@ -130,15 +128,13 @@ fn run_program(args: &TopArgs) -> anyhow::Result<ExitStatus> {
         .unwrap_or_else(|| PathBuf::from(format!("rpprof-top-{}.log", std::process::id())));
     let log = File::create(&output)
         .with_context(|| format!("cannot write the program's output to {}", output.display()))?;
-    let title = program.display_name();
     let terminal = Arc::new(Redirected::to(&log)?);
 
     let python = PythonRun::new(program, native::add_modules);
     python
         .enter(native::install)
         .map_err(|_| anyhow::anyhow!("cannot install rpprof's module in the interpreter"))?;
-    let session =
-        Session::start(SessionConfig::new(sampler, &title)).context("cannot start sampling")?;
+    let session = Session::start(config).context("cannot start sampling")?;
     let slicer = session.slicer();
     let program_ended = Arc::new(AtomicBool::new(false));
     let heading = Heading {

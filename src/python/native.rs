@@ -142,6 +142,17 @@ mod rpprof_native {
         crate::python::tasks::record_waiting(&event_loop, tasks, weight_ns, vm)
     }
 
+    /// The sampling defaults `rpprof.start` and `rpprof.profile` take, from the one place
+    /// they are written (`sampler::SamplerConfig::default`, `sampler::alloc`).
+    #[pyattr]
+    const DEFAULT_RATE: u32 = sampler::DEFAULT_RATE_HZ;
+    #[pyattr]
+    const DEFAULT_MODE: &str = sampler::DEFAULT_MODE.label();
+    #[pyattr]
+    const DEFAULT_MAX_DEPTH: usize = sampler::DEFAULT_MAX_DEPTH;
+    #[pyattr]
+    const DEFAULT_ALLOC_INTERVAL: u64 = sampler::alloc::DEFAULT_INTERVAL;
+
     /// Starts a recording: `start(rate, mode, max_depth, title, alloc_interval, native)`
     /// (`alloc_interval` 0: allocations are not sampled).
     #[pyfunction]

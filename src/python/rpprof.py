@@ -94,13 +94,13 @@ def _title():
     return argv0.rsplit("/", 1)[-1] or "python"
 
 
-DEFAULT_ALLOC_INTERVAL = 512 * 1024
+DEFAULT_ALLOC_INTERVAL = _rpprof.DEFAULT_ALLOC_INTERVAL
 
 
 def start(
-    rate=99,
-    mode="cpu",
-    max_depth=128,
+    rate=_rpprof.DEFAULT_RATE,
+    mode=_rpprof.DEFAULT_MODE,
+    max_depth=_rpprof.DEFAULT_MAX_DEPTH,
     alloc=False,
     alloc_interval=None,
     native=False,
@@ -231,9 +231,9 @@ class profile:
     def __init__(
         self,
         path,
-        rate=99,
-        mode="cpu",
-        max_depth=128,
+        rate=_rpprof.DEFAULT_RATE,
+        mode=_rpprof.DEFAULT_MODE,
+        max_depth=_rpprof.DEFAULT_MAX_DEPTH,
         format=None,
         alloc=False,
         alloc_interval=None,
