@@ -133,7 +133,7 @@ fn pipeline_throughput(samples: usize) -> (f64, f64) {
         let mut batch = SampleBatch::new(entry.clone());
         ring.drain(|h, f| batch.push(h, f));
         let drained = cpu_seconds();
-        aggregator.add(&batch);
+        aggregator.add(&batch, None);
         drain_s += drained - start;
         total_s += cpu_seconds() - start;
         done += per_batch;
@@ -155,7 +155,7 @@ fn aggregator_with_frames(
         for stack in chunk.chunks(DEPTH) {
             batch.push(header(), stack.iter().copied());
         }
-        aggregator.add(&batch);
+        aggregator.add(&batch, None);
         aggregator.clear_stacks();
     }
     assert!(aggregator.frames_len() >= table);
@@ -177,7 +177,7 @@ fn one_slice(
         batch.push(header(), stacks[random.below(stacks.len())].iter().copied());
     }
     let start = cpu_seconds();
-    aggregator.add(&batch);
+    aggregator.add(&batch, None);
     let slice = aggregator.profile(ProfileMeta::default());
     aggregator.clear_stacks();
     window.merge_bounded(&slice, 50_000);
@@ -260,7 +260,7 @@ fn main() {
         for stack in chunk {
             batch.push(header(), stack.iter().copied());
         }
-        aggregator_100k.add(&batch);
+        aggregator_100k.add(&batch, None);
     }
     let profile = aggregator_100k.profile(ProfileMeta {
         title: "bench".to_owned(),
@@ -295,11 +295,11 @@ fn main() {
         let stack = &stacks_300k[(i * 7919) % stacks_300k.len()];
         batch.push(header(), stack.iter().copied());
         if batch.samples.len() == 10_000 {
-            bounded.add(&batch);
+            bounded.add(&batch, None);
             batch = SampleBatch::new(entry.clone());
         }
     }
-    bounded.add(&batch);
+    bounded.add(&batch, None);
     drop(batch);
     let aggregator_mib = live_mib() - live_before;
     let bounded_profile = bounded.profile(ProfileMeta::default());

@@ -1,5 +1,6 @@
-//! The time-ordered stream: what a million timed samples cost to keep (heap bytes, and CPU
-//! on the aggregator thread besides the aggregation), and to write as a Firefox Profiler
+//! The time-ordered stream: what a million timed samples cost to keep (heap bytes and CPU on
+//! the aggregator thread, beyond what aggregating them costs: the aggregator resolves each
+//! stack once for both), and to write as a Firefox Profiler
 //! file and as speedscope in time order. Synthetic samples of real interned interpreter
 //! strings: 8 threads, 30 frames deep, drawn from 5000 distinct stacks. Prints one JSON
 //! object; `benches/run_benchmarks.py timeline` turns it into BENCHMARKS.md rows.
@@ -15,7 +16,7 @@ use std::sync::Arc;
 use flamegraph::{firefox, speedscope, Profile, ProfileMeta, WriteOptions};
 use rustpython_vm::Context;
 use sampler::{RawFrame, SampleBatch, SampleHeader, ThreadState};
-use symbolizer::{Symbolizer, TimelineOptions, TimelineRecorder};
+use symbolizer::{AggregateOptions, Aggregator, Symbolizer, TimelineOptions, TimelineRecorder};
 
 const DEPTH: usize = 30;
 const SAMPLES: usize = 1_000_000;
@@ -106,21 +107,37 @@ fn main() {
     let batches = batches(&stacks);
     let options = TimelineOptions {
         period_ns: PERIOD_NS,
-        keep_idle: true,
         max_samples: 2 * SAMPLES,
-        max_stacks: symbolizer::DEFAULT_MAX_STACKS,
         cpu_mode: true,
     };
+    let aggregate = AggregateOptions {
+        period_ns: PERIOD_NS,
+        keep_idle: true,
+        max_stacks: symbolizer::DEFAULT_MAX_STACKS,
+    };
+    // The aggregation alone, then with the recorder it feeds: the difference is what
+    // keeping the samples in time order costs (the stacks are resolved once, for both).
     let before = live_bytes();
     let start = cpu_seconds();
-    let mut recorder = TimelineRecorder::new(options, Symbolizer::new(None), 1_000_000_000);
+    let mut alone = Aggregator::new(aggregate, Symbolizer::new(None));
     for batch in &batches {
-        recorder.add(batch);
+        alone.add(batch, None);
     }
-    let record_s = cpu_seconds() - start;
-    let recorder_bytes = live_bytes() - before;
+    let alone_s = cpu_seconds() - start;
+    let alone_bytes = live_bytes() - before;
+    drop(alone);
+    let before = live_bytes();
+    let start = cpu_seconds();
+    let mut aggregator = Aggregator::new(aggregate, Symbolizer::new(None));
+    let mut recorder = TimelineRecorder::new(options, 1_000_000_000);
+    for batch in &batches {
+        aggregator.add(batch, Some(&mut recorder));
+    }
+    let record_s = (cpu_seconds() - start - alone_s).max(1e-6);
+    let recorder_bytes = (live_bytes() - before - alone_bytes).max(0);
 
-    let timeline = Arc::new(recorder.timeline(0, 1_000_000_000 + 20 * SAMPLES as u64, "bench"));
+    let timeline =
+        Arc::new(recorder.timeline(&aggregator, 0, 1_000_000_000 + 20 * SAMPLES as u64, "bench"));
     let meta = ProfileMeta {
         rate_hz: 99,
         ..ProfileMeta::default()

@@ -49,6 +49,8 @@ fn record_service(dir: &TempDir) -> (std::path::PathBuf, std::path::PathBuf) {
         .arg(&pprof)
         .arg("-o")
         .arg(&folded)
+        .arg("-o")
+        .arg(dir.join("p.gecko.json"))
         .arg(script("labels_service.py"))
         .arg("40"));
     ran.expect_code(0);
@@ -73,6 +75,21 @@ fn a_two_endpoint_service_splits_by_endpoint_as_its_work_does() {
     assert!(
         (35.0..=65.0).contains(&share(&tenants, "acme")),
         "two clients, one per tenant, the same requests: {tenants:?}"
+    );
+    // The timeline has the same stacks without their label roots (it shows threads).
+    let firefox: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("p.gecko.json")).unwrap()).unwrap();
+    let names: Vec<&str> = firefox["threads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["stringArray"].as_array().unwrap())
+        .filter_map(|s| s.as_str())
+        .collect();
+    assert!(names.contains(&"cart"), "{names:?}");
+    assert!(
+        !names.iter().any(|n| n.starts_with("endpoint=")),
+        "{names:?}"
     );
     // Inside the labelled block there is only the endpoint's own work.
     let only_cart = profile.only_label("endpoint", Some("/cart"));

@@ -28,13 +28,13 @@ def render_timeline(r):
         "",
         "`cargo bench --ignore-rust-version --bench timeline`: a million synthetic samples",
         f"({r['threads']:.0f} threads, 30 frames deep, 5000 distinct stacks, real interned",
-        "strings) through the `TimelineRecorder` that runs beside the aggregator when a",
-        "format that shows time is asked for, then written; CPU time of the thread, medians",
-        "of three runs.",
+        "strings) through the aggregator and the `TimelineRecorder` it feeds when a format",
+        "that shows time is asked for (stacks resolved once, for both), then written; CPU",
+        "time of the thread beyond aggregating alone, medians of three runs.",
         "",
         "| measure | result | target |",
         "|---|---|---|",
-        f"| memory per million timed samples (all the recorder holds: samples, stacks, frames, caches) | "
+        f"| memory per million timed samples (what the recorder adds to the aggregator: samples, per-thread lists) | "
         f"{r['recorder_mib_per_million']:.1f} MiB | bounded |",
         f"| of which the samples themselves (24 bytes each) | {r['sample_mib_per_million']:.1f} MiB | |",
         f"| keeping them, on the aggregator thread (besides aggregating) | "

@@ -175,10 +175,7 @@ impl SessionAggregator {
             select! {
                 recv(batches) -> batch => match batch {
                     Ok(batch) => {
-                        self.aggregator.add(&batch);
-                        if let Some(timeline) = &mut self.timeline {
-                            timeline.add(&batch);
-                        }
+                        self.aggregator.add(&batch, self.timeline.as_mut());
                     }
                     Err(_) => break,
                 },
@@ -216,7 +213,9 @@ impl SessionAggregator {
             let command_line: Vec<String> = std::env::args_os()
                 .map(|arg| arg.to_string_lossy().into_owned())
                 .collect();
+            // Before `clear_stacks` below: the timeline's stacks are the aggregator's.
             profile.timeline = Some(Arc::new(timeline.timeline(
+                &self.aggregator,
                 self.slice_start_ns,
                 sampler::timer::monotonic_ns(),
                 &command_line.join(" "),
@@ -251,16 +250,10 @@ fn new_timeline(config: &SessionConfig) -> Option<TimelineRecorder> {
     (config.timeline_samples > 0).then(|| {
         let options = TimelineOptions {
             period_ns: config.sampler.period_ns(),
-            keep_idle: config.keep_idle,
             max_samples: config.timeline_samples,
-            max_stacks: config.max_stacks,
             cpu_mode: config.sampler.mode.weighs_cpu(),
         };
-        TimelineRecorder::new(
-            options,
-            Symbolizer::new(std::env::current_dir().ok()),
-            sampler::timer::monotonic_ns(),
-        )
+        TimelineRecorder::new(options, sampler::timer::monotonic_ns())
     })
 }
 

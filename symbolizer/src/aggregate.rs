@@ -12,18 +12,15 @@
 use std::sync::Arc;
 
 use flamegraph::hash::FastMap;
-use flamegraph::{
-    Frame, FrameId, FrameTable, Profile, ProfileMeta, ThreadProfile, Values, AWAITING, INTERPRETER,
-    OVERFLOW, TRUNCATED,
-};
-use sampler::{RawFrame, SampleBatch, SampleHeader, TaskName, ThreadEntry, ThreadState};
+use flamegraph::{FrameId, FrameTable, Profile, ProfileMeta, ThreadProfile, Values};
+use sampler::{RawFrame, SampleBatch, SampleHeader, ThreadEntry, ThreadState};
 
 use crate::allocs::AllocTotals;
-use crate::calls::LeafMarkers;
-use crate::labels::LabelFrames;
 use crate::names::Symbolizer;
-use crate::stacks::{Fingerprint, RawStackCache, StackFlags, StackId, StackTable};
+use crate::resolve::StackResolver;
+use crate::stacks::{StackFlags, StackId};
 use crate::thread_ref::ThreadRef;
+use crate::timeline::TimelineRecorder;
 
 mod ended;
 
@@ -71,25 +68,12 @@ struct ThreadTotals {
 /// Accumulates batches into a profile.
 pub struct Aggregator {
     options: AggregateOptions,
-    symbolizer: Symbolizer,
-    frames: flamegraph::FrameTable,
-    frame_ids: FastMap<RawFrame, FrameId>,
-    task_ids: FastMap<TaskName, FrameId>,
-    task_group_ids: FastMap<String, FrameId>,
-    stacks: StackTable,
-    cache: RawStackCache,
+    resolver: StackResolver,
     threads: Vec<ThreadTotals>,
     /// Threads of their own, by sampler key.
     thread_index: FastMap<u32, usize>,
     /// Threads added since ended threads were last looked for.
     new_threads: usize,
-    truncated: FrameId,
-    leaves: LeafMarkers,
-    awaiting: FrameId,
-    interpreter: FrameId,
-    overflow: StackId,
-    stack: Vec<FrameId>,
-    labels: LabelFrames,
     raw_samples: u64,
     overflowed_samples: u64,
     allocs: AllocTotals,
@@ -98,36 +82,12 @@ pub struct Aggregator {
 impl Aggregator {
     /// An empty aggregator.
     pub fn new(options: AggregateOptions, symbolizer: Symbolizer) -> Aggregator {
-        let mut frames = flamegraph::FrameTable::new();
-        let truncated = frames.intern(Frame::marker(TRUNCATED));
-        let leaves = LeafMarkers::new(&mut frames);
-        let awaiting = frames.intern(Frame::marker(AWAITING));
-        let interpreter = frames.intern(Frame::marker(INTERPRETER));
-        let overflow_frame = frames.intern(Frame::marker(OVERFLOW));
-        // The overflow stack is not counted against the bound.
-        let mut stacks = StackTable::new(options.max_stacks.saturating_add(1));
-        let overflow = stacks
-            .intern(&[overflow_frame])
-            .expect("an empty table has room");
         Aggregator {
             options,
-            symbolizer,
-            frames,
-            frame_ids: FastMap::default(),
-            task_ids: FastMap::default(),
-            task_group_ids: FastMap::default(),
-            stacks,
-            cache: RawStackCache::new(),
+            resolver: StackResolver::new(options.max_stacks, symbolizer),
             threads: Vec::new(),
             thread_index: FastMap::default(),
             new_threads: 0,
-            truncated,
-            leaves,
-            awaiting,
-            interpreter,
-            overflow,
-            stack: Vec::with_capacity(256),
-            labels: LabelFrames::default(),
             raw_samples: 0,
             overflowed_samples: 0,
             allocs: AllocTotals::default(),
@@ -141,7 +101,7 @@ impl Aggregator {
 
     /// Distinct frames resolved so far.
     pub fn frames_len(&self) -> usize {
-        self.frames.len()
+        self.resolver.frames.len()
     }
 
     /// Samples that went to `[overflow]` because the stack bound was reached.
@@ -155,12 +115,23 @@ impl Aggregator {
         self.allocs.interval = bytes;
     }
 
-    /// Adds every sample of a batch.
-    pub fn add(&mut self, batch: &SampleBatch) {
+    /// Adds every sample of a batch; with a `timeline`, also keeps them there in time
+    /// order, with the stacks numbered here (resolved once for both).
+    pub fn add(&mut self, batch: &SampleBatch, mut timeline: Option<&mut TimelineRecorder>) {
         let index = self.thread_slot(&batch.thread);
+        let line = timeline.as_mut().map(|t| t.thread_slot(&batch.thread));
         for (header, raw_frames) in batch.iter() {
             self.raw_samples += 1;
-            self.add_sample(index, header, raw_frames);
+            let Some(id) = self.add_sample(index, header, raw_frames) else {
+                continue;
+            };
+            // Waiting asyncio tasks are not the thread's own time: the timeline shows the
+            // thread.
+            if let (Some(timeline), Some(line)) = (timeline.as_deref_mut(), line) {
+                if header.state != ThreadState::Awaiting {
+                    timeline.push(line, &header, id);
+                }
+            }
         }
         if self.allocs.interval > 0 {
             for (header, raw_frames) in batch.iter_allocs() {
@@ -184,13 +155,20 @@ impl Aggregator {
         self.allocs.sweep_freed();
     }
 
-    fn add_sample(&mut self, index: usize, header: SampleHeader, raw_frames: &[RawFrame]) {
+    /// Counts a sample; returns its stack, or `None` when it is dropped (idle ones unless
+    /// kept).
+    fn add_sample(
+        &mut self,
+        index: usize,
+        header: SampleHeader,
+        raw_frames: &[RawFrame],
+    ) -> Option<StackId> {
         let idle = header.state == ThreadState::Idle;
         let awaiting = header.state == ThreadState::Awaiting;
         if (idle || awaiting) && !self.options.keep_idle {
-            return;
+            return None;
         }
-        let task = (!header.task.is_none()).then(|| self.task_frame(header.task));
+        let task = (!header.task.is_none()).then(|| self.resolver.task_frame(header.task));
         let flags = StackFlags {
             truncated: header.truncated,
             idle,
@@ -207,95 +185,15 @@ impl Aggregator {
         let counts = thread.counts.entry(id).or_default();
         counts[SAMPLES_VALUE] = counts[SAMPLES_VALUE].saturating_add(samples);
         counts[TIME_VALUE] = counts[TIME_VALUE].saturating_add(header.weight_ns);
+        Some(id)
     }
 
-    /// The id of a raw stack (from the cache, or resolved and interned), `[overflow]`'s
-    /// once the table is full.
+    /// The number of a raw stack, counting the samples that go to `[overflow]`.
     fn stack_id(&mut self, flags: StackFlags, raw_frames: &[RawFrame]) -> StackId {
-        let print = Fingerprint::of(raw_frames, flags);
-        let id = match self.cache.get(print) {
-            Some(id) => id,
-            None => {
-                // A full table gains no room until `clear_stacks` empties it, which also
-                // clears the cache: a stack sent to overflow can be cached there like any
-                // other.
-                let id = self
-                    .resolve_and_intern(flags, raw_frames)
-                    .unwrap_or(self.overflow);
-                self.cache.insert(print, id);
-                id
-            }
-        };
-        if id == self.overflow {
+        let id = self.resolver.stack_id(flags, raw_frames);
+        if id == self.resolver.overflow {
             self.overflowed_samples += 1;
         }
-        id
-    }
-
-    /// The id of the sample's stack (frames root first, with its markers), or `None` when it
-    /// is new and the table is full. Once full, frames are not resolved any more either: a
-    /// stack with a frame never seen cannot be in the table.
-    fn resolve_and_intern(
-        &mut self,
-        flags: StackFlags,
-        raw_frames: &[RawFrame],
-    ) -> Option<StackId> {
-        let full = self.stacks.is_full();
-        self.stack.clear();
-        self.labels
-            .push(flags.labels, &mut self.frames, &mut self.stack);
-        // The asyncio task right under the labels.
-        self.stack.extend(flags.task);
-        if flags.truncated {
-            self.stack.push(self.truncated);
-        }
-        if !self.symbolizer.push_frames(
-            raw_frames,
-            &mut self.frame_ids,
-            &mut self.frames,
-            full,
-            &mut self.stack,
-        ) {
-            return None;
-        }
-        if raw_frames.is_empty() {
-            self.stack.push(self.interpreter);
-        }
-        if let Some(leaf) = self.leaves.leaf(
-            flags.idle,
-            flags.call,
-            &mut self.symbolizer,
-            &mut self.frames,
-        ) {
-            self.stack.push(leaf);
-        }
-        if flags.awaiting {
-            self.stack.push(self.awaiting);
-        }
-        self.stacks.intern(&self.stack)
-    }
-
-    /// The `task NAME` frame of an asyncio task.
-    fn task_frame(&mut self, task: TaskName) -> FrameId {
-        if let Some(&id) = self.task_ids.get(&task) {
-            return id;
-        }
-        let name = task.text();
-        if self.task_ids.len() < MAX_TASK_NAMES {
-            let id = self.frames.intern(Frame::task(&name));
-            self.task_ids.insert(task, id);
-            return id;
-        }
-        // Past the bound, names that differ only in numbers share a frame (`Task-N`).
-        let group = flamegraph::groups::group_of(&name);
-        if let Some(&id) = self.task_group_ids.get(&group) {
-            return id;
-        }
-        if self.task_group_ids.len() >= MAX_TASK_NAMES {
-            return self.frames.intern(Frame::task(OTHER_TASKS));
-        }
-        let id = self.frames.intern(Frame::task(&group));
-        self.task_group_ids.insert(group, id);
         id
     }
 
@@ -347,12 +245,10 @@ impl Aggregator {
                 .unwrap_or_default();
             for (id, values) in counts.chain(allocs) {
                 stack.clear();
-                for &frame in self.stacks.get(id) {
-                    stack.push(
-                        *used.entry(frame).or_insert_with(|| {
-                            copy_frame(&self.frames, frame, &mut profile.frames)
-                        }),
-                    );
+                for &frame in self.resolver.stacks.get(id) {
+                    stack.push(*used.entry(frame).or_insert_with(|| {
+                        copy_frame(&self.resolver.frames, frame, &mut profile.frames)
+                    }));
                 }
                 out.add(&stack, values);
             }
@@ -365,13 +261,9 @@ impl Aggregator {
     /// aggregator that replaces this one), so in-use values survive the replacement.
     pub fn move_live_to(&mut self, fresh: &mut Aggregator) {
         fresh.allocs.interval = self.allocs.interval;
-        let mut stack = Vec::new();
         for (id, mut block) in std::mem::take(&mut self.allocs.live) {
-            stack.clear();
-            for &frame in self.stacks.get(block.stack) {
-                stack.push(fresh.frames.intern(self.frames.get(frame).clone()));
-            }
-            block.stack = fresh.stacks.intern(&stack).unwrap_or(fresh.overflow);
+            let frames = self.resolver.stacks.get(block.stack);
+            block.stack = fresh.resolver.stack_from(&self.resolver.frames, frames);
             block.thread = fresh.slot_like(&self.threads[block.thread]);
             fresh.allocs.live.insert(id, block);
         }
@@ -390,29 +282,21 @@ impl Aggregator {
         // Threads that ended have nothing more to count: only their live blocks keep them.
         self.forget_ended_threads();
         self.overflowed_samples = 0;
-        if self.stacks.len() > self.options.max_stacks / 2 || self.stacks.is_full() {
+        let stacks = &self.resolver.stacks;
+        if stacks.len() > self.options.max_stacks / 2 || stacks.is_full() {
             // Live sampled blocks keep their stacks: put them back in the emptied table.
-            let live_stacks: FastMap<StackId, Vec<FrameId>> = self
-                .allocs
-                .live
-                .values()
-                .map(|block| (block.stack, self.stacks.get(block.stack).to_vec()))
-                .collect();
-            self.cache.clear();
-            self.stacks.clear();
-            let overflow_frame = self.frames.intern(Frame::marker(OVERFLOW));
-            self.overflow = self
-                .stacks
-                .intern(&[overflow_frame])
-                .expect("an empty table has room");
-            let renamed: FastMap<StackId, StackId> = live_stacks
-                .into_iter()
-                .map(|(old, frames)| (old, self.stacks.intern(&frames).unwrap_or(self.overflow)))
-                .collect();
+            let live = self.allocs.live.values().map(|block| block.stack);
+            let renamed = self.resolver.empty(live);
             for block in self.allocs.live.values_mut() {
                 block.stack = renamed[&block.stack];
             }
         }
+    }
+
+    /// The frames and stacks numbered so far, for a [`TimelineRecorder`] that kept stack
+    /// numbers from [`Aggregator::add`].
+    pub(crate) fn resolver(&self) -> &StackResolver {
+        &self.resolver
     }
 }
 
@@ -423,6 +307,7 @@ fn copy_frame(from: &FrameTable, id: FrameId, to: &mut FrameTable) -> FrameId {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use flamegraph::{AWAITING, OVERFLOW};
     use rustpython_vm::Context;
     use sampler::SampleHeader;
 
@@ -509,7 +394,7 @@ mod tests {
         );
         batch.push(header(10, ThreadState::Running), stack.iter().copied());
         let mut agg = aggregator(100, true);
-        agg.add(&batch);
+        agg.add(&batch, None);
         let profile = agg.profile(ProfileMeta::default());
         let stacks = sorted_stacks(&profile);
         let main = "main (app.py:3)".to_owned();
@@ -533,7 +418,7 @@ mod tests {
         );
         // Waiting tasks are dropped with the idle samples.
         let mut no_idle = aggregator(100, false);
-        no_idle.add(&batch);
+        no_idle.add(&batch, None);
         let profile = no_idle.profile(ProfileMeta::default());
         assert!(profile.threads[0]
             .stacks
@@ -552,7 +437,7 @@ mod tests {
             );
         }
         let mut agg = aggregator(100_000, true);
-        agg.add(&batch);
+        agg.add(&batch, None);
         let profile = agg.profile(ProfileMeta::default());
         let grouped = profile.threads[0]
             .stacks
@@ -572,7 +457,7 @@ mod tests {
         batch.push(header(10, ThreadState::Idle), stack.iter().copied());
         batch.push(header(10, ThreadState::Running), std::iter::empty());
         let mut agg = aggregator(100, true);
-        agg.add(&batch);
+        agg.add(&batch, None);
         let profile = agg.profile(ProfileMeta::default());
         let t = &profile.threads[0];
         assert_eq!(t.name, "worker");
@@ -625,7 +510,7 @@ mod tests {
         batch.push(labelled, [raw("f", 1)].into_iter());
         batch.push(header(10, ThreadState::Running), [raw("f", 1)].into_iter());
         let mut agg = aggregator(100, true);
-        agg.add(&batch);
+        agg.add(&batch, None);
         let profile = agg.profile(ProfileMeta::default());
         let stacks = sorted_stacks(&profile);
         assert_eq!(
@@ -650,7 +535,7 @@ mod tests {
         let mut batch = SampleBatch::new(thread);
         batch.push(header(10, ThreadState::Idle), [raw("wait", 1)].into_iter());
         let mut agg = aggregator(100, false);
-        agg.add(&batch);
+        agg.add(&batch, None);
         assert!(agg.profile(ProfileMeta::default()).is_empty());
     }
 
@@ -660,15 +545,19 @@ mod tests {
         let mut agg = aggregator(100, true);
         let mut batch = SampleBatch::new(thread.clone());
         batch.push(header(10, ThreadState::Running), [raw("f", 1)].into_iter());
-        agg.add(&batch);
+        agg.add(&batch, None);
         agg.clear_stacks();
         assert!(
             agg.profile(ProfileMeta::default()).is_empty(),
             "counts start from zero"
         );
-        let kept = agg.stacks.len();
-        agg.add(&batch);
-        assert_eq!(agg.stacks.len(), kept, "the known stack is found again");
+        let kept = agg.resolver.stacks.len();
+        agg.add(&batch, None);
+        assert_eq!(
+            agg.resolver.stacks.len(),
+            kept,
+            "the known stack is found again"
+        );
         let profile = agg.profile(ProfileMeta::default());
         assert_eq!(profile.total().get(SAMPLES_VALUE), 1);
         // Past half the bound, the table is emptied at the next slice.
@@ -679,9 +568,9 @@ mod tests {
                 [raw("g", line)].into_iter(),
             );
         }
-        agg.add(&many);
+        agg.add(&many, None);
         agg.clear_stacks();
-        assert_eq!(agg.stacks.len(), 1, "only [overflow] is left");
+        assert_eq!(agg.resolver.stacks.len(), 1, "only [overflow] is left");
     }
 
     #[test]
@@ -698,7 +587,7 @@ mod tests {
         // An overflowed stack seen again (now from the cache) is counted again.
         batch.push(header(10, ThreadState::Running), [raw("f", 9)].into_iter());
         let mut agg = aggregator(4, true);
-        agg.add(&batch);
+        agg.add(&batch, None);
         let profile = agg.profile(ProfileMeta::default());
         let t = &profile.threads[0];
         assert_eq!(t.stacks.len(), 5, "4 kept stacks and [overflow]");

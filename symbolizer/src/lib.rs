@@ -12,6 +12,7 @@ mod allocs;
 mod calls;
 mod labels;
 mod names;
+mod resolve;
 mod stacks;
 mod thread_ref;
 mod timeline;

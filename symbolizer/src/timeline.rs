@@ -1,9 +1,13 @@
 //! Keeping samples in time order ([`TimelineRecorder`] -> `flamegraph::Timeline`), beside
-//! the [`Aggregator`](crate::Aggregator) that adds them up: a stage of its own, fed the same
-//! batches, so the aggregated profile costs what it did when no timeline is asked for.
+//! the [`Aggregator`](crate::Aggregator) that adds them up: the aggregator resolves each
+//! sample's stack once ([`crate::resolve`]) and hands the recorder its number
+//! ([`Aggregator::add`](crate::Aggregator::add) with a recorder), so the aggregated profile
+//! costs what it did when no timeline is asked for, and a timed format does not resolve
+//! stacks twice.
 //!
 //! Each sample is kept as 24 bytes (time, weight, stack number, count) in its thread's
-//! list; stacks are resolved and numbered once, as the aggregator does. Memory is bounded
+//! list. The timeline's stacks are the aggregator's, without the label and task frames at
+//! their roots (the timeline formats show threads over time, not labels). Memory is bounded
 //! by [`TimelineOptions::max_samples`]: when the kept samples reach it, every thread's
 //! neighbouring samples are merged pairwise (the earlier one's time and stack, both
 //! weights and counts) and from then on each kept sample takes in the next one too, and so
@@ -13,15 +17,12 @@
 use std::sync::Arc;
 
 use flamegraph::hash::FastMap;
-use flamegraph::{
-    Frame, FrameId, FrameTable, ThreadTimeline, TimedSample, Timeline, INTERPRETER, OVERFLOW,
-    TRUNCATED,
-};
-use sampler::{RawFrame, SampleBatch, SampleHeader, ThreadEntry, ThreadState};
+use flamegraph::labels::label_prefix;
+use flamegraph::{FrameId, FrameTable, ThreadTimeline, TimedSample, Timeline};
+use sampler::{SampleHeader, ThreadEntry};
 
-use crate::calls::LeafMarkers;
-use crate::names::Symbolizer;
-use crate::stacks::{Fingerprint, RawStackCache, StackFlags, StackId, StackTable};
+use crate::aggregate::Aggregator;
+use crate::stacks::StackId;
 use crate::thread_ref::{ThreadRef, SETTLE_EVERY};
 
 /// The default budget of kept samples: about 48 MB of samples (24 bytes each), half an
@@ -34,12 +35,8 @@ pub struct TimelineOptions {
     /// The sampling period (a weight counts as `weight / period` samples, as in the
     /// aggregator).
     pub period_ns: u64,
-    /// Keep samples of blocked threads (with an `[idle]` leaf).
-    pub keep_idle: bool,
     /// The most samples kept at once over all threads.
     pub max_samples: usize,
-    /// The most distinct stacks; samples of others get an `[overflow]` stack.
-    pub max_stacks: usize,
     /// Weights are CPU time (CPU mode) rather than wall time.
     pub cpu_mode: bool,
 }
@@ -52,20 +49,11 @@ struct ThreadLine {
     samples: Vec<TimedSample>,
 }
 
-/// Builds a [`Timeline`] from sample batches.
+/// Builds a [`Timeline`] from the samples an [`Aggregator`] numbered.
 pub struct TimelineRecorder {
     options: TimelineOptions,
-    symbolizer: Symbolizer,
-    frames: FrameTable,
-    frame_ids: FastMap<RawFrame, FrameId>,
-    stacks: StackTable,
-    cache: RawStackCache,
     threads: Vec<ThreadLine>,
     thread_index: FastMap<u32, usize>,
-    markers: [FrameId; 2],
-    leaves: LeafMarkers,
-    overflow: StackId,
-    stack: Vec<FrameId>,
     keep_one_in: u32,
     kept: usize,
     taken: u64,
@@ -74,32 +62,11 @@ pub struct TimelineRecorder {
 
 impl TimelineRecorder {
     /// An empty recorder; times count from `start_monotonic_ns` (`CLOCK_MONOTONIC`).
-    pub fn new(
-        options: TimelineOptions,
-        symbolizer: Symbolizer,
-        start_monotonic_ns: u64,
-    ) -> TimelineRecorder {
-        let mut frames = FrameTable::new();
-        let markers = [TRUNCATED, INTERPRETER].map(|m| frames.intern(Frame::marker(m)));
-        let leaves = LeafMarkers::new(&mut frames);
-        let overflow_frame = frames.intern(Frame::marker(OVERFLOW));
-        let mut stacks = StackTable::new(options.max_stacks.saturating_add(1));
-        let overflow = stacks
-            .intern(&[overflow_frame])
-            .expect("an empty table has room");
+    pub fn new(options: TimelineOptions, start_monotonic_ns: u64) -> TimelineRecorder {
         TimelineRecorder {
             options,
-            symbolizer,
-            frames,
-            frame_ids: FastMap::default(),
-            stacks,
-            cache: RawStackCache::new(),
             threads: Vec::new(),
             thread_index: FastMap::default(),
-            markers,
-            leaves,
-            overflow,
-            stack: Vec::with_capacity(256),
             keep_one_in: 1,
             kept: 0,
             taken: 0,
@@ -107,41 +74,9 @@ impl TimelineRecorder {
         }
     }
 
-    /// Adds every sample of a batch, in order.
-    pub fn add(&mut self, batch: &SampleBatch) {
-        let index = self.thread_slot(&batch.thread);
-        for (header, raw_frames) in batch.iter() {
-            self.add_sample(index, header, raw_frames);
-        }
-    }
-
-    fn add_sample(&mut self, index: usize, header: SampleHeader, raw_frames: &[RawFrame]) {
-        // Waiting asyncio tasks are not the thread's own time: the timeline shows the thread.
-        if header.state == ThreadState::Awaiting {
-            return;
-        }
-        let idle = header.state == ThreadState::Idle;
-        if idle && !self.options.keep_idle {
-            return;
-        }
-        // The timeline formats show threads over time, not labels.
-        let flags = StackFlags {
-            truncated: header.truncated,
-            idle,
-            awaiting: false,
-            task: None,
-            labels: sampler::labels::NO_LABELS,
-            call: header.call,
-        };
-        let print = Fingerprint::of(raw_frames, flags);
-        let stack = match self.cache.get(print) {
-            Some(id) => id,
-            None => {
-                let id = self.resolve(flags, raw_frames).unwrap_or(self.overflow);
-                self.cache.insert(print, id);
-                id
-            }
-        };
+    /// Keeps one sample of the thread at `index` ([`TimelineRecorder::thread_slot`]), whose
+    /// stack the aggregator numbered `stack`.
+    pub(crate) fn push(&mut self, index: usize, header: &SampleHeader, stack: StackId) {
         self.taken += 1;
         let period = self.options.period_ns;
         let time_ns = header.time_ns.saturating_sub(self.start_monotonic_ns);
@@ -197,36 +132,8 @@ impl TimelineRecorder {
         }
     }
 
-    fn resolve(&mut self, flags: StackFlags, raw_frames: &[RawFrame]) -> Option<StackId> {
-        let [truncated, interpreter] = self.markers;
-        self.stack.clear();
-        if flags.truncated {
-            self.stack.push(truncated);
-        }
-        if !self.symbolizer.push_frames(
-            raw_frames,
-            &mut self.frame_ids,
-            &mut self.frames,
-            self.stacks.is_full(),
-            &mut self.stack,
-        ) {
-            return None;
-        }
-        if raw_frames.is_empty() {
-            self.stack.push(interpreter);
-        }
-        if let Some(leaf) = self.leaves.leaf(
-            flags.idle,
-            flags.call,
-            &mut self.symbolizer,
-            &mut self.frames,
-        ) {
-            self.stack.push(leaf);
-        }
-        self.stacks.intern(&self.stack)
-    }
-
-    fn thread_slot(&mut self, entry: &Arc<ThreadEntry>) -> usize {
+    /// The index of `entry`'s thread in the recorder, adding it when new.
+    pub(crate) fn thread_slot(&mut self, entry: &Arc<ThreadEntry>) -> usize {
         if let Some(&index) = self.thread_index.get(&entry.key()) {
             return index;
         }
@@ -246,19 +153,23 @@ impl TimelineRecorder {
         self.threads.len() - 1
     }
 
-    /// The timeline so far, with each thread's current name; `start_unix_ns` is when
+    /// The timeline so far, with each thread's current name, its stacks numbered by
+    /// `aggregator` (the one that fed this recorder); `start_unix_ns` is when
     /// `start_monotonic_ns` was, on the Unix clock.
     pub fn timeline(
         &self,
+        aggregator: &Aggregator,
         start_unix_ns: u64,
         end_monotonic_ns: u64,
         command_line: &str,
     ) -> Timeline {
         let since_start = |ns: u64| ns.saturating_sub(self.start_monotonic_ns);
+        let resolver = aggregator.resolver();
+        let frames: &FrameTable = &resolver.frames;
         Timeline {
-            frames: self.frames.clone(),
-            stacks: (0..self.stacks.len())
-                .map(|id| self.stacks.get(id as StackId).to_vec())
+            frames: frames.clone(),
+            stacks: (0..resolver.stacks.len())
+                .map(|id| without_roots(resolver.stacks.get(id as StackId), frames))
                 .collect(),
             threads: self
                 .threads
@@ -283,10 +194,20 @@ impl TimelineRecorder {
     }
 }
 
+/// A stack without the label and task frames at its root.
+fn without_roots(stack: &[FrameId], frames: &FrameTable) -> Vec<FrameId> {
+    let labels = label_prefix(stack, frames);
+    let task = stack[labels..]
+        .first()
+        .is_some_and(|&id| frames.get(id).task_name().is_some());
+    stack[labels + usize::from(task)..].to_vec()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use rustpython_vm::Context;
+    use sampler::{RawFrame, SampleBatch, ThreadState};
 
     fn raw(name: &str, line: u32) -> RawFrame {
         let ctx = Context::genesis();
@@ -298,18 +219,22 @@ mod tests {
         }
     }
 
-    fn recorder(max_samples: usize) -> TimelineRecorder {
-        TimelineRecorder::new(
-            TimelineOptions {
+    /// An aggregator and a recorder it feeds.
+    fn recorder(max_samples: usize) -> (Aggregator, TimelineRecorder) {
+        let aggregator = Aggregator::new(
+            crate::AggregateOptions {
                 period_ns: 10,
                 keep_idle: true,
-                max_samples,
                 max_stacks: 100,
-                cpu_mode: true,
             },
-            Symbolizer::new(None),
-            1000,
-        )
+            crate::Symbolizer::new(None),
+        );
+        let options = TimelineOptions {
+            period_ns: 10,
+            max_samples,
+            cpu_mode: true,
+        };
+        (aggregator, TimelineRecorder::new(options, 1000))
     }
 
     fn batch(times: impl Iterator<Item = u64>) -> SampleBatch {
@@ -338,9 +263,9 @@ mod tests {
 
     #[test]
     fn samples_keep_their_order_times_and_stacks() {
-        let mut rec = recorder(1000);
-        rec.add(&batch((0..10).map(|i| 1000 + i * 10)));
-        let timeline = rec.timeline(5, 2000, "rpprof record x.py");
+        let (mut agg, mut rec) = recorder(1000);
+        agg.add(&batch((0..10).map(|i| 1000 + i * 10)), Some(&mut rec));
+        let timeline = rec.timeline(&agg, 5, 2000, "rpprof record x.py");
         let thread = &timeline.threads[0];
         assert_eq!(thread.name, "worker");
         let times: Vec<u64> = thread.samples.iter().map(|s| s.time_ns).collect();
@@ -358,9 +283,9 @@ mod tests {
 
     #[test]
     fn past_the_budget_samples_merge_and_totals_stay() {
-        let mut rec = recorder(64);
-        rec.add(&batch((0..1000).map(|i| 1000 + i * 10)));
-        let timeline = rec.timeline(0, 20_000, "");
+        let (mut agg, mut rec) = recorder(64);
+        agg.add(&batch((0..1000).map(|i| 1000 + i * 10)), Some(&mut rec));
+        let timeline = rec.timeline(&agg, 0, 20_000, "");
         let thread = &timeline.threads[0];
         assert!(thread.samples.len() <= 64, "{}", thread.samples.len());
         assert!(timeline.keep_one_in >= 16, "{}", timeline.keep_one_in);

@@ -237,7 +237,7 @@ mod tests {
                 call: RawCall::NONE,
             };
             batch.push(header, [frame].into_iter());
-            aggregator.add(&batch);
+            aggregator.add(&batch, None);
         }
         aggregator
     }
