@@ -137,7 +137,7 @@ fn main() {
     let recorder_bytes = (live_bytes() - before - alone_bytes).max(0);
 
     let timeline =
-        Arc::new(recorder.timeline(&aggregator, 0, 1_000_000_000 + 20 * SAMPLES as u64, "bench"));
+        Arc::new(aggregator.timeline(&recorder, 0, 1_000_000_000 + 20 * SAMPLES as u64, "bench"));
     let meta = ProfileMeta {
         rate_hz: 99,
         ..ProfileMeta::default()

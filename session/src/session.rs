@@ -214,8 +214,8 @@ impl SessionAggregator {
                 .map(|arg| arg.to_string_lossy().into_owned())
                 .collect();
             // Before `clear_stacks` below: the timeline's stacks are the aggregator's.
-            profile.timeline = Some(Arc::new(timeline.timeline(
-                &self.aggregator,
+            profile.timeline = Some(Arc::new(self.aggregator.timeline(
+                timeline,
                 self.slice_start_ns,
                 sampler::timer::monotonic_ns(),
                 &command_line.join(" "),

@@ -41,13 +41,6 @@ pub struct AggregateOptions {
 /// The default bound on distinct stacks: about 40 MB of stacks at depth 30.
 pub const DEFAULT_MAX_STACKS: usize = 200_000;
 
-/// The most distinct asyncio task names kept apart (a server that starts a task per request
-/// names millions, `Task-1`, `Task-2`, ...). Past the bound, a new name is drawn as its group
-/// (its numbers as `N`: `Task-N`), and past as many groups, as `task [other tasks]`.
-pub const MAX_TASK_NAMES: usize = 10_000;
-/// The task frame past [`MAX_TASK_NAMES`].
-pub const OTHER_TASKS: &str = "[other tasks]";
-
 /// Where a stack's samples (whole sampling periods) are in its [`Values`].
 pub const SAMPLES_VALUE: usize = 0;
 /// Where a stack's time (the samples' weights, in nanoseconds) is in its [`Values`].
@@ -293,10 +286,23 @@ impl Aggregator {
         }
     }
 
-    /// The frames and stacks numbered so far, for a [`TimelineRecorder`] that kept stack
-    /// numbers from [`Aggregator::add`].
-    pub(crate) fn resolver(&self) -> &StackResolver {
-        &self.resolver
+    /// The samples `recorder` kept (fed by [`Aggregator::add`]) in time order, with this
+    /// aggregator's frames and stacks; `start_unix_ns` is when the recorder's start was, on
+    /// the Unix clock. Take it before [`Aggregator::clear_stacks`], which renumbers stacks.
+    pub fn timeline(
+        &self,
+        recorder: &TimelineRecorder,
+        start_unix_ns: u64,
+        end_monotonic_ns: u64,
+        command_line: &str,
+    ) -> flamegraph::Timeline {
+        recorder.timeline(
+            &self.resolver.frames,
+            &self.resolver.stacks,
+            start_unix_ns,
+            end_monotonic_ns,
+            command_line,
+        )
     }
 }
 
@@ -307,6 +313,7 @@ fn copy_frame(from: &FrameTable, id: FrameId, to: &mut FrameTable) -> FrameId {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resolve::MAX_TASK_NAMES;
     use flamegraph::{AWAITING, OVERFLOW};
     use rustpython_vm::Context;
     use sampler::SampleHeader;

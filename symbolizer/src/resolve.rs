@@ -11,11 +11,17 @@ use flamegraph::hash::FastMap;
 use flamegraph::{Frame, FrameId, FrameTable, AWAITING, INTERPRETER, OVERFLOW, TRUNCATED};
 use sampler::{RawFrame, TaskName};
 
-use crate::aggregate::{MAX_TASK_NAMES, OTHER_TASKS};
 use crate::calls::LeafMarkers;
 use crate::labels::LabelFrames;
 use crate::names::Symbolizer;
 use crate::stacks::{Fingerprint, RawStackCache, StackFlags, StackId, StackTable};
+
+/// The most distinct asyncio task names kept apart (a server that starts a task per request
+/// names millions, `Task-1`, `Task-2`, ...). Past the bound, a new name is drawn as its group
+/// (its numbers as `N`: `Task-N`), and past as many groups, as `task [other tasks]`.
+pub(crate) const MAX_TASK_NAMES: usize = 10_000;
+/// The task frame past [`MAX_TASK_NAMES`].
+pub(crate) const OTHER_TASKS: &str = "[other tasks]";
 
 /// Names frames and numbers stacks; bounded by its stack table's bound.
 pub(crate) struct StackResolver {

@@ -1,7 +1,8 @@
 //! Keeping samples in time order ([`TimelineRecorder`] -> `flamegraph::Timeline`), beside
 //! the [`Aggregator`](crate::Aggregator) that adds them up: the aggregator resolves each
 //! sample's stack once ([`crate::resolve`]) and hands the recorder its number
-//! ([`Aggregator::add`](crate::Aggregator::add) with a recorder), so the aggregated profile
+//! ([`Aggregator::add`](crate::Aggregator::add) with a recorder, then
+//! [`Aggregator::timeline`](crate::Aggregator::timeline)), so the aggregated profile
 //! costs what it did when no timeline is asked for, and a timed format does not resolve
 //! stacks twice.
 //!
@@ -21,8 +22,7 @@ use flamegraph::labels::label_prefix;
 use flamegraph::{FrameId, FrameTable, ThreadTimeline, TimedSample, Timeline};
 use sampler::{SampleHeader, ThreadEntry};
 
-use crate::aggregate::Aggregator;
-use crate::stacks::StackId;
+use crate::stacks::{StackId, StackTable};
 use crate::thread_ref::{ThreadRef, SETTLE_EVERY};
 
 /// The default budget of kept samples: about 48 MB of samples (24 bytes each), half an
@@ -49,7 +49,7 @@ struct ThreadLine {
     samples: Vec<TimedSample>,
 }
 
-/// Builds a [`Timeline`] from the samples an [`Aggregator`] numbered.
+/// Builds a [`Timeline`] from the samples an [`Aggregator`](crate::Aggregator) numbered.
 pub struct TimelineRecorder {
     options: TimelineOptions,
     threads: Vec<ThreadLine>,
@@ -153,23 +153,23 @@ impl TimelineRecorder {
         self.threads.len() - 1
     }
 
-    /// The timeline so far, with each thread's current name, its stacks numbered by
-    /// `aggregator` (the one that fed this recorder); `start_unix_ns` is when
+    /// The timeline so far, with each thread's current name, its stacks those of `frames`
+    /// and `stacks` (the resolver that numbered them: see
+    /// [`Aggregator::timeline`](crate::Aggregator::timeline)); `start_unix_ns` is when
     /// `start_monotonic_ns` was, on the Unix clock.
-    pub fn timeline(
+    pub(crate) fn timeline(
         &self,
-        aggregator: &Aggregator,
+        frames: &FrameTable,
+        stacks: &StackTable,
         start_unix_ns: u64,
         end_monotonic_ns: u64,
         command_line: &str,
     ) -> Timeline {
         let since_start = |ns: u64| ns.saturating_sub(self.start_monotonic_ns);
-        let resolver = aggregator.resolver();
-        let frames: &FrameTable = &resolver.frames;
         Timeline {
             frames: frames.clone(),
-            stacks: (0..resolver.stacks.len())
-                .map(|id| without_roots(resolver.stacks.get(id as StackId), frames))
+            stacks: (0..stacks.len())
+                .map(|id| without_roots(stacks.get(id as StackId), frames))
                 .collect(),
             threads: self
                 .threads
@@ -206,6 +206,7 @@ fn without_roots(stack: &[FrameId], frames: &FrameTable) -> Vec<FrameId> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Aggregator;
     use rustpython_vm::Context;
     use sampler::{RawFrame, SampleBatch, ThreadState};
 
@@ -265,7 +266,7 @@ mod tests {
     fn samples_keep_their_order_times_and_stacks() {
         let (mut agg, mut rec) = recorder(1000);
         agg.add(&batch((0..10).map(|i| 1000 + i * 10)), Some(&mut rec));
-        let timeline = rec.timeline(&agg, 5, 2000, "rpprof record x.py");
+        let timeline = agg.timeline(&rec, 5, 2000, "rpprof record x.py");
         let thread = &timeline.threads[0];
         assert_eq!(thread.name, "worker");
         let times: Vec<u64> = thread.samples.iter().map(|s| s.time_ns).collect();
@@ -285,7 +286,7 @@ mod tests {
     fn past_the_budget_samples_merge_and_totals_stay() {
         let (mut agg, mut rec) = recorder(64);
         agg.add(&batch((0..1000).map(|i| 1000 + i * 10)), Some(&mut rec));
-        let timeline = rec.timeline(&agg, 0, 20_000, "");
+        let timeline = agg.timeline(&rec, 0, 20_000, "");
         let thread = &timeline.threads[0];
         assert!(thread.samples.len() <= 64, "{}", thread.samples.len());
         assert!(timeline.keep_one_in >= 16, "{}", timeline.keep_one_in);
