@@ -148,7 +148,6 @@ impl Agent<Ready> {
             rate_hz: config.session.sampler.rate_hz,
             ..ProfileMeta::default()
         };
-        let time = session::time_kind(config.session.sampler.mode);
         let (slice_out, slice_in) = crossbeam_channel::bounded(64);
         let (stop_slicer, stop_in) = crossbeam_channel::bounded(1);
         let live_top = Arc::new(top::LiveTop::default());
@@ -167,8 +166,7 @@ impl Agent<Ready> {
                     app_name: config.app_name.clone(),
                     labels: config.labels.clone(),
                     rate_hz: config.session.sampler.rate_hz,
-                    profile_type: time.name.to_string(),
-                    allocations: config.session.alloc_interval.is_some(),
+                    kinds: config.session.value_kinds(),
                 },
                 self.metrics.clone(),
             )?),

@@ -15,6 +15,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
+use flamegraph::ValueKind;
 
 use crate::metrics::AgentMetrics;
 use crate::series::{name_safe, LabelPairs};
@@ -86,10 +87,9 @@ pub struct PushIdentity {
     pub labels: Vec<(String, String)>,
     /// Samples per second.
     pub rate_hz: u32,
-    /// `cpu` or `wall`: the pprof sample type and the name Pyroscope shows.
-    pub profile_type: String,
-    /// The windows carry the allocation kinds too (`--alloc`).
-    pub allocations: bool,
+    /// The kinds of value the windows carry (the session's: samples, its time, and with
+    /// `--alloc` the allocation kinds).
+    pub kinds: Vec<ValueKind>,
 }
 
 impl PushIdentity {
@@ -116,23 +116,29 @@ impl PushIdentity {
         )
     }
 
-    /// The `sample_type_config` part: our time sample type, summed, sampled; with
-    /// allocations, their four kinds as Pyroscope's Go heap profiles declare them (in-use
-    /// values averaged over time, not summed).
+    /// The `sample_type_config` part, each kind as it declares itself (`ValueKind`): the
+    /// time, summed and sampled, named for Pyroscope's display; the others in their units,
+    /// gauges averaged over time, not summed (as Pyroscope's Go heap profiles declare
+    /// `inuse_*`). The sample count is the time in other units: not listed.
     pub fn sample_type_config(&self) -> String {
-        let mut config = format!(
-            "{{\"{t}\":{{\"units\":\"samples\",\"aggregation\":\"sum\",\"display-name\":\"{t}\",\"sampled\":true}}",
-            t = self.profile_type
-        );
-        if self.allocations {
-            config.push_str(
-                ",\"alloc_objects\":{\"units\":\"objects\"},\"alloc_space\":{\"units\":\"bytes\"},\
-                 \"inuse_objects\":{\"units\":\"objects\",\"aggregation\":\"average\"},\
-                 \"inuse_space\":{\"units\":\"bytes\",\"aggregation\":\"average\"}",
-            );
-        }
-        config.push('}');
-        config
+        let entries: Vec<String> = self
+            .kinds
+            .iter()
+            .filter(|kind| **kind != ValueKind::SAMPLES)
+            .map(|kind| {
+                let (name, units) = (&kind.name, kind.pyroscope_units);
+                if kind.is_time() {
+                    format!(
+                        "\"{name}\":{{\"units\":\"{units}\",\"aggregation\":\"sum\",\"display-name\":\"{name}\",\"sampled\":true}}"
+                    )
+                } else if kind.is_gauge() {
+                    format!("\"{name}\":{{\"units\":\"{units}\",\"aggregation\":\"average\"}}")
+                } else {
+                    format!("\"{name}\":{{\"units\":\"{units}\"}}")
+                }
+            })
+            .collect();
+        format!("{{{}}}", entries.join(","))
     }
 }
 
@@ -321,6 +327,37 @@ mod tests {
     }
 
     #[test]
+    fn sample_types_are_configured_as_each_kind_declares_itself() {
+        let mut identity = PushIdentity {
+            app_name: "shop".into(),
+            labels: Vec::new(),
+            rate_hz: 99,
+            kinds: vec![ValueKind::SAMPLES, ValueKind::WALL],
+        };
+        assert_eq!(
+            identity.sample_type_config(),
+            r#"{"wall":{"units":"samples","aggregation":"sum","display-name":"wall","sampled":true}}"#
+        );
+        identity.kinds = vec![
+            ValueKind::SAMPLES,
+            ValueKind::CPU,
+            ValueKind::ALLOC_OBJECTS,
+            ValueKind::ALLOC_SPACE,
+            ValueKind::INUSE_OBJECTS,
+            ValueKind::INUSE_SPACE,
+        ];
+        assert_eq!(
+            identity.sample_type_config(),
+            concat!(
+                r#"{"cpu":{"units":"samples","aggregation":"sum","display-name":"cpu","sampled":true},"#,
+                r#""alloc_objects":{"units":"objects"},"alloc_space":{"units":"bytes"},"#,
+                r#""inuse_objects":{"units":"objects","aggregation":"average"},"#,
+                r#""inuse_space":{"units":"bytes","aggregation":"average"}}"#
+            )
+        );
+    }
+
+    #[test]
     fn query_names_the_app_with_labels() {
         let identity = PushIdentity {
             app_name: "shop".into(),
@@ -329,8 +366,7 @@ mod tests {
                 ("region".into(), "eu-1".into()),
             ],
             rate_hz: 99,
-            profile_type: "cpu".to_owned(),
-            allocations: false,
+            kinds: vec![ValueKind::SAMPLES, ValueKind::CPU],
         };
         assert_eq!(identity.name(&[]), "shop{env=prod,region=eu-1}");
         assert_eq!(

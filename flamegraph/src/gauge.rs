@@ -8,9 +8,10 @@ use crate::profile::Profile;
 use crate::value::{ValueKind, Values, MAX_VALUE_KINDS};
 
 impl ValueKind {
-    /// True for kinds that measure a moment rather than a period (`inuse_*`).
+    /// True for kinds that measure a moment rather than a period (as the kind declares
+    /// itself: [`ValueKind::gauge`]).
     pub fn is_gauge(&self) -> bool {
-        self.name.starts_with("inuse_")
+        self.gauge
     }
 }
 

@@ -3,49 +3,89 @@
 //! [`Values`] vector, its entries in the same order. A view that shows one value (SVG,
 //! folded, top) is told which kind, by name; pprof writes them all.
 //!
-//! A new kind is one more constant here (and the session that records it); nothing else
-//! needs to know it, beyond how its unit is shown ([`ValueKind::format`]).
+//! A new kind is one more constant here, declaring everything about it: its name and unit,
+//! whether it is a gauge, and what Pyroscope calls its unit (and the session that records
+//! it). Nothing else needs to know it; a kind read from a file (a Go heap profile's
+//! `inuse_space`) takes the declaration of the constant with its name and unit.
 
 use std::borrow::Cow;
 use std::fmt;
 
-/// One measure: a name and a unit, as pprof's `ValueType` (`cpu`/`nanoseconds`).
+/// One measure: a name and a unit, as pprof's `ValueType` (`cpu`/`nanoseconds`), and how
+/// it adds up.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ValueKind {
     /// What is measured: `samples`, `cpu`, `wall`, `alloc_space`, ...
     pub name: Cow<'static, str>,
     /// Its unit: `count`, `nanoseconds`, `bytes`, ...
     pub unit: Cow<'static, str>,
+    /// A gauge measures a moment (what is allocated now), the other kinds what happened
+    /// during the profile: merged in time order, a gauge keeps the later profile's value
+    /// ([`crate::gauge`]) and Pyroscope averages it over time instead of adding it up.
+    pub gauge: bool,
+    /// The unit Pyroscope's sample-type configuration names: `samples`, `objects`, `bytes`.
+    pub pyroscope_units: &'static str,
 }
 
-const fn kind(name: &'static str, unit: &'static str) -> ValueKind {
+const fn kind(name: &'static str, unit: &'static str, pyroscope_units: &'static str) -> ValueKind {
     ValueKind {
         name: Cow::Borrowed(name),
         unit: Cow::Borrowed(unit),
+        gauge: false,
+        pyroscope_units,
+    }
+}
+
+const fn gauge(name: &'static str, unit: &'static str, pyroscope_units: &'static str) -> ValueKind {
+    ValueKind {
+        name: Cow::Borrowed(name),
+        unit: Cow::Borrowed(unit),
+        gauge: true,
+        pyroscope_units,
     }
 }
 
 impl ValueKind {
     /// Samples: a stack's time in whole sampling periods (what flamegraphs count).
-    pub const SAMPLES: ValueKind = kind("samples", "count");
+    pub const SAMPLES: ValueKind = kind("samples", "count", "samples");
     /// CPU time of the threads.
-    pub const CPU: ValueKind = kind("cpu", "nanoseconds");
+    pub const CPU: ValueKind = kind("cpu", "nanoseconds", "samples");
     /// Wall-clock time, running or blocked.
-    pub const WALL: ValueKind = kind("wall", "nanoseconds");
+    pub const WALL: ValueKind = kind("wall", "nanoseconds", "samples");
     /// Objects allocated.
-    pub const ALLOC_OBJECTS: ValueKind = kind("alloc_objects", "count");
+    pub const ALLOC_OBJECTS: ValueKind = kind("alloc_objects", "count", "objects");
     /// Bytes allocated.
-    pub const ALLOC_SPACE: ValueKind = kind("alloc_space", "bytes");
-    /// Objects allocated and not freed.
-    pub const INUSE_OBJECTS: ValueKind = kind("inuse_objects", "count");
-    /// Bytes allocated and not freed.
-    pub const INUSE_SPACE: ValueKind = kind("inuse_space", "bytes");
+    pub const ALLOC_SPACE: ValueKind = kind("alloc_space", "bytes", "bytes");
+    /// Objects allocated and not freed: a gauge.
+    pub const INUSE_OBJECTS: ValueKind = gauge("inuse_objects", "count", "objects");
+    /// Bytes allocated and not freed: a gauge.
+    pub const INUSE_SPACE: ValueKind = gauge("inuse_space", "bytes", "bytes");
 
-    /// A kind read from elsewhere (a pprof file).
+    /// Every kind declared here.
+    pub const DECLARED: [ValueKind; 7] = [
+        ValueKind::SAMPLES,
+        ValueKind::CPU,
+        ValueKind::WALL,
+        ValueKind::ALLOC_OBJECTS,
+        ValueKind::ALLOC_SPACE,
+        ValueKind::INUSE_OBJECTS,
+        ValueKind::INUSE_SPACE,
+    ];
+
+    /// A kind read from elsewhere (a pprof file): the declared kind of that name and unit,
+    /// else a kind that adds up, in Pyroscope's `samples`.
     pub fn new(name: &str, unit: &str) -> ValueKind {
-        ValueKind {
-            name: Cow::Owned(name.to_owned()),
-            unit: Cow::Owned(unit.to_owned()),
+        match ValueKind::DECLARED
+            .iter()
+            .find(|kind| kind.name == name && kind.unit == unit)
+        {
+            Some(declared) => declared.clone(),
+            None => ValueKind {
+                name: Cow::Owned(name.to_owned()),
+                unit: Cow::Owned(unit.to_owned()),
+                gauge: false,
+                pyroscope_units: "samples",
+            },
         }
     }
 

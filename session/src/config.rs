@@ -31,15 +31,9 @@ pub struct SessionConfig {
     pub native: bool,
 }
 
-/// The allocation kinds, in the order the aggregator fills them after samples and time
-/// (`symbolizer::ALLOC_OBJECTS_VALUE` .. `symbolizer::INUSE_SPACE_VALUE`), as Go's heap
-/// profiles list them.
-pub const ALLOC_KINDS: [ValueKind; 4] = [
-    ValueKind::ALLOC_OBJECTS,
-    ValueKind::ALLOC_SPACE,
-    ValueKind::INUSE_OBJECTS,
-    ValueKind::INUSE_SPACE,
-];
+/// The allocation kinds, in the order the aggregator fills them (declared with their
+/// positions in `symbolizer`).
+pub use symbolizer::ALLOC_KINDS;
 
 impl SessionConfig {
     /// A session with the mode's own idle handling ([`keeps_idle`]) and the default stack
@@ -63,7 +57,6 @@ impl SessionConfig {
         let mut kinds = vec![ValueKind::SAMPLES; 2];
         kinds[symbolizer::TIME_VALUE] = time_kind(self.sampler.mode);
         if self.alloc_interval.is_some() {
-            debug_assert_eq!(kinds.len(), symbolizer::ALLOC_OBJECTS_VALUE);
             kinds.extend(ALLOC_KINDS);
         }
         kinds

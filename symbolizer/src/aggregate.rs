@@ -21,6 +21,7 @@ use crate::resolve::StackResolver;
 use crate::stacks::{StackFlags, StackId};
 use crate::thread_ref::ThreadRef;
 use crate::timeline::TimelineRecorder;
+use crate::values::{SAMPLES_VALUE, TIME_VALUE};
 
 mod ended;
 
@@ -40,11 +41,6 @@ pub struct AggregateOptions {
 
 /// The default bound on distinct stacks: about 40 MB of stacks at depth 30.
 pub const DEFAULT_MAX_STACKS: usize = 200_000;
-
-/// Where a stack's samples (whole sampling periods) are in its [`Values`].
-pub const SAMPLES_VALUE: usize = 0;
-/// Where a stack's time (the samples' weights, in nanoseconds) is in its [`Values`].
-pub const TIME_VALUE: usize = 1;
 
 struct ThreadTotals {
     thread: ThreadRef,

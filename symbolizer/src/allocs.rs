@@ -12,15 +12,9 @@ use flamegraph::Values;
 use sampler::alloc::AllocHeader;
 
 use crate::stacks::StackId;
-
-/// Where a stack's estimated allocations are in its [`Values`].
-pub const ALLOC_OBJECTS_VALUE: usize = 2;
-/// Where a stack's estimated bytes allocated are in its [`Values`].
-pub const ALLOC_SPACE_VALUE: usize = 3;
-/// Where a stack's estimated live objects are in its [`Values`].
-pub const INUSE_OBJECTS_VALUE: usize = 4;
-/// Where a stack's estimated live bytes are in its [`Values`].
-pub const INUSE_SPACE_VALUE: usize = 5;
+use crate::values::{
+    ALLOC_OBJECTS_VALUE, ALLOC_SPACE_VALUE, INUSE_OBJECTS_VALUE, INUSE_SPACE_VALUE,
+};
 
 /// A sampled block still allocated.
 #[derive(Clone, Copy, Debug)]

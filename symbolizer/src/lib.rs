@@ -16,12 +16,13 @@ mod resolve;
 mod stacks;
 mod thread_ref;
 mod timeline;
+mod values;
 
-pub use aggregate::{
-    AggregateOptions, Aggregator, DEFAULT_MAX_STACKS, MAX_ENDED_THREADS, SAMPLES_VALUE, TIME_VALUE,
-};
-pub use allocs::{
-    sample_weights, ALLOC_OBJECTS_VALUE, ALLOC_SPACE_VALUE, INUSE_OBJECTS_VALUE, INUSE_SPACE_VALUE,
-};
+pub use aggregate::{AggregateOptions, Aggregator, DEFAULT_MAX_STACKS, MAX_ENDED_THREADS};
+pub use allocs::sample_weights;
 pub use names::Symbolizer;
 pub use timeline::{TimelineOptions, TimelineRecorder, DEFAULT_TIMELINE_SAMPLES};
+pub use values::{
+    ALLOC_KINDS, ALLOC_OBJECTS_VALUE, ALLOC_SPACE_VALUE, INUSE_OBJECTS_VALUE, INUSE_SPACE_VALUE,
+    SAMPLES_VALUE, TIME_VALUE,
+};

@@ -199,8 +199,9 @@ mod tests {
     };
 
     use super::*;
-    use crate::aggregate::{AggregateOptions, SAMPLES_VALUE};
+    use crate::aggregate::AggregateOptions;
     use crate::names::Symbolizer;
+    use crate::values::SAMPLES_VALUE;
 
     fn ended_thread(name: String) -> Arc<ThreadEntry> {
         std::thread::spawn(move || sampler::register_current_thread(&name, None))
