@@ -1,0 +1,276 @@
+//! Writing pprof: a [`Profile`] into the protobuf message and the gzipped file.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use flate2::write::GzEncoder;
+use pprof::protos::{self, Message};
+
+use crate::frame::{FrameId, FrameKind, IDLE};
+use crate::labels::{label_prefix, sample_labels};
+use crate::options::WriteOptions;
+use crate::profile::{Profile, ProfileMeta};
+use crate::ProfileError;
+
+/// Builds the string table: index 0 is always "".
+struct Strings {
+    table: Vec<String>,
+    index: HashMap<String, i64>,
+}
+
+impl Strings {
+    fn new() -> Strings {
+        let mut strings = Strings {
+            table: Vec::new(),
+            index: HashMap::new(),
+        };
+        strings.id("");
+        strings
+    }
+
+    fn id(&mut self, text: &str) -> i64 {
+        if let Some(&id) = self.index.get(text) {
+            return id;
+        }
+        let id = self.table.len() as i64;
+        self.table.push(text.to_owned());
+        self.index.insert(text.to_owned(), id);
+        id
+    }
+}
+
+/// The one mapping every location belongs to: the program. pprof names its "main binary"
+/// after it (the web UI's header, `File:` in `-top`); without one it prints "Main binary
+/// filename not available" and the header reads "unknown".
+const PROGRAM_MAPPING: u64 = 1;
+
+/// What the program mapping is called: the profile's title (the script), else `python`.
+fn program_name(meta: &ProfileMeta) -> &str {
+    match meta.title.as_str() {
+        "" => "python",
+        title => title,
+    }
+}
+
+/// The protobuf message for a profile. Its default sample type is the kind at `value`
+/// when given, else the profile's time (as Go's CPU profiles), else its last kind (as Go's
+/// heap profiles, whose last is `inuse_space`).
+pub fn to_proto(profile: &Profile, value: Option<usize>) -> protos::Profile {
+    let mut strings = Strings::new();
+    let kinds = &profile.meta.kinds;
+    let sample_type: Vec<protos::ValueType> = kinds
+        .iter()
+        .map(|kind| protos::ValueType {
+            ty: strings.id(&kind.name),
+            unit: strings.id(&kind.unit),
+        })
+        .collect();
+    let mut functions: Vec<protos::Function> = Vec::new();
+    let mut function_ids: HashMap<(&str, &str), u64> = HashMap::new();
+    let mut locations: Vec<protos::Location> = Vec::new();
+    let mut location_ids: HashMap<(u64, u32), u64> = HashMap::new();
+    let mut location_of_frame: HashMap<FrameId, u64> = HashMap::new();
+    for (frame_id, frame) in profile.frames.iter() {
+        // The bare `[idle]` leaf is the `thread_state` label; a leaf naming the call
+        // (`[idle] lock.acquire`) is kept as a location too, so pprof shows what was waited on.
+        // Label frames are sample labels, and so are task frames and `[awaiting]` leaves.
+        if (frame.is_idle() && frame.function == IDLE)
+            || frame.kind == FrameKind::Label
+            || frame.is_awaiting()
+            || frame.task_name().is_some()
+        {
+            continue;
+        }
+        let key = (frame.function.as_str(), frame.file.as_str());
+        let function_id = match function_ids.get(&key) {
+            Some(&id) => id,
+            None => {
+                let id = functions.len() as u64 + 1;
+                functions.push(protos::Function {
+                    id,
+                    name: strings.id(&frame.function),
+                    // Left empty: pprof takes a set `system_name` for a mangled symbol and
+                    // demangles it, which turns `<module>` and `<lambda>` into `<unknown>`.
+                    system_name: 0,
+                    filename: strings.id(&frame.file),
+                    start_line: i64::from(frame.start_line),
+                });
+                function_ids.insert(key, id);
+                id
+            }
+        };
+        let location_id = *location_ids
+            .entry((function_id, frame.line))
+            .or_insert_with(|| {
+                let id = locations.len() as u64 + 1;
+                locations.push(protos::Location {
+                    id,
+                    mapping_id: PROGRAM_MAPPING,
+                    line: vec![protos::Line {
+                        function_id,
+                        line: i64::from(frame.line),
+                    }],
+                    ..Default::default()
+                });
+                id
+            });
+        location_of_frame.insert(frame_id, location_id);
+    }
+
+    let mut samples = Vec::new();
+    let (name_key, id_key, state_key, group_key, task_key) = (
+        strings.id("thread_name"),
+        strings.id("thread_id"),
+        strings.id("thread_state"),
+        strings.id("thread_group"),
+        strings.id("task"),
+    );
+    let process_keys = profile
+        .has_processes()
+        .then(|| (strings.id("pid"), strings.id("process")));
+    for thread in &profile.threads {
+        let thread_name = strings.id(&thread.name);
+        let process = thread
+            .process
+            .as_ref()
+            .map(|p| (i64::from(p.pid), strings.id(&p.label)));
+        let thread_group = thread.group.as_deref().map(|g| strings.id(g));
+        let mut stacks: Vec<_> = thread.stacks.iter().collect();
+        stacks.sort_by(|a, b| a.0.cmp(b.0));
+        for (stack, values) in stacks {
+            let leaf = stack.last().map(|&id| profile.frames.get(id));
+            let state = match leaf {
+                Some(frame) if frame.is_idle() => "idle",
+                Some(frame) if frame.is_awaiting() => "awaiting",
+                _ => "running",
+            };
+            let location_id: Vec<u64> = stack
+                .iter()
+                .rev()
+                .filter_map(|id| location_of_frame.get(id).copied())
+                .collect();
+            let mut label = vec![protos::Label {
+                key: name_key,
+                str: thread_name,
+                ..Default::default()
+            }];
+            if thread.tid != 0 {
+                label.push(protos::Label {
+                    key: id_key,
+                    num: i64::from(thread.tid),
+                    ..Default::default()
+                });
+            }
+            label.push(protos::Label {
+                key: state_key,
+                str: strings.id(state),
+                ..Default::default()
+            });
+            if let Some(group) = thread_group {
+                label.push(protos::Label {
+                    key: group_key,
+                    str: group,
+                    ..Default::default()
+                });
+            }
+            // The asyncio task: a `task NAME` frame under the thread becomes a label, like
+            // the thread itself.
+            if let Some(task) = stack[label_prefix(stack, &profile.frames)..]
+                .first()
+                .and_then(|&id| profile.frames.get(id).task_name())
+            {
+                label.push(protos::Label {
+                    key: task_key,
+                    str: strings.id(task),
+                    ..Default::default()
+                });
+            }
+            if let (Some((pid_key, process_key)), Some((pid, root))) = (process_keys, process) {
+                label.push(protos::Label {
+                    key: pid_key,
+                    num: pid,
+                    ..Default::default()
+                });
+                label.push(protos::Label {
+                    key: process_key,
+                    str: root,
+                    ..Default::default()
+                });
+            }
+            for (key, value) in sample_labels(stack, &profile.frames) {
+                label.push(protos::Label {
+                    key: strings.id(key),
+                    str: strings.id(value),
+                    ..Default::default()
+                });
+            }
+            samples.push(protos::Sample {
+                location_id,
+                value: (0..kinds.len()).map(|i| clamp_i64(values.get(i))).collect(),
+                label,
+            });
+        }
+    }
+    let period_type = profile.meta.time_kind().map(|time| protos::ValueType {
+        ty: strings.id(&time.name),
+        unit: strings.id(&time.unit),
+    });
+    let default_kind = value
+        .or_else(|| profile.meta.time_index())
+        .or_else(|| kinds.len().checked_sub(1))
+        .and_then(|i| kinds.get(i));
+    let default_sample_type = default_kind.map_or(0, |kind| strings.id(&kind.name));
+    let comment = crate::cpu_comments::comments(profile)
+        .iter()
+        .map(|line| strings.id(line))
+        .collect();
+    let mapping = vec![protos::Mapping {
+        id: PROGRAM_MAPPING,
+        filename: strings.id(program_name(&profile.meta)),
+        // Every location is symbolized already: pprof must not look for a binary.
+        has_functions: true,
+        has_filenames: true,
+        has_line_numbers: true,
+        ..Default::default()
+    }];
+    protos::Profile {
+        sample_type,
+        sample: samples,
+        mapping,
+        location: locations,
+        function: functions,
+        time_nanos: clamp_i64(profile.meta.start_unix_ns),
+        duration_nanos: clamp_i64(profile.meta.duration_ns),
+        period: if period_type.is_some() {
+            clamp_i64(profile.meta.period_ns())
+        } else {
+            0
+        },
+        period_type,
+        default_sample_type,
+        comment,
+        string_table: strings.table,
+        ..Default::default()
+    }
+}
+
+/// Writes the profile as gzipped pprof protobuf, every kind of value in it; `options.value`
+/// is the default sample type.
+pub fn write(
+    profile: &Profile,
+    options: &WriteOptions,
+    out: &mut dyn Write,
+) -> Result<(), ProfileError> {
+    let bytes = to_proto(profile, options.value).encode_to_vec();
+    // Fast compression: a few percent larger than the default level, several times faster.
+    let mut gz = GzEncoder::new(out, flate2::Compression::fast());
+    gz.write_all(&bytes)?;
+    gz.finish()?;
+    Ok(())
+}
+
+/// `n` as pprof's signed 64-bit value; counts past `i64::MAX` (only from hostile inputs)
+/// are clamped rather than turned negative.
+fn clamp_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
