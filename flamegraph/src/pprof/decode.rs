@@ -7,6 +7,8 @@ use std::io::Read;
 use flate2::read::GzDecoder;
 use pprof::protos::{self, Message};
 
+use label_keys::{thread_state, LabelKey, ValueType};
+
 use crate::frame::{Frame, FrameId, AWAITING, IDLE};
 use crate::profile::{ProcessRoot, Profile, ProfileMeta, ALL_THREADS, MAX_SAMPLES};
 use crate::value::{ValueKind, Values, MAX_VALUE_KINDS};
@@ -128,26 +130,16 @@ pub fn from_proto(proto: &protos::Profile) -> Result<Profile, ProfileError> {
     let awaiting_frame = profile.frames.intern(Frame::marker(AWAITING));
 
     for sample in &proto.sample {
-        let mut thread_name = ALL_THREADS.to_owned();
-        let mut tid = 0i32;
-        let mut state = "running";
-        let mut group = None;
-        let mut task = None;
-        let (mut pid, mut process_label) = (None, None);
-        let mut user_labels: Vec<(&str, &str)> = Vec::new();
-        for label in &sample.label {
-            match text(label.key)? {
-                "pid" => pid = u32::try_from(label.num).ok(),
-                "process" => process_label = Some(text(label.str)?.to_owned()),
-                "thread_name" => thread_name = text(label.str)?.to_owned(),
-                "thread_id" => tid = i32::try_from(label.num).unwrap_or(0),
-                "thread_state" => state = text(label.str)?,
-                "thread_group" => group = Some(text(label.str)?.to_owned()),
-                "task" => task = Some(text(label.str)?),
-                key if label.str != 0 => user_labels.push((key, text(label.str)?)),
-                _ => {}
-            }
-        }
+        let SampleLabels {
+            thread_name,
+            tid,
+            state,
+            group,
+            task,
+            pid,
+            process: process_label,
+            user: mut user_labels,
+        } = SampleLabels::read(&sample.label, &text)?;
         user_labels.sort_unstable();
         let mut stack: Vec<FrameId> = user_labels
             .iter()
@@ -167,8 +159,8 @@ pub fn from_proto(proto: &protos::Profile) -> Result<Profile, ProfileError> {
             .last()
             .is_some_and(|&id| profile.frames.get(id).is_idle());
         match state {
-            "idle" if !named_idle => stack.push(idle_frame),
-            "awaiting" => stack.push(awaiting_frame),
+            thread_state::IDLE if !named_idle => stack.push(idle_frame),
+            thread_state::AWAITING => stack.push(awaiting_frame),
             _ => {}
         }
         let raw: Vec<u64> = sample
@@ -205,4 +197,74 @@ pub fn from_proto(proto: &protos::Profile) -> Result<Profile, ProfileError> {
         crate::cpu_comments::apply(&mut profile, text(id)?);
     }
     Ok(profile)
+}
+
+/// What one sample's labels say: rpprof's own keys (read as the `label_keys` table types
+/// them), and the user's string labels.
+struct SampleLabels<'a> {
+    thread_name: String,
+    tid: i32,
+    state: &'a str,
+    group: Option<String>,
+    task: Option<&'a str>,
+    pid: Option<u32>,
+    process: Option<String>,
+    user: Vec<(&'a str, &'a str)>,
+}
+
+/// A label's value, as its key's row of the table says it is carried.
+enum LabelValue<'a> {
+    Number(i64),
+    Text(&'a str),
+}
+
+impl<'a> SampleLabels<'a> {
+    /// Reads `labels`; a sample without `thread_name` goes to [`ALL_THREADS`], without
+    /// `thread_state` it is running. Number labels under other keys are dropped.
+    fn read(
+        labels: &[protos::Label],
+        text: &impl Fn(i64) -> Result<&'a str, ProfileError>,
+    ) -> Result<SampleLabels<'a>, ProfileError> {
+        let mut read = SampleLabels {
+            thread_name: ALL_THREADS.to_owned(),
+            tid: 0,
+            state: thread_state::RUNNING,
+            group: None,
+            task: None,
+            pid: None,
+            process: None,
+            user: Vec::new(),
+        };
+        for label in labels {
+            let key = text(label.key)?;
+            let Some(own) = LabelKey::from_name(key) else {
+                if label.str != 0 {
+                    read.user.push((key, text(label.str)?));
+                }
+                continue;
+            };
+            let value = match own.value() {
+                ValueType::Number => LabelValue::Number(label.num),
+                ValueType::Text => LabelValue::Text(text(label.str)?),
+            };
+            match (own, value) {
+                (LabelKey::ThreadName, LabelValue::Text(name)) => {
+                    name.clone_into(&mut read.thread_name)
+                }
+                (LabelKey::ThreadId, LabelValue::Number(tid)) => {
+                    read.tid = i32::try_from(tid).unwrap_or(0);
+                }
+                (LabelKey::ThreadState, LabelValue::Text(state)) => read.state = state,
+                (LabelKey::ThreadGroup, LabelValue::Text(group)) => {
+                    read.group = Some(group.to_owned());
+                }
+                (LabelKey::Pid, LabelValue::Number(pid)) => read.pid = u32::try_from(pid).ok(),
+                (LabelKey::Process, LabelValue::Text(root)) => read.process = Some(root.to_owned()),
+                (LabelKey::Task, LabelValue::Text(task)) => read.task = Some(task),
+                // The table gives each key one type: no other pair occurs.
+                _ => {}
+            }
+        }
+        Ok(read)
+    }
 }

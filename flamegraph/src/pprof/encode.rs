@@ -6,7 +6,9 @@ use std::io::Write;
 use flate2::write::GzEncoder;
 use pprof::protos::{self, Message};
 
-use crate::frame::{FrameId, FrameKind, IDLE};
+use label_keys::{thread_state, LabelKey, ValueType, KEYS};
+
+use crate::frame::{Frame, FrameId, FrameKind, IDLE};
 use crate::labels::{label_prefix, sample_labels};
 use crate::options::WriteOptions;
 use crate::profile::{Profile, ProfileMeta};
@@ -117,100 +119,8 @@ pub fn to_proto(profile: &Profile, value: Option<usize>) -> protos::Profile {
         location_of_frame.insert(frame_id, location_id);
     }
 
-    let mut samples = Vec::new();
-    let (name_key, id_key, state_key, group_key, task_key) = (
-        strings.id("thread_name"),
-        strings.id("thread_id"),
-        strings.id("thread_state"),
-        strings.id("thread_group"),
-        strings.id("task"),
-    );
-    let process_keys = profile
-        .has_processes()
-        .then(|| (strings.id("pid"), strings.id("process")));
-    for thread in &profile.threads {
-        let thread_name = strings.id(&thread.name);
-        let process = thread
-            .process
-            .as_ref()
-            .map(|p| (i64::from(p.pid), strings.id(&p.label)));
-        let thread_group = thread.group.as_deref().map(|g| strings.id(g));
-        let mut stacks: Vec<_> = thread.stacks.iter().collect();
-        stacks.sort_by(|a, b| a.0.cmp(b.0));
-        for (stack, values) in stacks {
-            let leaf = stack.last().map(|&id| profile.frames.get(id));
-            let state = match leaf {
-                Some(frame) if frame.is_idle() => "idle",
-                Some(frame) if frame.is_awaiting() => "awaiting",
-                _ => "running",
-            };
-            let location_id: Vec<u64> = stack
-                .iter()
-                .rev()
-                .filter_map(|id| location_of_frame.get(id).copied())
-                .collect();
-            let mut label = vec![protos::Label {
-                key: name_key,
-                str: thread_name,
-                ..Default::default()
-            }];
-            if thread.tid != 0 {
-                label.push(protos::Label {
-                    key: id_key,
-                    num: i64::from(thread.tid),
-                    ..Default::default()
-                });
-            }
-            label.push(protos::Label {
-                key: state_key,
-                str: strings.id(state),
-                ..Default::default()
-            });
-            if let Some(group) = thread_group {
-                label.push(protos::Label {
-                    key: group_key,
-                    str: group,
-                    ..Default::default()
-                });
-            }
-            // The asyncio task: a `task NAME` frame under the thread becomes a label, like
-            // the thread itself.
-            if let Some(task) = stack[label_prefix(stack, &profile.frames)..]
-                .first()
-                .and_then(|&id| profile.frames.get(id).task_name())
-            {
-                label.push(protos::Label {
-                    key: task_key,
-                    str: strings.id(task),
-                    ..Default::default()
-                });
-            }
-            if let (Some((pid_key, process_key)), Some((pid, root))) = (process_keys, process) {
-                label.push(protos::Label {
-                    key: pid_key,
-                    num: pid,
-                    ..Default::default()
-                });
-                label.push(protos::Label {
-                    key: process_key,
-                    str: root,
-                    ..Default::default()
-                });
-            }
-            for (key, value) in sample_labels(stack, &profile.frames) {
-                label.push(protos::Label {
-                    key: strings.id(key),
-                    str: strings.id(value),
-                    ..Default::default()
-                });
-            }
-            samples.push(protos::Sample {
-                location_id,
-                value: (0..kinds.len()).map(|i| clamp_i64(values.get(i))).collect(),
-                label,
-            });
-        }
-    }
+    let own_keys = OwnKeys::new(&mut strings, profile.has_processes());
+    let samples = samples(profile, &location_of_frame, &own_keys, &mut strings);
     let period_type = profile.meta.time_kind().map(|time| protos::ValueType {
         ty: strings.id(&time.name),
         unit: strings.id(&time.unit),
@@ -252,6 +162,126 @@ pub fn to_proto(profile: &Profile, value: Option<usize>) -> protos::Profile {
         string_table: strings.table,
         ..Default::default()
     }
+}
+
+/// The string ids of rpprof's own label keys (the table in `label_keys`), interned in the
+/// order its files have always had: `thread_name`, `thread_id`, `thread_state`,
+/// `thread_group`, `task`, then `pid` and `process` in a profile with child processes.
+struct OwnKeys {
+    ids: [i64; KEYS.len()],
+}
+
+impl OwnKeys {
+    fn new(strings: &mut Strings, with_processes: bool) -> OwnKeys {
+        let threads = [
+            LabelKey::ThreadName,
+            LabelKey::ThreadId,
+            LabelKey::ThreadState,
+            LabelKey::ThreadGroup,
+            LabelKey::Task,
+        ];
+        let processes: &[LabelKey] = if with_processes {
+            &[LabelKey::Pid, LabelKey::Process]
+        } else {
+            &[]
+        };
+        let mut ids = [0; KEYS.len()];
+        for &key in threads.iter().chain(processes) {
+            ids[key as usize] = strings.id(key.name());
+        }
+        OwnKeys { ids }
+    }
+
+    /// The label `key=value`, `value` being a number or a string id as the table says.
+    fn label(&self, key: LabelKey, value: i64) -> protos::Label {
+        let key_id = self.ids[key as usize];
+        match key.value() {
+            ValueType::Number => protos::Label {
+                key: key_id,
+                num: value,
+                ..Default::default()
+            },
+            ValueType::Text => protos::Label {
+                key: key_id,
+                str: value,
+                ..Default::default()
+            },
+        }
+    }
+}
+
+/// The `thread_state` of a sample whose leaf is `leaf`.
+fn thread_state(leaf: Option<&Frame>) -> &'static str {
+    match leaf {
+        Some(frame) if frame.is_idle() => thread_state::IDLE,
+        Some(frame) if frame.is_awaiting() => thread_state::AWAITING,
+        _ => thread_state::RUNNING,
+    }
+}
+
+/// Every stack of every thread as a sample, leaf first, with its labels: rpprof's own
+/// (thread, state, group, task, process), then the sample's user labels.
+fn samples(
+    profile: &Profile,
+    location_of_frame: &HashMap<FrameId, u64>,
+    keys: &OwnKeys,
+    strings: &mut Strings,
+) -> Vec<protos::Sample> {
+    let mut samples = Vec::new();
+    for thread in &profile.threads {
+        let thread_name = strings.id(&thread.name);
+        let process = thread
+            .process
+            .as_ref()
+            .map(|p| (i64::from(p.pid), strings.id(&p.label)));
+        let thread_group = thread.group.as_deref().map(|g| strings.id(g));
+        let mut stacks: Vec<_> = thread.stacks.iter().collect();
+        stacks.sort_by(|a, b| a.0.cmp(b.0));
+        for (stack, values) in stacks {
+            let leaf = stack.last().map(|&id| profile.frames.get(id));
+            let location_id: Vec<u64> = stack
+                .iter()
+                .rev()
+                .filter_map(|id| location_of_frame.get(id).copied())
+                .collect();
+            let mut label = vec![keys.label(LabelKey::ThreadName, thread_name)];
+            if thread.tid != 0 {
+                label.push(keys.label(LabelKey::ThreadId, i64::from(thread.tid)));
+            }
+            let state = strings.id(thread_state(leaf));
+            label.push(keys.label(LabelKey::ThreadState, state));
+            if let Some(group) = thread_group {
+                label.push(keys.label(LabelKey::ThreadGroup, group));
+            }
+            // The asyncio task: a `task NAME` frame under the thread becomes a label, like
+            // the thread itself.
+            if let Some(task) = stack[label_prefix(stack, &profile.frames)..]
+                .first()
+                .and_then(|&id| profile.frames.get(id).task_name())
+            {
+                label.push(keys.label(LabelKey::Task, strings.id(task)));
+            }
+            if let Some((pid, root)) = process {
+                label.push(keys.label(LabelKey::Pid, pid));
+                label.push(keys.label(LabelKey::Process, root));
+            }
+            for (key, value) in sample_labels(stack, &profile.frames) {
+                label.push(protos::Label {
+                    key: strings.id(key),
+                    str: strings.id(value),
+                    ..Default::default()
+                });
+            }
+            samples.push(protos::Sample {
+                location_id,
+                value: (0..profile.meta.kinds.len())
+                    .map(|i| clamp_i64(values.get(i)))
+                    .collect(),
+                label,
+            });
+        }
+    }
+    samples
 }
 
 /// Writes the profile as gzipped pprof protobuf, every kind of value in it; `options.value`

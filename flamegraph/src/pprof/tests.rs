@@ -1,5 +1,6 @@
 //! pprof both ways: the fields the writer sets, and what comes back through the reader.
 
+use label_keys::{thread_state, LabelKey, ValueType, KEYS};
 use pprof::protos;
 
 use super::{from_proto, parse, to_proto, write, Message};
@@ -275,5 +276,117 @@ fn garbage_is_a_clear_error() {
     assert!(
         err.to_string().starts_with("malformed pprof input"),
         "{err}"
+    );
+}
+
+/// A profile whose samples carry every one of rpprof's own label keys and every
+/// `thread_state`: a thread id, a group, an asyncio task, a child process, user labels.
+fn every_key() -> Profile {
+    let mut profile = sample();
+    let mut child = folded::parse(
+        "MainThread (tid 5);task fetch;main (a.py:4);[awaiting] 3\n\
+         MainThread (tid 5);task fetch;main (a.py:3) 2\n\
+         Thread-2;[idle] lock.acquire 7\n"
+            .as_bytes(),
+        profile.meta.clone(),
+    )
+    .unwrap();
+    let root = ProcessRoot::child(77, &["work.py".to_owned()]);
+    for thread in &mut child.threads {
+        thread.process = Some(root.clone());
+        thread.group = Some("Thread-N".to_owned());
+    }
+    profile.merge(&child);
+    let cart = profile
+        .frames
+        .intern(Frame::user_label("endpoint", "/cart"));
+    let handle = profile.frames.intern(Frame::python("handle", "a.py", 5, 1));
+    profile
+        .thread_mut("worker-2", 0)
+        .add(&[cart, handle], Values::from_slice(&[5, 50]));
+    profile
+}
+
+/// Each sample as text: its labels (sorted), its frames leaf first, its values; sorted.
+fn described(proto: &protos::Profile) -> Vec<String> {
+    let s = |i: i64| proto.string_table[i as usize].as_str();
+    let function = |location: &u64| {
+        let location = proto.location.iter().find(|l| l.id == *location).unwrap();
+        let line = &location.line[0];
+        let f = proto
+            .function
+            .iter()
+            .find(|f| f.id == line.function_id)
+            .unwrap();
+        format!("{} ({}:{})", s(f.name), s(f.filename), line.line)
+    };
+    let mut samples: Vec<String> = proto
+        .sample
+        .iter()
+        .map(|smp| {
+            let mut labels: Vec<String> = smp
+                .label
+                .iter()
+                .map(|l| match l.str {
+                    0 => format!("{}#{}", s(l.key), l.num),
+                    text => format!("{}={}", s(l.key), s(text)),
+                })
+                .collect();
+            labels.sort();
+            let frames: Vec<String> = smp.location_id.iter().map(function).collect();
+            format!("{labels:?} {frames:?} {:?}", smp.value)
+        })
+        .collect();
+    samples.sort();
+    samples
+}
+
+#[test]
+fn own_label_keys_are_written_as_the_table_types_them_and_read_back() {
+    let original = every_key();
+    let proto = to_proto(&original, None);
+    let s = |i: i64| proto.string_table[i as usize].as_str();
+    let mut seen = Vec::new();
+    let mut states = Vec::new();
+    for label in proto.sample.iter().flat_map(|smp| &smp.label) {
+        let Some(key) = LabelKey::from_name(s(label.key)) else {
+            continue;
+        };
+        match key.value() {
+            ValueType::Number => assert_eq!(label.str, 0, "{key:?} is a number"),
+            ValueType::Text => assert_eq!(label.num, 0, "{key:?} is a string"),
+        }
+        if key == LabelKey::ThreadState {
+            states.push(s(label.str));
+        }
+        seen.push(key);
+    }
+    for info in KEYS {
+        assert!(seen.contains(&info.key), "{} is written", info.name);
+    }
+    for state in [
+        thread_state::RUNNING,
+        thread_state::IDLE,
+        thread_state::AWAITING,
+    ] {
+        assert!(states.contains(&state), "{state}");
+    }
+
+    let back = from_proto(&proto).unwrap();
+    assert_eq!(folded::lines(&back, 0), folded::lines(&original, 0));
+    let groups = |p: &Profile| {
+        let mut groups: Vec<_> = p
+            .threads
+            .iter()
+            .map(|t| (t.name.clone(), t.group.clone()))
+            .collect();
+        groups.sort();
+        groups
+    };
+    assert_eq!(groups(&back), groups(&original));
+    assert_eq!(
+        described(&to_proto(&back, None)),
+        described(&proto),
+        "encode, decode, encode: the same samples"
     );
 }
