@@ -58,6 +58,8 @@ fn program_name(meta: &ProfileMeta) -> &str {
 /// when given, else the profile's time (as Go's CPU profiles), else its last kind (as Go's
 /// heap profiles, whose last is `inuse_space`).
 pub fn to_proto(profile: &Profile, value: Option<usize>) -> protos::Profile {
+    // Strings are numbered as they are first met, so the order of the steps below is the
+    // order of the string table: keep it, and the same profile keeps giving the same bytes.
     let mut strings = Strings::new();
     let kinds = &profile.meta.kinds;
     let sample_type: Vec<protos::ValueType> = kinds
@@ -67,60 +69,9 @@ pub fn to_proto(profile: &Profile, value: Option<usize>) -> protos::Profile {
             unit: strings.id(&kind.unit),
         })
         .collect();
-    let mut functions: Vec<protos::Function> = Vec::new();
-    let mut function_ids: HashMap<(&str, &str), u64> = HashMap::new();
-    let mut locations: Vec<protos::Location> = Vec::new();
-    let mut location_ids: HashMap<(u64, u32), u64> = HashMap::new();
-    let mut location_of_frame: HashMap<FrameId, u64> = HashMap::new();
-    for (frame_id, frame) in profile.frames.iter() {
-        // The bare `[idle]` leaf is the `thread_state` label; a leaf naming the call
-        // (`[idle] lock.acquire`) is kept as a location too, so pprof shows what was waited on.
-        // Label frames are sample labels, and so are task frames and `[awaiting]` leaves.
-        if (frame.is_idle() && frame.function == IDLE)
-            || frame.kind == FrameKind::Label
-            || frame.is_awaiting()
-            || frame.task_name().is_some()
-        {
-            continue;
-        }
-        let key = (frame.function.as_str(), frame.file.as_str());
-        let function_id = match function_ids.get(&key) {
-            Some(&id) => id,
-            None => {
-                let id = functions.len() as u64 + 1;
-                functions.push(protos::Function {
-                    id,
-                    name: strings.id(&frame.function),
-                    // Left empty: pprof takes a set `system_name` for a mangled symbol and
-                    // demangles it, which turns `<module>` and `<lambda>` into `<unknown>`.
-                    system_name: 0,
-                    filename: strings.id(&frame.file),
-                    start_line: i64::from(frame.start_line),
-                });
-                function_ids.insert(key, id);
-                id
-            }
-        };
-        let location_id = *location_ids
-            .entry((function_id, frame.line))
-            .or_insert_with(|| {
-                let id = locations.len() as u64 + 1;
-                locations.push(protos::Location {
-                    id,
-                    mapping_id: PROGRAM_MAPPING,
-                    line: vec![protos::Line {
-                        function_id,
-                        line: i64::from(frame.line),
-                    }],
-                    ..Default::default()
-                });
-                id
-            });
-        location_of_frame.insert(frame_id, location_id);
-    }
-
+    let symbols = Symbols::of(profile, &mut strings);
     let own_keys = OwnKeys::new(&mut strings, profile.has_processes());
-    let samples = samples(profile, &location_of_frame, &own_keys, &mut strings);
+    let samples = samples(profile, &symbols.location_of_frame, &own_keys, &mut strings);
     let period_type = profile.meta.time_kind().map(|time| protos::ValueType {
         ty: strings.id(&time.name),
         unit: strings.id(&time.unit),
@@ -147,8 +98,8 @@ pub fn to_proto(profile: &Profile, value: Option<usize>) -> protos::Profile {
         sample_type,
         sample: samples,
         mapping,
-        location: locations,
-        function: functions,
+        location: symbols.locations,
+        function: symbols.functions,
         time_nanos: clamp_i64(profile.meta.start_unix_ns),
         duration_nanos: clamp_i64(profile.meta.duration_ns),
         period: if period_type.is_some() {
@@ -161,6 +112,76 @@ pub fn to_proto(profile: &Profile, value: Option<usize>) -> protos::Profile {
         comment,
         string_table: strings.table,
         ..Default::default()
+    }
+}
+
+/// The functions and locations of a profile's frames: one `Function` per (name, file), one
+/// `Location` per (function, line), ids from 1 in the order of the frame table.
+struct Symbols {
+    functions: Vec<protos::Function>,
+    locations: Vec<protos::Location>,
+    /// The location of each frame that is one (not every frame is: see [`Symbols::of`]).
+    location_of_frame: HashMap<FrameId, u64>,
+}
+
+impl Symbols {
+    fn of(profile: &Profile, strings: &mut Strings) -> Symbols {
+        let mut functions: Vec<protos::Function> = Vec::new();
+        let mut function_ids: HashMap<(&str, &str), u64> = HashMap::new();
+        let mut locations: Vec<protos::Location> = Vec::new();
+        let mut location_ids: HashMap<(u64, u32), u64> = HashMap::new();
+        let mut location_of_frame: HashMap<FrameId, u64> = HashMap::new();
+        for (frame_id, frame) in profile.frames.iter() {
+            // The bare `[idle]` leaf is the `thread_state` label; a leaf naming the call
+            // (`[idle] lock.acquire`) is kept as a location too, so pprof shows what was waited on.
+            // Label frames are sample labels, and so are task frames and `[awaiting]` leaves.
+            if (frame.is_idle() && frame.function == IDLE)
+                || frame.kind == FrameKind::Label
+                || frame.is_awaiting()
+                || frame.task_name().is_some()
+            {
+                continue;
+            }
+            let key = (frame.function.as_str(), frame.file.as_str());
+            let function_id = match function_ids.get(&key) {
+                Some(&id) => id,
+                None => {
+                    let id = functions.len() as u64 + 1;
+                    functions.push(protos::Function {
+                        id,
+                        name: strings.id(&frame.function),
+                        // Left empty: pprof takes a set `system_name` for a mangled symbol and
+                        // demangles it, which turns `<module>` and `<lambda>` into `<unknown>`.
+                        system_name: 0,
+                        filename: strings.id(&frame.file),
+                        start_line: i64::from(frame.start_line),
+                    });
+                    function_ids.insert(key, id);
+                    id
+                }
+            };
+            let location_id = *location_ids
+                .entry((function_id, frame.line))
+                .or_insert_with(|| {
+                    let id = locations.len() as u64 + 1;
+                    locations.push(protos::Location {
+                        id,
+                        mapping_id: PROGRAM_MAPPING,
+                        line: vec![protos::Line {
+                            function_id,
+                            line: i64::from(frame.line),
+                        }],
+                        ..Default::default()
+                    });
+                    id
+                });
+            location_of_frame.insert(frame_id, location_id);
+        }
+        Symbols {
+            functions,
+            locations,
+            location_of_frame,
+        }
     }
 }
 
