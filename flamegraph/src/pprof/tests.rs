@@ -27,6 +27,17 @@ fn sample() -> Profile {
     .unwrap()
 }
 
+/// Adds 5 samples (50 ns of CPU) of `handle` labelled `endpoint=/cart` to a thread.
+fn add_cart_samples(profile: &mut Profile, thread: &str, tid: i32) {
+    let cart = profile
+        .frames
+        .intern(Frame::user_label("endpoint", "/cart"));
+    let handle = profile.frames.intern(Frame::python("handle", "a.py", 5, 1));
+    profile
+        .thread_mut(thread, tid)
+        .add(&[cart, handle], Values::from_slice(&[5, 50]));
+}
+
 #[test]
 fn proto_fields_follow_the_pprof_conventions() {
     let proto = to_proto(&sample(), None);
@@ -244,13 +255,7 @@ fn a_time_profile_without_counts_gets_samples() {
 #[test]
 fn labels_are_sample_labels_and_come_back() {
     let mut profile = sample();
-    let cart = profile
-        .frames
-        .intern(Frame::user_label("endpoint", "/cart"));
-    let handle = profile.frames.intern(Frame::python("handle", "a.py", 5, 1));
-    profile
-        .thread_mut("worker-1", 6)
-        .add(&[cart, handle], Values::from_slice(&[5, 50]));
+    add_cart_samples(&mut profile, "worker-1", 6);
     let proto = to_proto(&profile, None);
     let s = |i: i64| proto.string_table[i as usize].as_str();
     let labelled = proto.sample.iter().find(|smp| smp.value[0] == 5).unwrap();
@@ -297,13 +302,7 @@ fn every_key() -> Profile {
         thread.group = Some("Thread-N".to_owned());
     }
     profile.merge(&child);
-    let cart = profile
-        .frames
-        .intern(Frame::user_label("endpoint", "/cart"));
-    let handle = profile.frames.intern(Frame::python("handle", "a.py", 5, 1));
-    profile
-        .thread_mut("worker-2", 0)
-        .add(&[cart, handle], Values::from_slice(&[5, 50]));
+    add_cart_samples(&mut profile, "worker-2", 0);
     profile
 }
 
