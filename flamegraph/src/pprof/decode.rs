@@ -213,9 +213,28 @@ struct SampleLabels<'a> {
 }
 
 /// A label's value, as its key's row of the table says it is carried.
+#[derive(Clone, Copy)]
 enum LabelValue<'a> {
     Number(i64),
     Text(&'a str),
+}
+
+impl<'a> LabelValue<'a> {
+    /// The number of a number key (0 for a string key: the table types each key once).
+    fn number(self) -> i64 {
+        match self {
+            LabelValue::Number(n) => n,
+            LabelValue::Text(_) => 0,
+        }
+    }
+
+    /// The text of a string key ("" for a number key).
+    fn text(self) -> &'a str {
+        match self {
+            LabelValue::Text(text) => text,
+            LabelValue::Number(_) => "",
+        }
+    }
 }
 
 impl<'a> SampleLabels<'a> {
@@ -247,22 +266,15 @@ impl<'a> SampleLabels<'a> {
                 ValueType::Number => LabelValue::Number(label.num),
                 ValueType::Text => LabelValue::Text(text(label.str)?),
             };
-            match (own, value) {
-                (LabelKey::ThreadName, LabelValue::Text(name)) => {
-                    name.clone_into(&mut read.thread_name)
-                }
-                (LabelKey::ThreadId, LabelValue::Number(tid)) => {
-                    read.tid = i32::try_from(tid).unwrap_or(0);
-                }
-                (LabelKey::ThreadState, LabelValue::Text(state)) => read.state = state,
-                (LabelKey::ThreadGroup, LabelValue::Text(group)) => {
-                    read.group = Some(group.to_owned());
-                }
-                (LabelKey::Pid, LabelValue::Number(pid)) => read.pid = u32::try_from(pid).ok(),
-                (LabelKey::Process, LabelValue::Text(root)) => read.process = Some(root.to_owned()),
-                (LabelKey::Task, LabelValue::Text(task)) => read.task = Some(task),
-                // The table gives each key one type: no other pair occurs.
-                _ => {}
+            // Every key, so that a key added to the table cannot go unread.
+            match own {
+                LabelKey::ThreadName => value.text().clone_into(&mut read.thread_name),
+                LabelKey::ThreadId => read.tid = i32::try_from(value.number()).unwrap_or(0),
+                LabelKey::ThreadState => read.state = value.text(),
+                LabelKey::ThreadGroup => read.group = Some(value.text().to_owned()),
+                LabelKey::Pid => read.pid = u32::try_from(value.number()).ok(),
+                LabelKey::Process => read.process = Some(value.text().to_owned()),
+                LabelKey::Task => read.task = Some(value.text()),
             }
         }
         Ok(read)
