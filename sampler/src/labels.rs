@@ -38,15 +38,9 @@ pub const MAX_LABEL_SETS: usize = 10_000;
 pub const MAX_VALUE_BYTES: usize = 256;
 
 /// Keys rpprof's own labels use (in pprof, and in the agent's pushes): user labels may not.
-pub const RESERVED_KEYS: &[&str] = &[
-    "thread_name",
-    "thread_id",
-    "thread_state",
-    "thread_group",
-    "pid",
-    "process",
-    "task",
-];
+/// The names of the one table of those keys, `label_keys::KEYS`, which pprof's writer and
+/// reader use too.
+pub const RESERVED_KEYS: &[&str] = &label_keys::NAMES;
 
 /// One interned set: `(key, value)` pairs sorted by key, keys unique.
 pub type LabelSet = Arc<[(String, String)]>;
