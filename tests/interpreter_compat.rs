@@ -28,3 +28,12 @@ fn property_subclasses_keep_their_own_get() {
 fn stdlib_calls_behave_as_under_cpython() {
     script_says_ok("interpreter_gaps.py");
 }
+
+/// Django opens every sqlite3 connection with `PARSE_DECLTYPES | PARSE_COLNAMES`: without the
+/// workaround its first query (`select 1`-like, an expression column) raised `MemoryError`.
+/// Declared types, column names, converters, row factories and a cursor subclass as CPython
+/// gives them.
+#[test]
+fn django_sqlite_connections_convert_declared_types() {
+    script_says_ok("django_sqlite.py");
+}

@@ -20,6 +20,57 @@ def install():
     _zoneinfo_finds_the_system_database()
     _utime_takes_a_file_descriptor()
     _sys.meta_path.append(_CExtensionFinder())
+    _sys.meta_path.insert(0, _PatchOnImport({"_sqlite3": _sqlite_converts_by_declared_type}))
+
+
+class _PatchOnImport:
+    """First on `sys.meta_path`: patches a module the first time the program imports it,
+    so that a workaround for a module the program may never use costs nothing at start-up
+    (one dictionary look-up per import). Finds the module with the finders after it, and
+    runs the patch right after the module's own code."""
+
+    def __init__(self, patches):
+        self.patches = patches
+
+    def find_spec(self, fullname, path=None, target=None):
+        patch = self.patches.pop(fullname, None)
+        if patch is None:
+            return None
+        for finder in _sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                if spec.loader is not None:
+                    spec.loader = _PatchingLoader(spec.loader, patch)
+                return spec
+        return None
+
+
+class _PatchingLoader:
+    """A module's own loader, then a patch. The module sees its own loader."""
+
+    def __init__(self, loader, patch):
+        self.loader = loader
+        self.patch = patch
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        module.__loader__ = module.__spec__.loader = self.loader
+        self.loader.exec_module(module)
+        self.patch(module)
+
+    def __getattr__(self, name):
+        return getattr(self.loader, name)
+
+
+def _sqlite_converts_by_declared_type(module):
+    """`sqlite3` with `PARSE_DECLTYPES` (Django): see `compat_sqlite.py`."""
+    import _rpprof_compat_sqlite
+
+    _rpprof_compat_sqlite.patch(module)
 
 
 def _utime_takes_a_file_descriptor():

@@ -47,6 +47,13 @@ mod compat_native {
         Ok(())
     }
 
+    /// Gives every SQLite connection opened from now on the SQL function
+    /// `_rpprof_columns` (`compat_sqlite.rs`); false if SQLite refused.
+    #[pyfunction]
+    fn sqlite_columns_function() -> bool {
+        crate::python::compat_sqlite::register()
+    }
+
     /// Stands in for `select.select`. RustPython 0.6.0 only finds `fileno()` on an object's
     /// type, so a wrapper that forwards attributes with `__getattr__` (gunicorn's sockets)
     /// is refused. When the original refuses its arguments with a TypeError, the three
@@ -187,7 +194,8 @@ fn select_by_descriptor(
 
 /// `py_freeze!` reads `compat.py` without telling cargo, which then would not rebuild when
 /// only the Python file changed; `include_str!` does tell it.
-const _REBUILD_WHEN_CHANGED: &str = include_str!("compat.py");
+const _REBUILD_WHEN_CHANGED: [&str; 2] =
+    [include_str!("compat.py"), include_str!("compat_sqlite.py")];
 
 /// Adds the frozen `_rpprof_compat` and the native `_rpprof_compat_native` modules to an
 /// interpreter being built.
@@ -198,6 +206,10 @@ pub fn add_module(builder: InterpreterBuilder) -> InterpreterBuilder {
         .add_frozen_modules(rustpython_vm::py_freeze!(
             file = "compat.py",
             module_name = "_rpprof_compat"
+        ))
+        .add_frozen_modules(rustpython_vm::py_freeze!(
+            file = "compat_sqlite.py",
+            module_name = "_rpprof_compat_sqlite"
         ))
 }
 
