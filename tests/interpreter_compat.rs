@@ -37,3 +37,12 @@ fn stdlib_calls_behave_as_under_cpython() {
 fn django_sqlite_connections_convert_declared_types() {
     script_says_ok("django_sqlite.py");
 }
+
+/// SQLAlchemy's class hierarchies list a base after a class that already has it: RustPython
+/// put that base too early (2.0 resolved `_copy_internals` on the wrong class, 2.1 could not
+/// make a later class at import). Classes made by `class` statements get C3's order, and
+/// their slots and `super()` follow it.
+#[test]
+fn sqlalchemy_classes_resolve_methods_in_cpython_order() {
+    script_says_ok("sqlalchemy_mro.py");
+}

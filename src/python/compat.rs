@@ -47,6 +47,19 @@ mod compat_native {
         Ok(())
     }
 
+    /// Stands in for `__build_class__`: makes the class, then puts its MRO in CPython's
+    /// order where RustPython's differs (`compat_mro.rs`). Native, so that a class body
+    /// runs under no frame of ours.
+    #[pyfunction]
+    fn build_class(args: FuncArgs, vm: &VirtualMachine) -> PyResult {
+        let original = super::stand_in::original(vm, super::NATIVE, "_original_build_class")?;
+        let made = original.call(args, vm)?;
+        if let Some(cls) = made.downcast_ref::<rustpython_vm::builtins::PyType>() {
+            crate::python::compat_mro::correct(cls, vm)?;
+        }
+        Ok(made)
+    }
+
     /// Gives every SQLite connection opened from now on the SQL function
     /// `_rpprof_columns` (`compat_sqlite.rs`); false if SQLite refused.
     #[pyfunction]
@@ -238,5 +251,14 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
         "compile",
         "_original_compile",
     )?;
-    stand_in::replace(vm, NATIVE, "select", "select", "select", "_original_select")
+    stand_in::replace(vm, NATIVE, "select", "select", "select", "_original_select")?;
+    // Classes in CPython's method resolution order.
+    stand_in::replace(
+        vm,
+        NATIVE,
+        "builtins",
+        "__build_class__",
+        "build_class",
+        "_original_build_class",
+    )
 }
