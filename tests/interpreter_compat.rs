@@ -46,3 +46,10 @@ fn django_sqlite_connections_convert_declared_types() {
 fn sqlalchemy_classes_resolve_methods_in_cpython_order() {
     script_says_ok("sqlalchemy_mro.py");
 }
+
+/// `re` patterns given a negative `pos`/`endpos` (found running the libraries' own test
+/// suites under rpprof): RustPython raised ValueError, CPython counts it as 0.
+#[test]
+fn re_patterns_count_negative_positions_as_zero() {
+    script_says_ok("re_positions.py");
+}

@@ -20,7 +20,15 @@ def install():
     _zoneinfo_finds_the_system_database()
     _utime_takes_a_file_descriptor()
     _sys.meta_path.append(_CExtensionFinder())
-    _sys.meta_path.insert(0, _PatchOnImport({"_sqlite3": _sqlite_converts_by_declared_type}))
+    _sys.meta_path.insert(
+        0,
+        _PatchOnImport(
+            {
+                "_sqlite3": _sqlite_converts_by_declared_type,
+                "re": _patterns_take_negative_positions,
+            }
+        ),
+    )
 
 
 class _PatchOnImport:
@@ -64,6 +72,14 @@ class _PatchingLoader:
 
     def __getattr__(self, name):
         return getattr(self.loader, name)
+
+
+def _patterns_take_negative_positions(re):
+    """RustPython 0.6.0's compiled patterns refuse a negative `pos` or `endpos`, which
+    CPython counts as 0 (`compat_re.rs`)."""
+    from _rpprof_compat_native import clamp_pattern_positions
+
+    clamp_pattern_positions(re.Pattern)
 
 
 def _sqlite_converts_by_declared_type(module):

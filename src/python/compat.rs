@@ -60,6 +60,16 @@ mod compat_native {
         Ok(made)
     }
 
+    /// Makes the methods of `re.Pattern` (`pattern`) that take `pos` and `endpos` count a
+    /// negative one as 0 (`compat_re.rs`).
+    #[pyfunction]
+    fn clamp_pattern_positions(
+        pattern: rustpython_vm::builtins::PyTypeRef,
+        vm: &VirtualMachine,
+    ) -> PyResult<()> {
+        crate::python::compat_re::clamp_negative_positions(&pattern, vm)
+    }
+
     /// Gives every SQLite connection opened from now on the SQL function
     /// `_rpprof_columns` (`compat_sqlite.rs`); false if SQLite refused.
     #[pyfunction]

@@ -5,6 +5,7 @@
 pub mod command_line;
 mod compat;
 mod compat_mro;
+mod compat_re;
 mod compat_sqlite;
 pub mod labels;
 mod leftovers;
