@@ -53,3 +53,11 @@ fn sqlalchemy_classes_resolve_methods_in_cpython_order() {
 fn re_patterns_count_negative_positions_as_zero() {
     script_says_ok("re_positions.py");
 }
+
+/// Test suites compare the message of an abstract class instantiated (found on the
+/// libraries' own suites run under rpprof): RustPython dropped "Can't instantiate abstract
+/// class" and did not sort the method names.
+#[test]
+fn abstract_classes_refuse_instantiation_with_cpythons_message() {
+    script_says_ok("abstract_message.py");
+}

@@ -262,6 +262,9 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
         "_original_compile",
     )?;
     stand_in::replace(vm, NATIVE, "select", "select", "select", "_original_select")?;
+    // CPython's message for an abstract class instantiated (abc is imported at start-up).
+    let abc_meta = vm.import("abc", 0)?.get_attr("ABCMeta", vm)?;
+    super::compat_abc::say_cant_instantiate(&abc_meta, vm)?;
     // Classes in CPython's method resolution order.
     stand_in::replace(
         vm,

@@ -68,7 +68,16 @@ where
             ItemDoc::NONE,
         )
         .build_method(class, vm);
-    cls.set_attr(interned, method.into());
+    // Assigned as Python assigns, so that a slot (`__call__`) follows; a builtin type
+    // refuses that, and gets the method in its dictionary, where calls find it.
+    let method: PyObjectRef = method.into();
+    if cls
+        .as_object()
+        .set_attr(interned, method.clone(), vm)
+        .is_err()
+    {
+        cls.set_attr(interned, method);
+    }
     replaced.push(key);
     Ok(())
 }
