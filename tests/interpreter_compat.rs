@@ -61,3 +61,10 @@ fn re_patterns_count_negative_positions_as_zero() {
 fn abstract_classes_refuse_instantiation_with_cpythons_message() {
     script_says_ok("abstract_message.py");
 }
+
+/// A subclass of `itertools.groupby` (found on the libraries' own suites run under rpprof):
+/// RustPython refused it as a base class.
+#[test]
+fn itertools_groupby_can_be_subclassed() {
+    script_says_ok("groupby_subclass.py");
+}

@@ -262,6 +262,7 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
         "_original_compile",
     )?;
     stand_in::replace(vm, NATIVE, "select", "select", "select", "_original_select")?;
+    groupby_can_be_subclassed(vm)?;
     // CPython's message for an abstract class instantiated (abc is imported at start-up).
     let abc_meta = vm.import("abc", 0)?.get_attr("ABCMeta", vm)?;
     super::compat_abc::say_cant_instantiate(&abc_meta, vm)?;
@@ -274,4 +275,18 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
         "build_class",
         "_original_build_class",
     )
+}
+
+/// RustPython 0.6.0 made `itertools.groupby` without the flag that lets Python code
+/// subclass a builtin type ("type 'itertools.groupby' is not an acceptable base type");
+/// CPython's can be subclassed, and its instances are made for the subclass the same way.
+/// The flag is set on the type, which every interpreter in the process shares.
+fn groupby_can_be_subclassed(vm: &VirtualMachine) -> PyResult<()> {
+    use rustpython_vm::types::PyTypeFlags;
+    let groupby = vm.import("itertools", 0)?.get_attr("groupby", vm)?;
+    if let Some(groupby) = groupby.downcast_ref::<rustpython_vm::builtins::PyType>() {
+        let base_type = PyTypeFlags::from_bits_retain(1u64 << PyTypeFlags::BASETYPE as u32);
+        groupby.slots.flags.replace_masked(base_type, base_type);
+    }
+    Ok(())
 }
