@@ -68,3 +68,29 @@ fn abstract_classes_refuse_instantiation_with_cpythons_message() {
 fn itertools_groupby_can_be_subclassed() {
     script_says_ok("groupby_subclass.py");
 }
+
+/// A service started under `nohup` (or `trap '' INT`) has SIGINT ignored: CPython keeps it
+/// so, RustPython installed its KeyboardInterrupt handler anyway. Under `run` and under
+/// `record`; and without the trap, Ctrl-C still interrupts.
+#[test]
+fn nohup_started_programs_keep_ignoring_sigint() {
+    let script = common::root().join("tests/scripts/compat/sigint_ignored.py");
+    let binary = env!("CARGO_BIN_EXE_rpprof");
+    for command in ["run", "record -o /dev/null --format folded"] {
+        let ran = run(std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("trap '' INT; exec \"$0\" {command} \"$1\""))
+            .arg(binary)
+            .arg(&script));
+        ran.expect_code(0);
+        assert!(ran.stdout.contains("ok"), "{command}: {}", ran.stdout);
+    }
+    let interrupted = run(rpprof()
+        .arg("-c")
+        .arg("import os, signal, time; os.kill(os.getpid(), signal.SIGINT); time.sleep(5)"));
+    assert!(
+        interrupted.stderr.contains("KeyboardInterrupt"),
+        "{}",
+        interrupted.stderr
+    );
+}

@@ -53,8 +53,12 @@ impl PythonRun {
     ) -> Self {
         let settings = settings::for_command_line(&program, options);
         let builder = Interpreter::builder(settings).init_stdlib();
+        let sigint_ignored = crate::signals::ignored(libc::SIGINT);
         let interpreter = customize(builder).build();
         interpreter.enter(point_sys_executable_here);
+        if sigint_ignored {
+            interpreter.enter(keep_sigint_ignored);
+        }
         PythonRun {
             interpreter,
             program,
@@ -112,6 +116,21 @@ impl PythonRun {
 /// different interpreter, which `subprocess` and multiprocessing's spawn would then start.
 /// A path that is this binary (a `python3` link to it) is kept, as CPython keeps it; so is
 /// `PYTHONEXECUTABLE`, which says what the user wants.
+/// Building the interpreter installs the handler that raises KeyboardInterrupt on SIGINT
+/// whatever SIGINT's disposition was; CPython installs it only where SIGINT has its default
+/// action, so a program started ignoring SIGINT (`nohup`, `trap '' INT`) keeps ignoring
+/// it, and `signal.getsignal(SIGINT)` says `SIG_IGN`. Set back through the interpreter's
+/// own `signal()`, so that its table agrees.
+fn keep_sigint_ignored(vm: &VirtualMachine) {
+    let restored = vm.import("_signal", 0).and_then(|signal| {
+        let ignore = signal.get_attr("SIG_IGN", vm)?;
+        vm.call_method(&signal, "signal", (libc::SIGINT, ignore))
+    });
+    if let Err(err) = restored {
+        vm.print_exception(&err);
+    }
+}
+
 fn point_sys_executable_here(vm: &VirtualMachine) {
     let found = &vm.state.config.paths.executable;
     let overridden = std::env::var_os("PYTHONEXECUTABLE").is_some_and(|v| !v.is_empty())
