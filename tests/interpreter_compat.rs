@@ -94,3 +94,10 @@ fn nohup_started_programs_keep_ignoring_sigint() {
         interrupted.stderr
     );
 }
+
+/// Code that reads or checks a TLS context's floor (`ssl.create_default_context()
+/// .minimum_version`) got -2 (`MINIMUM_SUPPORTED`) where CPython says TLS 1.2.
+#[test]
+fn tls_contexts_report_cpythons_minimum_version() {
+    script_says_ok("tls_minimum_version.py");
+}

@@ -26,6 +26,7 @@ def install():
             {
                 "_sqlite3": _sqlite_converts_by_declared_type,
                 "re": _patterns_take_negative_positions,
+                "ssl": _tls_contexts_start_at_tls12,
             }
         ),
     )
@@ -80,6 +81,28 @@ def _patterns_take_negative_positions(re):
     from _rpprof_compat_native import clamp_pattern_positions
 
     clamp_pattern_positions(re.Pattern)
+
+
+def _tls_contexts_start_at_tls12(ssl):
+    """RustPython 0.6.0's TLS contexts say `minimum_version` is `MINIMUM_SUPPORTED` (-2);
+    CPython's say `TLSv1_2` (OpenSSL's floor), and code that checks or raises the floor reads
+    it. rustls, which rpprof's `ssl` runs on, speaks no version below TLS 1.2 anyway: each new
+    context gets that floor set, so what it says is what it does. The cost: two attribute
+    accesses per context made."""
+    new = ssl.SSLContext.__new__
+    unset, floor = ssl.TLSVersion.MINIMUM_SUPPORTED, ssl.TLSVersion.TLSv1_2
+
+    def __new__(cls, protocol=None, *args, **kwargs):
+        context = new(cls, protocol, *args, **kwargs)
+        try:
+            if context.minimum_version == unset:
+                context.minimum_version = floor
+        except (AttributeError, ValueError, ssl.SSLError):
+            pass  # a context whose protocol fixes its versions
+        return context
+
+    __new__.__qualname__ = "SSLContext.__new__"
+    ssl.SSLContext.__new__ = staticmethod(__new__)
 
 
 def _sqlite_converts_by_declared_type(module):
