@@ -41,10 +41,30 @@ mod compat_native {
         let modules = vm.sys_module.get_attr("modules", vm)?;
         if let Ok(compat) = modules.get_item(super::MODULE, vm) {
             if let Ok(guard) = compat.get_attr("guard", vm) {
-                guard.call((cls,), vm)?;
+                guard.call((cls.clone(),), vm)?;
             }
         }
-        Ok(())
+        crate::python::compat_mro::correct(&cls, vm)
+    }
+
+    /// `object.__init_subclass__`: puts the new class's MRO in CPython's order where
+    /// RustPython's differs (`compat_mro.rs`), for every class whose bases'
+    /// `__init_subclass__` reach object's, those made by calling `type()` included, and
+    /// before the code that follows their `super().__init_subclass__()` runs. Refuses
+    /// keyword arguments as object's does.
+    #[pyfunction]
+    fn object_init_subclass(
+        cls: rustpython_vm::builtins::PyTypeRef,
+        kwargs: rustpython_vm::function::KwArgs,
+        vm: &VirtualMachine,
+    ) -> PyResult<()> {
+        if !kwargs.is_empty() {
+            return Err(vm.new_type_error(format!(
+                "{}.__init_subclass__() takes no keyword arguments",
+                cls.name()
+            )));
+        }
+        crate::python::compat_mro::correct(&cls, vm)
     }
 
     /// Stands in for `__build_class__`: makes the class, then puts its MRO in CPython's
@@ -251,6 +271,11 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
     compat
         .get_attr("guard_existing_property_subclasses", vm)?
         .call((), vm)?;
+    let init_subclass = PyClassMethod::from(native.get_attr("object_init_subclass", vm)?);
+    vm.ctx.types.object_type.set_attr(
+        vm.ctx.intern_str("__init_subclass__"),
+        init_subclass.into_ref(&vm.ctx).into(),
+    );
     // compile() from text through the AST where the text path fails; select.select on
     // objects that forward fileno().
     stand_in::replace(

@@ -16,11 +16,13 @@
 //! `_copy_internals`), and a class made later from such a class can get no consistent
 //! order at all (SQLAlchemy 2.1 fails at import). The interpreter calls no Python code
 //! between computing a plain class's MRO and using it, and asks the metaclass's `mro()`
-//! only when the metaclass is not `type`; so the order is corrected right after the class
-//! statement made the class ([`correct`], called by the `__build_class__` stand-in), and
-//! the class's slots follow the corrected order. What ran while the class was being made
-//! (`__init_subclass__` of its bases, `__set_name__`) saw RustPython's order, and a class
-//! made by calling `type(name, bases, namespace)` keeps it.
+//! only when the metaclass is not `type`; so the order is corrected ([`correct`]) where
+//! the interpreter first calls out: in `object.__init_subclass__`, which every class
+//! reaches unless a base's `__init_subclass__` does not call `super()`, those made by
+//! calling `type(name, bases, namespace)` included; and again after a `class` statement
+//! (the `__build_class__` stand-in), for those. The class's slots follow the corrected
+//! order. What ran before that (`__set_name__`, a base's `__init_subclass__` code before
+//! its `super()` call) saw RustPython's order.
 
 use rustpython_vm::builtins::{PyType, PyTypeRef};
 use rustpython_vm::{AsObject, Py, PyResult, VirtualMachine};

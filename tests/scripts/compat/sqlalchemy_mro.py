@@ -118,4 +118,32 @@ class WithMeta(Clause, Immutable, Base, metaclass=Meta):
 
 if names(WithMeta) != ["WithMeta", "Clause", "Immutable", "Base", "object"]:
     fail(f"WithMeta.__mro__ is {names(WithMeta)}")
+# A class made by calling type() (SQLAlchemy makes some so), and what a base's
+# __init_subclass__ sees after its super() call.
+Dynamic = type("Dynamic", (Clause, Immutable, Base), {})
+if names(Dynamic) != ["Dynamic", "Clause", "Immutable", "Base", "object"]:
+    fail(f"Dynamic.__mro__ is {names(Dynamic)}")
+if repr(Dynamic()) != "Immutable()":
+    fail(f"Dynamic's repr slot: {Dynamic()!r}")
+seen = []
+
+
+class Registry:
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        seen.append(names(cls))
+
+
+class Registered(Registry, Clause, Immutable, Base):
+    pass
+
+
+if seen != [["Registered", "Registry", "Clause", "Immutable", "Base", "object"]]:
+    fail(f"__init_subclass__ saw {seen}")
+try:
+    type("Keywords", (), {}, flag=True)
+    fail("object.__init_subclass__ took a keyword argument")
+except TypeError as err:
+    if str(err) != "Keywords.__init_subclass__() takes no keyword arguments":
+        fail(f"keyword argument refused with {err}")
 print("ok")
