@@ -36,14 +36,14 @@ class _PatchOnImport:
     """First on `sys.meta_path`: patches a module the first time the program imports it,
     so that a workaround for a module the program may never use costs nothing at start-up
     (one dictionary look-up per import). Finds the module with the finders after it, and
-    runs the patch right after the module's own code."""
+    runs the patch right after the module's own code: on import, not when only a spec is
+    asked for (`importlib.util.find_spec`)."""
 
     def __init__(self, patches):
         self.patches = patches
 
     def find_spec(self, fullname, path=None, target=None):
-        patch = self.patches.pop(fullname, None)
-        if patch is None:
+        if fullname not in self.patches:
             return None
         for finder in _sys.meta_path:
             if finder is self or not hasattr(finder, "find_spec"):
@@ -51,17 +51,18 @@ class _PatchOnImport:
             spec = finder.find_spec(fullname, path, target)
             if spec is not None:
                 if spec.loader is not None:
-                    spec.loader = _PatchingLoader(spec.loader, patch)
+                    spec.loader = _PatchingLoader(spec.loader, self.patches)
                 return spec
         return None
 
 
 class _PatchingLoader:
-    """A module's own loader, then a patch. The module sees its own loader."""
+    """A module's own loader, then the module's patch (again on `importlib.reload`). The
+    module sees its own loader."""
 
-    def __init__(self, loader, patch):
+    def __init__(self, loader, patches):
         self.loader = loader
-        self.patch = patch
+        self.patches = patches
 
     def create_module(self, spec):
         return self.loader.create_module(spec)
@@ -69,7 +70,9 @@ class _PatchingLoader:
     def exec_module(self, module):
         module.__loader__ = module.__spec__.loader = self.loader
         self.loader.exec_module(module)
-        self.patch(module)
+        patch = self.patches.get(module.__name__)
+        if patch is not None:
+            patch(module)
 
     def __getattr__(self, name):
         return getattr(self.loader, name)
