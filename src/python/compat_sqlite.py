@@ -31,23 +31,25 @@ _SCHEMA_CHANGES = ("create", "alter", "drop")
 
 def _value_bytes(value):
     """The bytes CPython hands a converter: what `sqlite3_column_blob` gives for the value
-    SQLite returned (a REAL as SQLite writes it: 15 significant digits, or 17 if those do
-    not give the number back, and always a decimal point)."""
+    SQLite returned (a REAL as SQLite writes it, which only SQLite knows: asked of a
+    private in-memory connection, so it costs a statement per REAL value converted)."""
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value)
     if isinstance(value, str):
         return value.encode("utf-8", "surrogatepass")
     if isinstance(value, float):
-        text = "%.15g" % value
-        if float(text) != value:
-            text = "%.17g" % value
-        if text.lstrip("-").isdigit():
-            text += ".0"
-        elif "e" in text and "." not in text:
-            mantissa, _, exponent = text.partition("e")
-            text = f"{mantissa}.0e{exponent}"
-        return text.encode()
+        return _real_text(value)
     return str(value).encode()
+
+
+_text_of_real = []
+
+
+def _real_text(value):
+    if not _text_of_real:
+        _text_of_real.append(_NativeConnection(":memory:", check_same_thread=False))
+    cursor = _NativeCursor(_text_of_real[0])
+    return cursor.execute("select cast(? as text)", (value,)).fetchone()[0].encode()
 
 
 def _declared_name(decltype):

@@ -101,6 +101,12 @@ db.execute("create table u (flag integer)")
 db.execute("insert into u values (1)")
 expect("after the table changed", db.execute("select * from u").fetchall(), [(1,)])
 
+# A converter gets a REAL value as SQLite writes it, with its decimal point.
+db.execute("create table m (a measure real, b measure real, c measure)")
+sqlite3.register_converter("measure", bytes)
+db.execute("insert into m values (2.0, 1.5, 3)")
+expect("REAL and INTEGER bytes", db.execute("select * from m").fetchone(), (b"2.0", b"1.5", b"3"))  # c: NUMERIC
+
 # RETURNING runs the statement once.
 expect("returning", db.execute("insert into t (id, flag) values (3, 1) returning flag").fetchall(), [(True,)])
 expect("rows", db.execute("select count(*) from t").fetchone(), (3,))
