@@ -70,7 +70,7 @@ mod compat_native {
     /// Stands in for `__build_class__`: makes the class, then puts its MRO in CPython's
     /// order where RustPython's differs (`compat_mro.rs`). Native, so that a class body
     /// runs under no frame of ours.
-    #[pyfunction]
+    #[pyfunction(name = "__build_class__")]
     fn build_class(args: FuncArgs, vm: &VirtualMachine) -> PyResult {
         let original = super::stand_in::original(vm, super::NATIVE, "_original_build_class")?;
         let made = original.call(args, vm)?;
@@ -297,7 +297,7 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
         NATIVE,
         "builtins",
         "__build_class__",
-        "build_class",
+        "__build_class__",
         "_original_build_class",
     )
 }
