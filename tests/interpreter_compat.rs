@@ -101,3 +101,11 @@ fn nohup_started_programs_keep_ignoring_sigint() {
 fn tls_contexts_report_cpythons_minimum_version() {
     script_says_ok("tls_minimum_version.py");
 }
+
+/// SQLAlchemy 2.1's `orm/relationships.py`: a class nested in a class with an annotation
+/// under `if TYPE_CHECKING:` did not compile (RustPython's code generator looked for the
+/// outer class's conditional annotations), neither imported nor as the main script.
+#[test]
+fn sqlalchemy_nested_classes_with_conditional_annotations_compile() {
+    script_says_ok("sqlalchemy_nested_annotations.py");
+}

@@ -213,6 +213,51 @@ def _lru_caches_that_do_not_grow():
     functools._lru_cache_wrapper = _lru_cache_wrapper
 
 
+def annotate_outer_classes(tree):
+    """`tree` (a module's AST) with a conditional annotation that never runs
+    (`if False: __rpprof_conditional__: int`) at the end of each class whose body holds a
+    class: RustPython 0.6.0 cannot compile a class nested in a class when the inner one has
+    an annotation under a condition and the outer one has none (`compat.rs` calls this when
+    `compile()` failed so). The annotation never runs, so no class gains an entry in its
+    annotations; the outer class gets an (empty) `__annotate__`, as one with annotations
+    has."""
+    import ast
+
+    def holds_class(statements):
+        for statement in statements:
+            if isinstance(statement, ast.ClassDef):
+                return True
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+                inner = getattr(statement, field, None)
+                if inner and holds_class(inner if field != "handlers" and field != "cases"
+                                         else [s for h in inner for s in h.body]):
+                    return True
+        return False
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and holds_class(node.body):
+            never = ast.If(
+                test=ast.Constant(value=False),
+                body=[
+                    ast.AnnAssign(
+                        target=ast.Name(id="__rpprof_conditional__", ctx=ast.Store()),
+                        annotation=ast.Name(id="int", ctx=ast.Load()),
+                        value=None,
+                        simple=1,
+                    )
+                ],
+                orelse=[],
+            )
+            last = node.body[-1]
+            for part in ast.walk(never):
+                ast.copy_location(part, last)
+                part.end_lineno, part.end_col_offset = last.end_lineno, last.end_col_offset
+            node.body.append(never)
+    return tree
+
+
 # --- property subclasses that define __get__ -------------------------------------------
 #
 # RustPython 0.6.0 specialises a hot `obj.attr` whose class attribute is a `property` by

@@ -172,7 +172,33 @@ fn compile_through_ast(
         Ok(tree) => tree,
         Err(err) => return Some(Err(err)),
     };
-    Some(original.call(with_flags(tree, flags), vm))
+    match original.call(with_flags(tree.clone(), flags), vm) {
+        Err(err) if is_conditional_annotations_error(&err, vm) => {
+            let tree = vm
+                .import(MODULE, 0)
+                .and_then(|compat| compat.get_attr("annotate_outer_classes", vm))
+                .and_then(|annotate| annotate.call((tree,), vm));
+            Some(tree.and_then(|tree| original.call(with_flags(tree, flags), vm)))
+        }
+        compiled => Some(compiled),
+    }
+}
+
+/// RustPython 0.6.0's code generator fails on a class nested in a class body when the
+/// inner class has an annotation under a condition (`if TYPE_CHECKING: x: int`) and the
+/// outer one has none: it looks for the outer class's `__conditional_annotations__`
+/// (SQLAlchemy 2.1's `orm/relationships.py` cannot be imported). It compiles once the
+/// outer class has a conditional annotation too (`_rpprof_compat.annotate_outer_classes`).
+fn is_conditional_annotations_error(
+    err: &rustpython_vm::builtins::PyBaseExceptionRef,
+    vm: &VirtualMachine,
+) -> bool {
+    err.fast_isinstance(vm.ctx.exceptions.syntax_error)
+        && err.as_object().str(vm).is_ok_and(|text| {
+            text.as_wtf8()
+                .to_string()
+                .contains("__conditional_annotations__")
+        })
 }
 
 /// `select.select(r, w, x, ...)` with each list's objects turned into descriptors, answered
