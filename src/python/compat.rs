@@ -1,7 +1,10 @@
 //! Workarounds for RustPython 0.6.0's gaps that real programs run into: the frozen module
 //! `_rpprof_compat` (`compat.py`, which says what each one is for), and the native
 //! `_rpprof_compat_native` for those that must not add a Python frame. Installed before the
-//! program runs.
+//! program runs. Those that need more than a few lines have their own file, which says
+//! what it fixes and what it costs: `compat_sqlite.py`/`.rs` (`sqlite3` with
+//! `PARSE_DECLTYPES`), `compat_mro.rs` (C3 method resolution order), `compat_re.rs`
+//! (negative `pos`/`endpos`), `compat_abc.rs` (an abstract class's message).
 
 use rustpython_vm::builtins::PyClassMethod;
 use rustpython_vm::{AsObject, InterpreterBuilder, PyPayload, PyResult, VirtualMachine};
