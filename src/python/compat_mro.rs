@@ -16,13 +16,16 @@
 //! `_copy_internals`), and a class made later from such a class can get no consistent
 //! order at all (SQLAlchemy 2.1 fails at import). The interpreter calls no Python code
 //! between computing a plain class's MRO and using it, and asks the metaclass's `mro()`
-//! only when the metaclass is not `type`; so the order is corrected ([`correct`]) where
-//! the interpreter first calls out: in `object.__init_subclass__`, which every class
-//! reaches unless a base's `__init_subclass__` does not call `super()`, those made by
-//! calling `type(name, bases, namespace)` included; and again after a `class` statement
-//! (the `__build_class__` stand-in), for those. The class's slots follow the corrected
-//! order. What ran before that (`__set_name__`, a base's `__init_subclass__` code before
-//! its `super()` call) saw RustPython's order.
+//! only when the metaclass is not `type`; so the order is corrected ([`correct`]) after a
+//! `class` statement (the `__build_class__` stand-in), and, once a program has shown it
+//! has such classes (the first correction), also where the interpreter first calls out
+//! while making a class: in `object.__init_subclass__`, which every class reaches unless
+//! a base's `__init_subclass__` does not call `super()`, those made by calling
+//! `type(name, bases, namespace)` included. (Not from the start: a native
+//! `object.__init_subclass__` made every class cost more to make, 2 ms of start-up.) The
+//! class's slots follow the corrected order. What ran before the correction
+//! (`__set_name__`, a base's `__init_subclass__` code before its `super()` call) saw
+//! RustPython's order.
 
 use rustpython_vm::builtins::{PyType, PyTypeRef};
 use rustpython_vm::{AsObject, Py, PyResult, VirtualMachine};
@@ -141,26 +144,26 @@ fn c3(cls: &Py<PyType>, bases: &[PyTypeRef]) -> Option<Vec<PyTypeRef>> {
     }
 }
 
-/// Puts `cls`'s MRO in CPython's order if RustPython's differs, and makes its slots follow.
-/// Leaves a class whose metaclass defines its own `mro()` alone.
-pub fn correct(cls: &Py<PyType>, vm: &VirtualMachine) -> PyResult<()> {
+/// Puts `cls`'s MRO in CPython's order if RustPython's differs, and makes its slots follow;
+/// true if it did. Leaves a class whose metaclass defines its own `mro()` alone.
+pub fn correct(cls: &Py<PyType>, vm: &VirtualMachine) -> PyResult<bool> {
     let bases: Vec<PyTypeRef> = cls.bases.read().as_slice().to_vec();
     if bases.len() < 2 {
-        return Ok(());
+        return Ok(false);
     }
     let type_mro = vm.ctx.types.type_type.as_object().get_attr("mro", vm)?;
     if !cls.class().as_object().get_attr("mro", vm)?.is(&type_mro) {
-        return Ok(());
+        return Ok(false);
     }
     let Some(order) = c3(cls, &bases) else {
-        return Ok(());
+        return Ok(false);
     };
     let same = {
         let current = cls.mro.read();
         current.len() == order.len() && current.iter().zip(&order).all(|(a, b)| a.is(b))
     };
     if same {
-        return Ok(());
+        return Ok(false);
     }
     *cls.mro.write() = order.clone();
     cls.modified();
@@ -183,5 +186,5 @@ pub fn correct(cls: &Py<PyType>, vm: &VirtualMachine) -> PyResult<()> {
             let _ = base.as_object().set_attr(name, value, vm);
         }
     }
-    Ok(())
+    Ok(true)
 }

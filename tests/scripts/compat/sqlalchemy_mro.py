@@ -119,7 +119,8 @@ class WithMeta(Clause, Immutable, Base, metaclass=Meta):
 if names(WithMeta) != ["WithMeta", "Clause", "Immutable", "Base", "object"]:
     fail(f"WithMeta.__mro__ is {names(WithMeta)}")
 # A class made by calling type() (SQLAlchemy makes some so), and what a base's
-# __init_subclass__ sees after its super() call.
+# __init_subclass__ sees after its super() call: corrected from object.__init_subclass__,
+# which the first class statement that needed correcting (Element) put in place.
 Dynamic = type("Dynamic", (Clause, Immutable, Base), {})
 if names(Dynamic) != ["Dynamic", "Clause", "Immutable", "Base", "object"]:
     fail(f"Dynamic.__mro__ is {names(Dynamic)}")
