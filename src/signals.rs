@@ -112,6 +112,18 @@ pub fn default_or_ours(signal: libc::c_int) -> bool {
     current == libc::SIG_DFL || current == on_signal as *const () as usize
 }
 
+/// Whether `signal` is ignored (SIG_IGN), as `nohup` and `trap '' INT` leave SIGINT for the
+/// program they start.
+pub fn ignored(signal: libc::c_int) -> bool {
+    // SAFETY: a zeroed sigaction is valid for sigaction(2) to fill in; a null new action
+    // only reads the current one.
+    unsafe {
+        let mut current: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(signal, std::ptr::null(), &mut current) == 0
+            && current.sa_sigaction == libc::SIG_IGN
+    }
+}
+
 /// Ends the process as `signal` would have, had nothing caught it (status 128 + signal in
 /// a shell): default disposition, then raise it.
 pub fn die_by(signal: libc::c_int) -> ! {

@@ -28,3 +28,84 @@ fn property_subclasses_keep_their_own_get() {
 fn stdlib_calls_behave_as_under_cpython() {
     script_says_ok("interpreter_gaps.py");
 }
+
+/// Django opens every sqlite3 connection with `PARSE_DECLTYPES | PARSE_COLNAMES`: without the
+/// workaround its first query (`select 1`-like, an expression column) raised `MemoryError`.
+/// Declared types, column names, converters, row factories and a cursor subclass as CPython
+/// gives them.
+#[test]
+fn django_sqlite_connections_convert_declared_types() {
+    script_says_ok("django_sqlite.py");
+}
+
+/// SQLAlchemy's class hierarchies list a base after a class that already has it: RustPython
+/// put that base too early (2.0 resolved `_copy_internals` on the wrong class, 2.1 could not
+/// make a later class at import). Classes made by `class` statements get C3's order, and
+/// their slots and `super()` follow it.
+#[test]
+fn sqlalchemy_classes_resolve_methods_in_cpython_order() {
+    script_says_ok("sqlalchemy_mro.py");
+}
+
+/// `re` patterns given a negative `pos`/`endpos` (found running the libraries' own test
+/// suites under rpprof): RustPython raised ValueError, CPython counts it as 0.
+#[test]
+fn re_patterns_count_negative_positions_as_zero() {
+    script_says_ok("re_positions.py");
+}
+
+/// Test suites compare the message of an abstract class instantiated (found on the
+/// libraries' own suites run under rpprof): RustPython dropped "Can't instantiate abstract
+/// class" and did not sort the method names.
+#[test]
+fn abstract_classes_refuse_instantiation_with_cpythons_message() {
+    script_says_ok("abstract_message.py");
+}
+
+/// A subclass of `itertools.groupby` (found on the libraries' own suites run under rpprof):
+/// RustPython refused it as a base class.
+#[test]
+fn itertools_groupby_can_be_subclassed() {
+    script_says_ok("groupby_subclass.py");
+}
+
+/// A service started under `nohup` (or `trap '' INT`) has SIGINT ignored: CPython keeps it
+/// so, RustPython installed its KeyboardInterrupt handler anyway. Under `run` and under
+/// `record`; and without the trap, Ctrl-C still interrupts.
+#[test]
+fn nohup_started_programs_keep_ignoring_sigint() {
+    let script = common::root().join("tests/scripts/compat/sigint_ignored.py");
+    let binary = env!("CARGO_BIN_EXE_rpprof");
+    for command in ["run", "record -o /dev/null --format folded"] {
+        let ran = run(std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("trap '' INT; exec \"$0\" {command} \"$1\""))
+            .arg(binary)
+            .arg(&script));
+        ran.expect_code(0);
+        assert!(ran.stdout.contains("ok"), "{command}: {}", ran.stdout);
+    }
+    let interrupted = run(rpprof()
+        .arg("-c")
+        .arg("import os, signal, time; os.kill(os.getpid(), signal.SIGINT); time.sleep(5)"));
+    assert!(
+        interrupted.stderr.contains("KeyboardInterrupt"),
+        "{}",
+        interrupted.stderr
+    );
+}
+
+/// Code that reads or checks a TLS context's floor (`ssl.create_default_context()
+/// .minimum_version`) got -2 (`MINIMUM_SUPPORTED`) where CPython says TLS 1.2.
+#[test]
+fn tls_contexts_report_cpythons_minimum_version() {
+    script_says_ok("tls_minimum_version.py");
+}
+
+/// SQLAlchemy 2.1's `orm/relationships.py`: a class nested in a class with an annotation
+/// under `if TYPE_CHECKING:` did not compile (RustPython's code generator looked for the
+/// outer class's conditional annotations), neither imported nor as the main script.
+#[test]
+fn sqlalchemy_nested_classes_with_conditional_annotations_compile() {
+    script_says_ok("sqlalchemy_nested_annotations.py");
+}

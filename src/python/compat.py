@@ -20,6 +20,99 @@ def install():
     _zoneinfo_finds_the_system_database()
     _utime_takes_a_file_descriptor()
     _sys.meta_path.append(_CExtensionFinder())
+    _sys.meta_path.insert(
+        0,
+        _PatchOnImport(
+            {
+                "_sqlite3": _sqlite_converts_by_declared_type,
+                "re": _patterns_take_negative_positions,
+                "ssl": _tls_contexts_start_at_tls12,
+            }
+        ),
+    )
+
+
+class _PatchOnImport:
+    """First on `sys.meta_path`: patches a module the first time the program imports it,
+    so that a workaround for a module the program may never use costs nothing at start-up
+    (one dictionary look-up per import). Finds the module with the finders after it, and
+    runs the patch right after the module's own code: on import, not when only a spec is
+    asked for (`importlib.util.find_spec`)."""
+
+    def __init__(self, patches):
+        self.patches = patches
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname not in self.patches:
+            return None
+        for finder in _sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                if spec.loader is not None:
+                    spec.loader = _PatchingLoader(spec.loader, self.patches)
+                return spec
+        return None
+
+
+class _PatchingLoader:
+    """A module's own loader, then the module's patch (again on `importlib.reload`). The
+    module sees its own loader."""
+
+    def __init__(self, loader, patches):
+        self.loader = loader
+        self.patches = patches
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        module.__loader__ = module.__spec__.loader = self.loader
+        self.loader.exec_module(module)
+        patch = self.patches.get(module.__name__)
+        if patch is not None:
+            patch(module)
+
+    def __getattr__(self, name):
+        return getattr(self.loader, name)
+
+
+def _patterns_take_negative_positions(re):
+    """RustPython 0.6.0's compiled patterns refuse a negative `pos` or `endpos`, which
+    CPython counts as 0 (`compat_re.rs`)."""
+    from _rpprof_compat_native import clamp_pattern_positions
+
+    clamp_pattern_positions(re.Pattern)
+
+
+def _tls_contexts_start_at_tls12(ssl):
+    """RustPython 0.6.0's TLS contexts say `minimum_version` is `MINIMUM_SUPPORTED` (-2);
+    CPython's say `TLSv1_2` (OpenSSL's floor), and code that checks or raises the floor reads
+    it. rustls, which rpprof's `ssl` runs on, speaks no version below TLS 1.2 anyway: each new
+    context gets that floor set, so what it says is what it does. The cost: two attribute
+    accesses per context made."""
+    new = ssl.SSLContext.__new__
+    unset, floor = ssl.TLSVersion.MINIMUM_SUPPORTED, ssl.TLSVersion.TLSv1_2
+
+    def __new__(cls, protocol=None, *args, **kwargs):
+        context = new(cls, protocol, *args, **kwargs)
+        try:
+            if context.minimum_version == unset:
+                context.minimum_version = floor
+        except (AttributeError, ValueError, ssl.SSLError):
+            pass  # a context whose protocol fixes its versions
+        return context
+
+    __new__.__qualname__ = "SSLContext.__new__"
+    ssl.SSLContext.__new__ = staticmethod(__new__)
+
+
+def _sqlite_converts_by_declared_type(module):
+    """`sqlite3` with `PARSE_DECLTYPES` (Django): see `compat_sqlite.py`."""
+    import _rpprof_compat_sqlite
+
+    _rpprof_compat_sqlite.patch(module)
 
 
 def _utime_takes_a_file_descriptor():
@@ -118,6 +211,51 @@ def _lru_caches_that_do_not_grow():
         return wrapper(user_function, maxsize, typed, _CacheInfo)
 
     functools._lru_cache_wrapper = _lru_cache_wrapper
+
+
+def annotate_outer_classes(tree):
+    """`tree` (a module's AST) with a conditional annotation that never runs
+    (`if False: __rpprof_conditional__: int`) at the end of each class whose body holds a
+    class: RustPython 0.6.0 cannot compile a class nested in a class when the inner one has
+    an annotation under a condition and the outer one has none (`compat.rs` calls this when
+    `compile()` failed so). The annotation never runs, so no class gains an entry in its
+    annotations; the outer class gets an (empty) `__annotate__`, as one with annotations
+    has."""
+    import ast
+
+    def holds_class(statements):
+        for statement in statements:
+            if isinstance(statement, ast.ClassDef):
+                return True
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+                inner = getattr(statement, field, None)
+                if inner and holds_class(inner if field != "handlers" and field != "cases"
+                                         else [s for h in inner for s in h.body]):
+                    return True
+        return False
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and holds_class(node.body):
+            never = ast.If(
+                test=ast.Constant(value=False),
+                body=[
+                    ast.AnnAssign(
+                        target=ast.Name(id="__rpprof_conditional__", ctx=ast.Store()),
+                        annotation=ast.Name(id="int", ctx=ast.Load()),
+                        value=None,
+                        simple=1,
+                    )
+                ],
+                orelse=[],
+            )
+            last = node.body[-1]
+            for part in ast.walk(never):
+                ast.copy_location(part, last)
+                part.end_lineno, part.end_col_offset = last.end_lineno, last.end_col_offset
+            node.body.append(never)
+    return tree
 
 
 # --- property subclasses that define __get__ -------------------------------------------

@@ -1,7 +1,10 @@
 //! Workarounds for RustPython 0.6.0's gaps that real programs run into: the frozen module
 //! `_rpprof_compat` (`compat.py`, which says what each one is for), and the native
 //! `_rpprof_compat_native` for those that must not add a Python frame. Installed before the
-//! program runs.
+//! program runs. Those that need more than a few lines have their own file, which says
+//! what it fixes and what it costs: `compat_sqlite.py`/`.rs` (`sqlite3` with
+//! `PARSE_DECLTYPES`), `compat_mro.rs` (C3 method resolution order), `compat_re.rs`
+//! (negative `pos`/`endpos`), `compat_abc.rs` (an abstract class's message).
 
 use rustpython_vm::builtins::PyClassMethod;
 use rustpython_vm::{AsObject, InterpreterBuilder, PyPayload, PyResult, VirtualMachine};
@@ -41,10 +44,62 @@ mod compat_native {
         let modules = vm.sys_module.get_attr("modules", vm)?;
         if let Ok(compat) = modules.get_item(super::MODULE, vm) {
             if let Ok(guard) = compat.get_attr("guard", vm) {
-                guard.call((cls,), vm)?;
+                guard.call((cls.clone(),), vm)?;
             }
         }
-        Ok(())
+        crate::python::compat_mro::correct(&cls, vm).map(drop)
+    }
+
+    /// `object.__init_subclass__`: puts the new class's MRO in CPython's order where
+    /// RustPython's differs (`compat_mro.rs`), for every class whose bases'
+    /// `__init_subclass__` reach object's, those made by calling `type()` included, and
+    /// before the code that follows their `super().__init_subclass__()` runs. Refuses
+    /// keyword arguments as object's does.
+    #[pyfunction]
+    fn object_init_subclass(
+        cls: rustpython_vm::builtins::PyTypeRef,
+        kwargs: rustpython_vm::function::KwArgs,
+        vm: &VirtualMachine,
+    ) -> PyResult<()> {
+        if !kwargs.is_empty() {
+            return Err(vm.new_type_error(format!(
+                "{}.__init_subclass__() takes no keyword arguments",
+                cls.name()
+            )));
+        }
+        crate::python::compat_mro::correct(&cls, vm).map(drop)
+    }
+
+    /// Stands in for `__build_class__`: makes the class, then puts its MRO in CPython's
+    /// order where RustPython's differs (`compat_mro.rs`). Native, so that a class body
+    /// runs under no frame of ours.
+    #[pyfunction(name = "__build_class__")]
+    fn build_class(args: FuncArgs, vm: &VirtualMachine) -> PyResult {
+        let original = super::stand_in::original(vm, super::NATIVE, "_original_build_class")?;
+        let made = original.call(args, vm)?;
+        if let Some(cls) = made.downcast_ref::<rustpython_vm::builtins::PyType>() {
+            if crate::python::compat_mro::correct(cls, vm)? {
+                super::correct_orders_from_object_init_subclass(vm)?;
+            }
+        }
+        Ok(made)
+    }
+
+    /// Makes the methods of `re.Pattern` (`pattern`) that take `pos` and `endpos` count a
+    /// negative one as 0 (`compat_re.rs`).
+    #[pyfunction]
+    fn clamp_pattern_positions(
+        pattern: rustpython_vm::builtins::PyTypeRef,
+        vm: &VirtualMachine,
+    ) -> PyResult<()> {
+        crate::python::compat_re::clamp_negative_positions(&pattern, vm)
+    }
+
+    /// Gives every SQLite connection opened from now on the SQL function
+    /// `_rpprof_columns` (`compat_sqlite.rs`); false if SQLite refused.
+    #[pyfunction]
+    fn sqlite_columns_function() -> bool {
+        crate::python::compat_sqlite::register()
     }
 
     /// Stands in for `select.select`. RustPython 0.6.0 only finds `fileno()` on an object's
@@ -122,7 +177,33 @@ fn compile_through_ast(
         Ok(tree) => tree,
         Err(err) => return Some(Err(err)),
     };
-    Some(original.call(with_flags(tree, flags), vm))
+    match original.call(with_flags(tree.clone(), flags), vm) {
+        Err(err) if is_conditional_annotations_error(&err, vm) => {
+            let tree = vm
+                .import(MODULE, 0)
+                .and_then(|compat| compat.get_attr("annotate_outer_classes", vm))
+                .and_then(|annotate| annotate.call((tree,), vm));
+            Some(tree.and_then(|tree| original.call(with_flags(tree, flags), vm)))
+        }
+        compiled => Some(compiled),
+    }
+}
+
+/// RustPython 0.6.0's code generator fails on a class nested in a class body when the
+/// inner class has an annotation under a condition (`if TYPE_CHECKING: x: int`) and the
+/// outer one has none: it looks for the outer class's `__conditional_annotations__`
+/// (SQLAlchemy 2.1's `orm/relationships.py` cannot be imported). It compiles once the
+/// outer class has a conditional annotation too (`_rpprof_compat.annotate_outer_classes`).
+fn is_conditional_annotations_error(
+    err: &rustpython_vm::builtins::PyBaseExceptionRef,
+    vm: &VirtualMachine,
+) -> bool {
+    err.fast_isinstance(vm.ctx.exceptions.syntax_error)
+        && err.as_object().str(vm).is_ok_and(|text| {
+            text.as_wtf8()
+                .to_string()
+                .contains("__conditional_annotations__")
+        })
 }
 
 /// `select.select(r, w, x, ...)` with each list's objects turned into descriptors, answered
@@ -187,7 +268,8 @@ fn select_by_descriptor(
 
 /// `py_freeze!` reads `compat.py` without telling cargo, which then would not rebuild when
 /// only the Python file changed; `include_str!` does tell it.
-const _REBUILD_WHEN_CHANGED: &str = include_str!("compat.py");
+const _REBUILD_WHEN_CHANGED: [&str; 2] =
+    [include_str!("compat.py"), include_str!("compat_sqlite.py")];
 
 /// Adds the frozen `_rpprof_compat` and the native `_rpprof_compat_native` modules to an
 /// interpreter being built.
@@ -198,6 +280,10 @@ pub fn add_module(builder: InterpreterBuilder) -> InterpreterBuilder {
         .add_frozen_modules(rustpython_vm::py_freeze!(
             file = "compat.py",
             module_name = "_rpprof_compat"
+        ))
+        .add_frozen_modules(rustpython_vm::py_freeze!(
+            file = "compat_sqlite.py",
+            module_name = "_rpprof_compat_sqlite"
         ))
 }
 
@@ -226,5 +312,56 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
         "compile",
         "_original_compile",
     )?;
-    stand_in::replace(vm, NATIVE, "select", "select", "select", "_original_select")
+    stand_in::replace(vm, NATIVE, "select", "select", "select", "_original_select")?;
+    groupby_can_be_subclassed(vm)?;
+    // CPython's message for an abstract class instantiated (abc is imported at start-up).
+    let abc_meta = vm.import("abc", 0)?.get_attr("ABCMeta", vm)?;
+    super::compat_abc::say_cant_instantiate(&abc_meta, vm)?;
+    // Classes in CPython's method resolution order.
+    stand_in::replace(
+        vm,
+        NATIVE,
+        "builtins",
+        "__build_class__",
+        "__build_class__",
+        "_original_build_class",
+    )
+}
+
+/// Puts `object.__init_subclass__` (native `object_init_subclass`) in place, once per
+/// process (object is shared by every interpreter in it): called when a program first
+/// made a class whose order needed correcting.
+fn correct_orders_from_object_init_subclass(vm: &VirtualMachine) -> PyResult<()> {
+    static INSTALLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if INSTALLED.swap(true, std::sync::atomic::Ordering::AcqRel) {
+        return Ok(());
+    }
+    // Not through `set_attr`: that invalidates the attribute caches of object and of every
+    // class there is (all its subclasses), which cost 8 ms of CPU (perf stat, 53 ms against
+    // 45 at start-up). Classes being made find `__init_subclass__` through `super()`, which
+    // reads each dictionary of the MRO directly, not through those caches. A lookup cached
+    // before this still gives object's own, which does what it always did; that one is
+    // kept alive for ever, so that no cache entry points to a freed object.
+    let native = vm.import(NATIVE, 0)?;
+    let init_subclass = PyClassMethod::from(native.get_attr("object_init_subclass", vm)?);
+    let replaced = vm.ctx.types.object_type.attributes.insert(
+        vm.ctx.intern_str("__init_subclass__"),
+        init_subclass.into_ref(&vm.ctx).into(),
+    );
+    std::mem::forget(replaced);
+    Ok(())
+}
+
+/// RustPython 0.6.0 made `itertools.groupby` without the flag that lets Python code
+/// subclass a builtin type ("type 'itertools.groupby' is not an acceptable base type");
+/// CPython's can be subclassed, and its instances are made for the subclass the same way.
+/// The flag is set on the type, which every interpreter in the process shares.
+fn groupby_can_be_subclassed(vm: &VirtualMachine) -> PyResult<()> {
+    use rustpython_vm::types::PyTypeFlags;
+    let groupby = vm.import("itertools", 0)?.get_attr("groupby", vm)?;
+    if let Some(groupby) = groupby.downcast_ref::<rustpython_vm::builtins::PyType>() {
+        let base_type = PyTypeFlags::from_bits_retain(1u64 << PyTypeFlags::BASETYPE as u32);
+        groupby.slots.flags.replace_masked(base_type, base_type);
+    }
+    Ok(())
 }

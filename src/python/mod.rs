@@ -4,6 +4,10 @@
 
 pub mod command_line;
 mod compat;
+mod compat_abc;
+mod compat_mro;
+mod compat_re;
+mod compat_sqlite;
 pub mod labels;
 mod leftovers;
 pub mod locale;

@@ -53,8 +53,12 @@ impl PythonRun {
     ) -> Self {
         let settings = settings::for_command_line(&program, options);
         let builder = Interpreter::builder(settings).init_stdlib();
+        let sigint_ignored = crate::signals::ignored(libc::SIGINT);
         let interpreter = customize(builder).build();
         interpreter.enter(point_sys_executable_here);
+        if sigint_ignored {
+            interpreter.enter(keep_sigint_ignored);
+        }
         PythonRun {
             interpreter,
             program,
@@ -112,6 +116,21 @@ impl PythonRun {
 /// different interpreter, which `subprocess` and multiprocessing's spawn would then start.
 /// A path that is this binary (a `python3` link to it) is kept, as CPython keeps it; so is
 /// `PYTHONEXECUTABLE`, which says what the user wants.
+/// Building the interpreter installs the handler that raises KeyboardInterrupt on SIGINT
+/// whatever SIGINT's disposition was; CPython installs it only where SIGINT has its default
+/// action, so a program started ignoring SIGINT (`nohup`, `trap '' INT`) keeps ignoring
+/// it, and `signal.getsignal(SIGINT)` says `SIG_IGN`. Set back through the interpreter's
+/// own `signal()`, so that its table agrees.
+fn keep_sigint_ignored(vm: &VirtualMachine) {
+    let restored = vm.import("_signal", 0).and_then(|signal| {
+        let ignore = signal.get_attr("SIG_IGN", vm)?;
+        vm.call_method(&signal, "signal", (libc::SIGINT, ignore))
+    });
+    if let Err(err) = restored {
+        vm.print_exception(&err);
+    }
+}
+
 fn point_sys_executable_here(vm: &VirtualMachine) {
     let found = &vm.state.config.paths.executable;
     let overridden = std::env::var_os("PYTHONEXECUTABLE").is_some_and(|v| !v.is_empty())
@@ -218,9 +237,42 @@ fn run_main_code(
             if !safe_path {
                 vm.insert_sys_path(vm.new_pyobj(script_directory(path)))?;
             }
-            vm.run_any_file(scope, &absolute)
+            match vm.run_any_file(scope.clone(), &absolute) {
+                Err(err) if did_not_compile(&err, vm) => {
+                    run_compiled_by_builtin(vm, scope, &absolute).unwrap_or(Err(err))
+                }
+                ran => ran,
+            }
         }
     }
+}
+
+/// Whether `err` is the interpreter refusing to compile the script, before any of it ran
+/// (no frame in its traceback), as opposed to a SyntaxError the script raised.
+fn did_not_compile(err: &PyBaseExceptionRef, vm: &VirtualMachine) -> bool {
+    err.fast_isinstance(vm.ctx.exceptions.syntax_error) && err.__traceback__().is_none()
+}
+
+/// Runs the script compiled by `builtins.compile`, whose stand-in works around sources
+/// RustPython's compiler refuses (`compat.rs`), as a module it imports would be; None when
+/// that does not compile it either (the interpreter's own error stands).
+fn run_compiled_by_builtin(
+    vm: &VirtualMachine,
+    scope: rustpython_vm::scope::Scope,
+    path: &str,
+) -> Option<PyResult<()>> {
+    let source = std::fs::read(path).ok()?;
+    let compile = vm.builtins.get_attr("compile", vm).ok()?;
+    let code = compile
+        .call((vm.ctx.new_bytes(source), path, "exec"), vm)
+        .ok()?;
+    let code = code.downcast::<rustpython_vm::builtins::PyCode>().ok()?;
+    let globals = &scope.globals;
+    let ran = globals
+        .set_item("__file__", vm.new_pyobj(path), vm)
+        .and_then(|()| globals.set_item("__cached__", vm.ctx.none(), vm))
+        .and_then(|()| vm.run_code_obj(code, scope.clone()).map(drop));
+    Some(ran)
 }
 
 /// `sys.path[0]` for a script: the directory holding it, symlinks resolved.
