@@ -132,12 +132,12 @@ fn sample(entry: &ThreadEntry, info: &libc::siginfo_t) {
         return;
     };
     // SAFETY: we are on the interrupted thread, walking its own stack.
-    let truncated = unsafe { walk_current_stack(|frame| record.push(frame)) };
+    let walk = unsafe { walk_current_stack(|frame| record.push(frame)) };
     record.commit(SampleHeader {
         time_ns: start,
         weight_ns,
         state,
-        truncated,
+        truncated: walk.truncated,
         task: crate::task::running_task(),
         labels: crate::labels::current(),
         // SAFETY: as for the walk: this thread's own innermost frame, while it is stopped.
@@ -146,6 +146,7 @@ fn sample(entry: &ThreadEntry, info: &libc::siginfo_t) {
     entry
         .last_sample_idle
         .store(state == ThreadState::Idle, Ordering::Release);
+    entry.stack_id.store(walk.stack_id, Ordering::Release);
     entry.sample_seq.fetch_add(1, Ordering::AcqRel);
     STATS.record_sample(monotonic_ns().saturating_sub(start));
 }
