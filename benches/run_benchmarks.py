@@ -232,6 +232,8 @@ def read_folded_totals(path):
     """Samples per thread name in a folded file of ours."""
     totals = {}
     for line in Path(path).read_text().splitlines():
+        if line.startswith("#"):  # our header line
+            continue
         stack, count = line.rsplit(" ", 1)
         root = stack.split(";", 1)[0]
         name = root.rsplit(" (tid ", 1)[0]
@@ -802,6 +804,8 @@ def shares_from_folded(text):
     """Share of samples in six/three/one, from folded lines whose frames read `name (...)`."""
     counts = {"six": 0, "three": 0, "one": 0}
     for line in text.splitlines():
+        if line.startswith("#"):  # our header line
+            continue
         stack, count = line.rsplit(" ", 1)
         names = {frame.split(" (", 1)[0] for frame in stack.split(";")}
         for name in counts:
@@ -1017,6 +1021,8 @@ def child_work_shares(script_args, rate):
         measured = {int(pid): cpu for pid, cpu in json.loads(done.stdout).items()}
         sampled = {}
         for line in folded.read_text().splitlines():
+            if line.startswith("#"):  # our header line
+                continue
             stack, value = line.rsplit(" ", 1)
             m = re.match(r"python-child \(pid (\d+)\)", stack)
             if m and ";work (" in stack:
@@ -1315,6 +1321,8 @@ def folded_by_function(path, names):
     """Per function name: the value of stacks holding a frame of it (folded, ours)."""
     totals = {name: 0 for name in names}
     for line in Path(path).read_text().splitlines():
+        if line.startswith("#"):  # our header line
+            continue
         stack, count = line.rsplit(" ", 1)
         frames = {frame.split(" (", 1)[0] for frame in stack.split(";")}
         for name in names:
