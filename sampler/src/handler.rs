@@ -25,7 +25,7 @@ use crate::raw::{SampleHeader, ThreadState};
 use crate::registry::{ThreadEntry, CURRENT};
 use crate::stats::HandlerStats;
 use crate::timer::{monotonic_ns, park_threshold_ns, thread_cpu_ns, Driver};
-use crate::walk::walk_current_stack;
+use crate::walk::walk_and_trail;
 
 /// Counters every handler run updates.
 pub(crate) static STATS: HandlerStats = HandlerStats::new();
@@ -132,7 +132,7 @@ fn sample(entry: &ThreadEntry, info: &libc::siginfo_t) {
         return;
     };
     // SAFETY: we are on the interrupted thread, walking its own stack.
-    let walk = unsafe { walk_current_stack(|frame| record.push(frame)) };
+    let walk = unsafe { walk_and_trail(|frame| record.push(frame), entry.trail.get()) };
     record.commit(SampleHeader {
         time_ns: start,
         weight_ns,

@@ -19,6 +19,7 @@ use crate::raw::ThreadState;
 use crate::ring::{RepeatRing, SampleRing};
 use crate::ring_pool;
 use crate::snapshot::SnapshotSlot;
+use crate::stack_id::FrameTrail;
 use crate::timer::{clock_ns, monotonic_ns, thread_cpu_ns, Driver, ThreadTimers};
 
 thread_local! {
@@ -63,6 +64,8 @@ pub struct ThreadEntry {
     pub(crate) last_sample_idle: AtomicBool,
     /// The identity of its last sample's stack ([`crate::stack_id`]).
     pub(crate) stack_id: AtomicU64,
+    /// Where its last sample's frames were, for the ticker; created when first armed.
+    pub(crate) trail: OnceLock<FrameTrail>,
     /// The thread's CPU clock at its previous sample (CPU mode weights).
     pub(crate) last_cpu_ns: AtomicU64,
     /// `CLOCK_MONOTONIC` at its previous sample (wall mode weights).
@@ -179,6 +182,7 @@ impl ThreadEntry {
         }
         self.last_wall_ns.store(monotonic_ns(), Ordering::Relaxed);
         self.parked.store(false, Ordering::Relaxed);
+        self.trail.get_or_init(FrameTrail::new);
         // The ticker's first look at the thread in this session signals it.
         self.stack_id
             .store(crate::stack_id::NO_STACK_ID, Ordering::Release);
@@ -410,6 +414,7 @@ pub fn register_current_thread(
         cpu_checked: AtomicU64::new(u64::MAX),
         last_sample_idle: AtomicBool::new(false),
         stack_id: AtomicU64::new(crate::stack_id::NO_STACK_ID),
+        trail: OnceLock::new(),
         last_cpu_ns: AtomicU64::new(0),
         last_wall_ns: AtomicU64::new(0),
         interpreter_slot,

@@ -11,7 +11,8 @@
 //! the thread used: a thread that leaves one wait and enters another a few microseconds later
 //! uses less CPU than our own signal costs it, so CPU time cannot tell the two waits apart.
 //! The ticker re-reads the thread's stack identity ([`crate::stack_id`]: every frame's
-//! address, code and instruction) and compares it with its last sample's. The CPU clock only
+//! address, code and instruction, copied in one system call from where the last sample
+//! found the frames) and compares it with its last sample's. The CPU clock only
 //! saves work: a clock that has not moved at all since the ticker last found the stack
 //! unchanged means the thread has not run since, so nothing needs reading; and a thread last
 //! seen running that has run for more than [`park_threshold_ns`] since its signal is signalled
@@ -137,9 +138,12 @@ fn stack_unchanged(thread: &ThreadEntry, seq: u64, cpu: u64, period_ns: u64) -> 
     if !last_idle && since_signal >= park_threshold_ns(period_ns) {
         return false; // Running, and for a while: no need to read where it is now.
     }
+    let Some(trail) = thread.trail.get() else {
+        return false;
+    };
     let sampled = thread.stack_id.load(Ordering::Acquire);
     let max_depth = SESSION.max_depth.load(Ordering::Relaxed);
-    let now = crate::stack_id::read_remote(thread.published_top_frame(), max_depth);
+    let now = crate::stack_id::read_remote(thread.published_top_frame(), trail, max_depth);
     // A sample taken meanwhile would make `sampled` stale: then signal, to be sure.
     let unchanged = now == Some(sampled) && thread.sample_seq.load(Ordering::Acquire) == seq;
     if unchanged {

@@ -9,7 +9,7 @@
 use rustpython_vm::frame::InterpreterFrame;
 
 use crate::raw::RawFrame;
-use crate::stack_id::StackIdBuilder;
+use crate::stack_id::{FrameTrail, StackIdBuilder};
 
 /// What a walk saw besides the frames it pushed.
 #[derive(Clone, Copy, Debug)]
@@ -21,13 +21,28 @@ pub struct StackWalk {
 }
 
 /// Copies the calling thread's Python frames, innermost first, into `push` until it refuses
-/// a frame (its depth limit) or the stack ends.
+/// a frame (its depth limit) or the stack ends; records the addresses of the frames pushed
+/// in `trail`, when given ([`crate::stack_id`]).
 ///
 /// # Safety
 /// Must run on the thread whose stack is read (in its signal handler, or in its own code):
 /// the frames are only guaranteed alive while that thread is stopped where it is.
 #[inline]
-pub unsafe fn walk_current_stack(mut push: impl FnMut(RawFrame) -> bool) -> StackWalk {
+pub unsafe fn walk_current_stack(push: impl FnMut(RawFrame) -> bool) -> StackWalk {
+    // SAFETY: forwarded from the caller.
+    unsafe { walk_and_trail(push, None) }
+}
+
+/// [`walk_current_stack`], recording the frames' addresses in `trail` when given.
+///
+/// # Safety
+/// As for [`walk_current_stack`].
+#[inline]
+pub(crate) unsafe fn walk_and_trail(
+    mut push: impl FnMut(RawFrame) -> bool,
+    trail: Option<&FrameTrail>,
+) -> StackWalk {
+    let mut depth = 0;
     let mut current = rustpython_vm::vm::thread::get_current_frame();
     let mut id = StackIdBuilder::new();
     if !current.is_null() {
@@ -39,17 +54,27 @@ pub unsafe fn walk_current_stack(mut push: impl FnMut(RawFrame) -> bool) -> Stac
         // is stopped; every frame reachable from its published top frame is alive.
         let frame = unsafe { &*current };
         if !push(raw_frame(frame)) {
+            if let Some(trail) = trail {
+                trail.finish(depth);
+            }
             return StackWalk {
                 truncated: true,
                 stack_id: id.finish(true),
             };
         }
+        if let Some(trail) = trail {
+            trail.record(depth, current as usize);
+        }
+        depth += 1;
         id.add(
             current as usize,
             frame.code() as *const _ as usize,
             frame.get_lasti(),
         );
         current = frame.previous();
+    }
+    if let Some(trail) = trail {
+        trail.finish(depth);
     }
     StackWalk {
         truncated: false,
