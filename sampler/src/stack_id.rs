@@ -14,7 +14,7 @@
 //!
 //! # Reading another thread's frames
 //! A frame may be popped and its memory reused or unmapped at any moment, so the ticker never
-//! dereferences one: it copies each frame's first bytes with `process_vm_readv` on its own
+//! dereferences one: it copies the frames' first bytes with `process_vm_readv` on its own
 //! process, which fails (`EFAULT`) instead of faulting on unmapped memory. A read that races
 //! with the thread gives a different identity, never a crash, and a different identity only
 //! costs a signal: the handler then takes a real sample. The top frame comes from RustPython's
@@ -28,9 +28,11 @@
 //! A system call per frame would cost the ticker about 2 us per frame each time a blocked
 //! thread with a deep stack wakes and blocks again (three times the signal it saves, at depth
 //! 45). So the handler also leaves the addresses of the frames it walked in the thread's
-//! [`FrameTrail`], and the ticker copies all of them with one `process_vm_readv` (one
-//! `iovec` per frame), checking that each frame still links to the next one recorded;
-//! frames past the trail's [`TRAIL_FRAMES`] are read one call each.
+//! [`FrameTrail`], and the ticker copies all of them with one `process_vm_readv` (as one
+//! range when they lie together, as frames on RustPython's data stack do, else one piece per
+//! frame), checking that each frame still links to the next one recorded; frames past the
+//! trail's [`TRAIL_FRAMES`] are read one call each. A blocked thread whose top frame is not
+//! the one recorded has moved, and costs no read at all.
 
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
@@ -188,9 +190,9 @@ pub(crate) fn read_remote(top: usize, trail: &FrameTrail, max_depth: usize) -> O
         *address = slot.load(Ordering::Relaxed);
     }
     if recorded == 0 || addresses[0] != top {
-        // Another top frame, or none recorded: read frame by frame (a different stack
-        // gives a different identity).
-        return walk_remote(top, StackIdBuilder::new(), 0, max_depth, at);
+        // The identity covers the top frame's address: another top frame (or one where the
+        // last sample found none) is another stack, with nothing to read.
+        return (recorded == 0 && top == 0).then(|| StackIdBuilder::new().finish(false));
     }
     let mut copies = [0u8; FRAME_COPY * TRAIL_FRAMES];
     copy_trail(&addresses[..recorded], at.len, &mut copies)?;
