@@ -9,7 +9,8 @@
 //!   interpreter's frame chain of its own thread, its current label set id (a `const`
 //!   thread-local atomic, [`crate::labels`]), its VM's running asyncio task and that task's
 //!   name ([`crate::task`]), and clocks (`clock_gettime`);
-//! - writes only: its thread's single-producer ring and relaxed atomic counters;
+//! - writes only: its thread's single-producer ring, relaxed atomic counters, and (in wall
+//!   mode) its thread's stack identity and frame trail for the ticker ([`crate::stack_id`]);
 //! - when the ring is full, counts a drop and returns.
 //!
 //! SIGPROF stays blocked while the handler runs (no `SA_NODEFER`), so a thread's ring never
@@ -131,8 +132,14 @@ fn sample(entry: &ThreadEntry, info: &libc::siginfo_t) {
         STATS.record_drop();
         return;
     };
+    // Only the ticker (wall mode) reads where the frames were.
+    let trail = if driver == Driver::Ticker.bits() {
+        entry.trail.get()
+    } else {
+        None
+    };
     // SAFETY: we are on the interrupted thread, walking its own stack.
-    let walk = unsafe { walk_and_trail(|frame| record.push(frame), entry.trail.get()) };
+    let walk = unsafe { walk_and_trail(|frame| record.push(frame), trail) };
     record.commit(SampleHeader {
         time_ns: start,
         weight_ns,
