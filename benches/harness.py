@@ -97,6 +97,8 @@ def read_folded_totals(path):
     """Samples per thread name in a folded file of ours."""
     totals = {}
     for line in Path(path).read_text().splitlines():
+        if line.startswith("#"):  # our header line
+            continue
         stack, count = line.rsplit(" ", 1)
         root = stack.split(";", 1)[0]
         name = root.rsplit(" (tid ", 1)[0]

@@ -121,8 +121,10 @@ fn endpoints_answer_over_loopback() {
     let (status, _, body) = agent.get("/profile?from=now-5m&format=folded&thread=handler-1");
     assert_eq!(status, 200);
     let text = String::from_utf8(body).unwrap();
+    let (header, stacks) = text.split_once('\n').unwrap_or_default();
+    assert!(header.starts_with("# rpprof folded: rate_hz="), "{text}");
     assert!(
-        text.lines().count() > 0 && text.lines().all(|l| l.starts_with("handler-1 (tid")),
+        stacks.lines().count() > 0 && stacks.lines().all(|l| l.starts_with("handler-1 (tid")),
         "{text}"
     );
 

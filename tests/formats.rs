@@ -251,7 +251,9 @@ fn value_kinds_choose_what_one_value_views_show() {
     assert_eq!(kinds, ["samples/count", "cpu/nanoseconds"]);
     // The folded file counts nanoseconds of CPU: the pprof's cpu value, stack by stack.
     let cpu_text = std::fs::read_to_string(dir.join("cpu.folded")).unwrap();
-    let folded_total: u64 = cpu_text
+    let (header, stacks) = cpu_text.split_once('\n').unwrap();
+    assert!(header.ends_with(" counts=cpu/nanoseconds"), "{header}");
+    let folded_total: u64 = stacks
         .lines()
         .map(|l| l.rsplit_once(' ').unwrap().1.parse::<u64>().unwrap())
         .sum();
@@ -332,9 +334,13 @@ fn report_converts_between_formats_and_merges_inputs() {
     .expect_code(0);
     let back = dir.join("back.folded");
     run(rpprof().arg("report").arg(&pb).arg("-o").arg(&back)).expect_code(0);
+    // A foreign folded file (no header): samples of unknown rate, and so they stay.
     assert_eq!(
         std::fs::read_to_string(&back).unwrap(),
-        std::fs::read_to_string(data("before.folded")).unwrap(),
+        format!(
+            "# rpprof folded: counts=samples/count\n{}",
+            std::fs::read_to_string(data("before.folded")).unwrap()
+        ),
         "folded -> pprof -> folded is lossless"
     );
     // Two inputs merge: same-named threads with the same tid add up.

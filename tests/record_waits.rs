@@ -149,6 +149,44 @@ fn native_shows_time_inside_a_builtin_as_its_own_leaf() {
 }
 
 #[test]
+fn native_names_a_builtin_called_with_keyword_unpacking() {
+    let dir = TempDir::new("native-kwargs");
+    let profile = record(&dir, "kw.folded", "kwargs_calls.py", &["6"], &["--native"]);
+    // Samples whose innermost Python frame is `function`, and those of them that end in
+    // `leaf` right under it.
+    let ending = |function: &str, leaf: &str| -> (u64, u64) {
+        let (mut named, mut all) = (0, 0);
+        for t in &profile.threads {
+            for (stack, values) in &t.stacks {
+                let n = stack.len();
+                let last = profile.frames.get(stack[n - 1]);
+                let (python, tail) = if last.is_native() {
+                    (n - 2, Some(last))
+                } else {
+                    (n - 1, None)
+                };
+                if profile.frames.get(stack[python]).function != function {
+                    continue;
+                }
+                all += values.get(0);
+                if tail.is_some_and(|f| f.function == leaf) {
+                    named += values.get(0);
+                }
+            }
+        }
+        (named, all)
+    };
+    for (function, leaf) in [("work", "[native] sorted"), ("relay", "[native] f")] {
+        let (named, all) = ending(function, leaf);
+        assert!(all >= 20, "{function} sampled: {all}");
+        assert!(
+            percent(named, all) >= 80.0,
+            "{named} of {all} samples in {function} end in {leaf}"
+        );
+    }
+}
+
+#[test]
 fn the_in_script_api_takes_native() {
     let dir = TempDir::new("native-api");
     let out = dir.join("api.folded");

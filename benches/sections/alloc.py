@@ -29,6 +29,8 @@ def folded_by_function(path, names):
     """Per function name: the value of stacks holding a frame of it (folded, ours)."""
     totals = {name: 0 for name in names}
     for line in Path(path).read_text().splitlines():
+        if line.startswith("#"):  # our header line
+            continue
         stack, count = line.rsplit(" ", 1)
         frames = {frame.split(" (", 1)[0] for frame in stack.split(";")}
         for name in names:

@@ -30,6 +30,8 @@ def shares_from_folded(text):
     """Share of samples in six/three/one, from folded lines whose frames read `name (...)`."""
     counts = {"six": 0, "three": 0, "one": 0}
     for line in text.splitlines():
+        if line.startswith("#"):  # our header line
+            continue
         stack, count = line.rsplit(" ", 1)
         names = {frame.split(" (", 1)[0] for frame in stack.split(";")}
         for name in counts:

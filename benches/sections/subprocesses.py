@@ -25,6 +25,8 @@ def child_work_shares(script_args, rate):
         measured = {int(pid): cpu for pid, cpu in json.loads(done.stdout).items()}
         sampled = {}
         for line in folded.read_text().splitlines():
+            if line.startswith("#"):  # our header line
+                continue
             stack, value = line.rsplit(" ", 1)
             m = re.match(r"python-child \(pid (\d+)\)", stack)
             if m and ";work (" in stack:

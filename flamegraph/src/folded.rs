@@ -2,6 +2,14 @@
 //! One line per distinct stack, root first, then a space and one value: samples unless
 //! another kind is asked for. inferno and flamegraph.pl read it; so does [`parse`], for files
 //! of ours and of other tools.
+//!
+//! Our files start with a comment line saying what the counts are, which a folded line
+//! cannot: `# rpprof folded: rate_hz=999 time=wall counts=samples/count`. inferno skips
+//! lines that start with `# ` (`flamegraph::from_lines`); flamegraph.pl has no comments but
+//! skips (and counts, in a warning) any line that does not end in a space and a number,
+//! which this one never does: its last word always holds `=`. Without it (a file from another
+//! tool), the sampling rate is unknown and so is the time a count stands for: the profile
+//! then holds samples only.
 
 use std::io::{self, BufRead, Write};
 
@@ -118,6 +126,7 @@ fn sanitize(label: &str) -> String {
 /// by default).
 pub fn write(profile: &Profile, options: &WriteOptions, out: &mut dyn Write) -> io::Result<()> {
     let value = options.value.unwrap_or_else(|| profile.meta.count_index());
+    writeln!(out, "{}", header(&profile.meta, value))?;
     for line in lines(profile, value) {
         writeln!(out, "{line}")?;
     }
@@ -129,20 +138,132 @@ pub fn looks_like(bytes: &[u8]) -> bool {
     std::str::from_utf8(bytes).is_ok()
 }
 
+/// The comment line that starts our folded files: the sampling rate (when known), the time
+/// kind (when there is one) and the kind the counts are of, last (see the module docs).
+fn header(meta: &ProfileMeta, value: usize) -> String {
+    let mut line = HEADER.to_owned();
+    if meta.rate_hz != 0 {
+        line.push_str(&format!(" rate_hz={}", meta.rate_hz));
+    }
+    if let Some(time) = meta.time_kind() {
+        line.push_str(&format!(" time={}", header_word(&time.name)));
+    }
+    let counts = meta.kinds.get(value).cloned().unwrap_or(ValueKind::SAMPLES);
+    line.push_str(&format!(
+        " counts={}/{}",
+        header_word(&counts.name),
+        header_word(&counts.unit)
+    ));
+    line
+}
+
+/// How our header line starts.
+const HEADER: &str = "# rpprof folded:";
+
+/// A kind's name or unit as one word of the header (a foreign pprof's could hold spaces).
+fn header_word(word: &str) -> String {
+    word.replace(|c: char| c.is_whitespace() || c == '=' || c == '/', "_")
+}
+
+/// What a header line says.
+#[derive(Default)]
+struct Header {
+    rate_hz: Option<u32>,
+    time: Option<ValueKind>,
+    counts: Option<ValueKind>,
+}
+
+impl Header {
+    /// Reads our header line; `None` for any other line.
+    fn parse(line: &str) -> Option<Header> {
+        let rest = line.strip_prefix(HEADER)?;
+        let mut header = Header::default();
+        for word in rest.split_whitespace() {
+            match word.split_once('=') {
+                Some(("rate_hz", rate)) => header.rate_hz = rate.parse().ok(),
+                Some(("time", name)) => header.time = Some(ValueKind::new(name, "nanoseconds")),
+                Some(("counts", kind)) => {
+                    let (name, unit) = kind.split_once('/').unwrap_or((kind, "count"));
+                    header.counts = Some(ValueKind::new(name, unit));
+                }
+                _ => {}
+            }
+        }
+        Some(header)
+    }
+}
+
+/// The kinds a parsed profile holds, and how a line's count becomes its values.
+struct Reading {
+    /// The counts are samples, and each stands for this many nanoseconds of the time kind
+    /// (the profile's second); `None`: the counts are the only value.
+    period_ns: Option<u64>,
+}
+
+impl Reading {
+    /// Settles the profile's kinds and rate from our header, if the file has one, else
+    /// from `meta`: a rate from either makes the counts samples of time (CPU unless either
+    /// names another kind); without a rate they are samples, and nothing else is known.
+    fn settle(meta: &mut ProfileMeta, header: Option<Header>) -> Reading {
+        let header = header.unwrap_or_default();
+        if let Some(rate) = header.rate_hz {
+            meta.rate_hz = rate;
+        }
+        let counts = header.counts.unwrap_or(ValueKind::SAMPLES);
+        if counts != ValueKind::SAMPLES {
+            meta.kinds = vec![counts];
+            return Reading { period_ns: None };
+        }
+        if meta.rate_hz == 0 {
+            meta.kinds = vec![ValueKind::SAMPLES];
+            return Reading { period_ns: None };
+        }
+        let time = header
+            .time
+            .map(|kind| match kind.name.as_ref() {
+                "cpu" => ValueKind::CPU,
+                "wall" => ValueKind::WALL,
+                _ => kind,
+            })
+            .or_else(|| meta.time_kind().cloned())
+            .unwrap_or(ValueKind::CPU);
+        meta.kinds = vec![ValueKind::SAMPLES, time];
+        Reading {
+            period_ns: Some(meta.period_ns()),
+        }
+    }
+
+    fn values(&self, count: u64) -> Values {
+        match self.period_ns {
+            Some(period) => Values::from_slice(&[count, count.saturating_mul(period)]),
+            None => Values::from_slice(&[count]),
+        }
+    }
+}
+
 /// Reads folded stacks. A root frame of the form `name (tid N)` names the thread; stacks
 /// without one go to a thread called [`ALL_THREADS`]. Above it, `python (pid N) ...` or
-/// `python-child (pid N) ...` names the process (as `--subprocesses` writes them). The profile carries samples (the
-/// counts) and time (counts times the period of `meta.rate_hz`, 10 ms when unknown), of
-/// the time kind `meta` names (CPU unless it names another).
-pub fn parse(input: impl BufRead, meta: ProfileMeta) -> Result<Profile, ProfileError> {
-    let time = meta.time_kind().cloned().unwrap_or(ValueKind::CPU);
-    let mut profile = Profile::new(ProfileMeta {
-        kinds: vec![ValueKind::SAMPLES, time],
-        ..meta
-    });
-    let period = profile.meta.period_ns();
+/// `python-child (pid N) ...` names the process (as `--subprocesses` writes them). What the
+/// counts are comes from our header line (module docs), else from `meta`: samples, and
+/// time too (counts times the period of the rate, of the time kind `meta` names, CPU
+/// unless it names another) when a rate is known; samples alone when not.
+pub fn parse(input: impl BufRead, mut meta: ProfileMeta) -> Result<Profile, ProfileError> {
+    let mut lines = input.lines().enumerate().peekable();
+    // Our header, if the file starts with one (after blank lines).
+    let mut header = None;
+    while let Some((_, Ok(line))) = lines.peek() {
+        let line = line.trim();
+        if line.is_empty() {
+            lines.next();
+            continue;
+        }
+        header = Header::parse(line);
+        break;
+    }
+    let reading = Reading::settle(&mut meta, header);
+    let mut profile = Profile::new(meta);
     let mut total: u64 = 0;
-    for (index, line) in input.lines().enumerate() {
+    for (index, line) in lines {
         let line = line.map_err(ProfileError::Io)?;
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -186,7 +307,7 @@ pub fn parse(input: impl BufRead, meta: ProfileMeta) -> Result<Profile, ProfileE
         if frames.is_empty() && root_frame.is_some() {
             return Err(malformed("empty stack"));
         }
-        let values = Values::from_slice(&[count, count.saturating_mul(period)]);
+        let values = reading.values(count);
         let thread = profile.thread_mut(&thread_name, tid);
         if process.is_some() {
             thread.process = process;
@@ -226,16 +347,49 @@ MainThread (tid 7);main (app.py:31) 2
 worker-1 (tid 8);run (app.py:40);[idle] 3
 ";
 
+    fn written(profile: &Profile, options: &WriteOptions) -> String {
+        let mut out = Vec::new();
+        write(profile, options, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
     #[test]
     fn parses_and_writes_back_identically() {
-        let profile = parse(SAMPLE.as_bytes(), ProfileMeta::default()).unwrap();
+        let text = format!("{HEADER} rate_hz=999 time=wall counts=samples/count\n{SAMPLE}");
+        let profile = parse(text.as_bytes(), ProfileMeta::default()).unwrap();
         assert_eq!(profile.threads.len(), 2);
         assert_eq!(profile.threads[1].name, "worker-1");
         assert_eq!(profile.threads[1].tid, 8);
+        assert_eq!(profile.meta.rate_hz, 999);
+        assert_eq!(profile.meta.kinds, [ValueKind::SAMPLES, ValueKind::WALL]);
         assert_eq!(profile.total().get(0), 10);
-        let mut out = Vec::new();
-        write(&profile, &WriteOptions::default(), &mut out).unwrap();
-        assert_eq!(String::from_utf8(out).unwrap(), SAMPLE);
+        assert_eq!(
+            profile.total().get(1),
+            10 * 1_001_001,
+            "ten periods of 999 Hz"
+        );
+        assert_eq!(written(&profile, &WriteOptions::default()), text);
+    }
+
+    #[test]
+    fn the_header_is_skipped_by_inferno_and_flamegraph_pl() {
+        let profile = parse(SAMPLE.as_bytes(), ProfileMeta::default()).unwrap();
+        let text = written(&profile, &WriteOptions::default());
+        let header = text.lines().next().unwrap();
+        // flamegraph.pl reads `^(.*)\s+?(\d+(?:\.\d*)?)$` and skips lines that do not match.
+        let last = header.rsplit(' ').next().unwrap();
+        assert!(last.contains('='), "{header}");
+        assert!(!last.chars().all(|c| c.is_ascii_digit() || c == '.'));
+        // inferno: no frame of the header in the drawing, no line ignored.
+        let mut svg = Vec::new();
+        let mut options = inferno::flamegraph::Options::default();
+        inferno::flamegraph::from_lines(&mut options, text.lines(), &mut svg).unwrap();
+        let svg = String::from_utf8(svg).unwrap();
+        assert!(svg.contains("worker-1"));
+        assert!(
+            !svg.contains("rpprof folded"),
+            "the header drawn as a frame"
+        );
     }
 
     #[test]
@@ -254,9 +408,10 @@ python-child (pid 9) -c work;MainThread (tid 9);work (<string>:1) 5
                 label: "python-child (pid 9) -c work".to_owned()
             })
         );
-        let mut out = Vec::new();
-        write(&profile, &WriteOptions::default(), &mut out).unwrap();
-        assert_eq!(String::from_utf8(out).unwrap(), text);
+        assert_eq!(
+            written(&profile, &WriteOptions::default()),
+            format!("{HEADER} counts=samples/count\n{text}")
+        );
     }
 
     #[test]
@@ -278,25 +433,44 @@ python-child (pid 9) -c work;MainThread (tid 9);work (<string>:1) 5
     }
 
     #[test]
-    fn foreign_stacks_without_thread_root() {
+    fn foreign_stacks_are_samples_of_unknown_time() {
         let profile = parse("a;b 3\na;c 1\n".as_bytes(), ProfileMeta::default()).unwrap();
         assert_eq!(profile.threads.len(), 1);
         assert_eq!(profile.threads[0].name, ALL_THREADS);
-        assert_eq!(profile.total().get(1), 40_000_000);
-        let mut out = Vec::new();
-        write(&profile, &WriteOptions::default(), &mut out).unwrap();
-        assert_eq!(String::from_utf8(out).unwrap(), "a;b 3\na;c 1\n");
+        assert_eq!(profile.meta.kinds, [ValueKind::SAMPLES], "no rate: no time");
+        assert_eq!(profile.total().get(0), 4);
+        assert_eq!(
+            written(&profile, &WriteOptions::default()),
+            format!("{HEADER} counts=samples/count\na;b 3\na;c 1\n")
+        );
+        // A rate given by the caller makes them CPU time.
+        let meta = ProfileMeta {
+            rate_hz: 100,
+            ..ProfileMeta::default()
+        };
+        let profile = parse("a;b 3\na;c 1\n".as_bytes(), meta).unwrap();
+        assert_eq!(profile.meta.kinds, [ValueKind::SAMPLES, ValueKind::CPU]);
         let cpu = WriteOptions {
             value: Some(1),
             ..WriteOptions::default()
         };
-        let mut out = Vec::new();
-        write(&profile, &cpu, &mut out).unwrap();
         assert_eq!(
-            String::from_utf8(out).unwrap(),
-            "a;b 30000000\na;c 10000000\n",
+            written(&profile, &cpu),
+            format!(
+                "{HEADER} rate_hz=100 time=cpu counts=cpu/nanoseconds\n\
+                 a;b 30000000\na;c 10000000\n"
+            ),
             "the cpu value, in nanoseconds"
         );
+    }
+
+    #[test]
+    fn counts_of_another_kind_are_read_as_that_kind() {
+        let text = format!("{HEADER} rate_hz=100 time=cpu counts=cpu/nanoseconds\na;b 30000000\n");
+        let profile = parse(text.as_bytes(), ProfileMeta::default()).unwrap();
+        assert_eq!(profile.meta.kinds, [ValueKind::CPU]);
+        assert_eq!(profile.meta.rate_hz, 100);
+        assert_eq!(profile.total().get(0), 30_000_000);
     }
 
     #[test]

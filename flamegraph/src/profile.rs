@@ -230,6 +230,32 @@ impl Profile {
         total
     }
 
+    /// True when `stack` is a waiting asyncio task's sample (`--async` in wall mode: it ends
+    /// in `[awaiting]`). Its time is the task's, not its thread's: fifty tasks waiting one
+    /// second on one thread are fifty task-seconds in one second of the thread's wall time.
+    pub fn is_awaiting(&self, stack: &[FrameId]) -> bool {
+        stack
+            .last()
+            .is_some_and(|&id| self.frames.get(id).is_awaiting())
+    }
+
+    /// The sum of the stacks of `threads` that are waiting asyncio tasks' samples
+    /// ([`Profile::is_awaiting`]): what to count apart from the threads' own time.
+    pub fn awaiting_total<'a>(
+        &self,
+        threads: impl IntoIterator<Item = &'a ThreadProfile>,
+    ) -> Values {
+        let mut total = Values::default();
+        for thread in threads {
+            for (stack, values) in &thread.stacks {
+                if self.is_awaiting(stack) {
+                    total.add(values);
+                }
+            }
+        }
+        total
+    }
+
     /// The sum over all threads of one kind (0 when the profile does not carry it).
     pub fn total_of(&self, kind: &ValueKind) -> u64 {
         self.meta

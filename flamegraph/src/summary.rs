@@ -42,10 +42,7 @@ impl ThreadSummary {
         for (stack, values) in &thread.stacks {
             let samples = values.get(count);
             // A waiting asyncio task's samples are not its thread's time.
-            if stack
-                .last()
-                .is_some_and(|&id| profile.frames.get(id).is_awaiting())
-            {
+            if profile.is_awaiting(stack) {
                 continue;
             }
             let is_idle = stack

@@ -30,8 +30,11 @@ pub struct TopTable {
     pub time: Option<ValueKind>,
     /// The rows' kind in all.
     pub samples: u64,
-    /// The time kind in all (0 without one).
+    /// The time kind in all (0 without one), waiting asyncio tasks' time left out.
     pub weight_ns: u64,
+    /// Of `samples`, those of waiting asyncio tasks (`--async` in wall mode), and their time:
+    /// task-seconds, shown apart from the threads' time.
+    pub awaiting: (u64, u64),
     /// Rows, heaviest self first.
     pub rows: Vec<TopRow>,
 }
@@ -47,9 +50,13 @@ impl TopTable {
     ) -> TopTable {
         let mut figures: HashMap<String, (u64, u64)> = HashMap::new();
         let mut all = Values::default();
+        let mut awaiting = Values::default();
         for thread in threads {
             for (stack, values) in &thread.stacks {
                 all.add(values);
+                if profile.is_awaiting(stack) {
+                    awaiting.add(values);
+                }
                 let count = values.get(value);
                 // Labels are not functions (`rpprof top` reads stacks with them).
                 let names: Vec<String> = stack
@@ -97,7 +104,11 @@ impl TopTable {
                 .unwrap_or(ValueKind::SAMPLES),
             time: time_index.map(|i| profile.meta.kinds[i].clone()),
             samples: all.get(value),
-            weight_ns: time_index.map_or(0, |i| all.get(i)),
+            weight_ns: time_index.map_or(0, |i| all.get(i).saturating_sub(awaiting.get(i))),
+            awaiting: (
+                awaiting.get(value),
+                time_index.map_or(0, |i| awaiting.get(i)),
+            ),
             rows,
         }
     }
@@ -106,14 +117,30 @@ impl TopTable {
     pub fn render(&self) -> String {
         let mut text = String::new();
         let total = format!("{} {}", self.kind.format(self.samples), self.kind.name);
+        let shows_time = self.time.as_ref().is_some_and(|time| *time != self.kind);
+        let tasks = match self.awaiting {
+            (0, _) => String::new(),
+            (n, ns) if shows_time => format!(
+                "; {} {} of waiting asyncio tasks, {:.2} task-s",
+                self.kind.format(n),
+                self.kind.name,
+                ns as f64 / 1e9
+            ),
+            (n, _) => format!(
+                "; {} {} of waiting asyncio tasks",
+                self.kind.format(n),
+                self.kind.name
+            ),
+        };
         let _ = match &self.time {
-            Some(time) if *time != self.kind => writeln!(
+            Some(time) if shows_time => writeln!(
                 text,
-                "{}: {total} ({} {})",
+                "{}: {total} ({} {}{tasks})",
                 self.title,
                 time.format(self.weight_ns),
                 time.name
             ),
+            _ if !tasks.is_empty() => writeln!(text, "{}: {total} ({})", self.title, &tasks[2..]),
             _ => writeln!(text, "{}: {total}", self.title),
         };
         let _ = writeln!(

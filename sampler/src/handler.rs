@@ -9,7 +9,8 @@
 //!   interpreter's frame chain of its own thread, its current label set id (a `const`
 //!   thread-local atomic, [`crate::labels`]), its VM's running asyncio task and that task's
 //!   name ([`crate::task`]), and clocks (`clock_gettime`);
-//! - writes only: its thread's single-producer ring and relaxed atomic counters;
+//! - writes only: its thread's single-producer ring, relaxed atomic counters, and (in wall
+//!   mode) its thread's stack identity and frame trail for the ticker ([`crate::stack_id`]);
 //! - when the ring is full, counts a drop and returns.
 //!
 //! SIGPROF stays blocked while the handler runs (no `SA_NODEFER`), so a thread's ring never
@@ -25,7 +26,7 @@ use crate::raw::{SampleHeader, ThreadState};
 use crate::registry::{ThreadEntry, CURRENT};
 use crate::stats::HandlerStats;
 use crate::timer::{monotonic_ns, park_threshold_ns, thread_cpu_ns, Driver};
-use crate::walk::walk_current_stack;
+use crate::walk::walk_and_trail;
 
 /// Counters every handler run updates.
 pub(crate) static STATS: HandlerStats = HandlerStats::new();
@@ -131,13 +132,19 @@ fn sample(entry: &ThreadEntry, info: &libc::siginfo_t) {
         STATS.record_drop();
         return;
     };
+    // Only the ticker (wall mode) reads where the frames were.
+    let trail = if driver == Driver::Ticker.bits() {
+        entry.trail.get()
+    } else {
+        None
+    };
     // SAFETY: we are on the interrupted thread, walking its own stack.
-    let truncated = unsafe { walk_current_stack(|frame| record.push(frame)) };
+    let walk = unsafe { walk_and_trail(|frame| record.push(frame), trail) };
     record.commit(SampleHeader {
         time_ns: start,
         weight_ns,
         state,
-        truncated,
+        truncated: walk.truncated,
         task: crate::task::running_task(),
         labels: crate::labels::current(),
         // SAFETY: as for the walk: this thread's own innermost frame, while it is stopped.
@@ -146,6 +153,7 @@ fn sample(entry: &ThreadEntry, info: &libc::siginfo_t) {
     entry
         .last_sample_idle
         .store(state == ThreadState::Idle, Ordering::Release);
+    entry.stack_id.store(walk.stack_id, Ordering::Release);
     entry.sample_seq.fetch_add(1, Ordering::AcqRel);
     STATS.record_sample(monotonic_ns().saturating_sub(start));
 }

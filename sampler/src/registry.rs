@@ -19,6 +19,7 @@ use crate::raw::ThreadState;
 use crate::ring::{RepeatRing, SampleRing};
 use crate::ring_pool;
 use crate::snapshot::SnapshotSlot;
+use crate::stack_id::FrameTrail;
 use crate::timer::{clock_ns, monotonic_ns, thread_cpu_ns, Driver, ThreadTimers};
 
 thread_local! {
@@ -53,11 +54,18 @@ pub struct ThreadEntry {
     pub(crate) alloc_ring: Owned<AllocRing>,
     /// How many samples its handler has written (the last one's number).
     pub(crate) sample_seq: AtomicU64,
-    /// The thread's CPU clock when the ticker last signalled it: if the clock has barely
-    /// moved since (the signal's own cost), neither has the thread's stack.
+    /// The thread's CPU clock when the ticker last signalled it.
     pub(crate) cpu_at_signal: AtomicU64,
+    /// The thread's CPU clock when the ticker last found its stack to be its last sample's
+    /// (`u64::MAX`: not since it last signalled it): while the clock stays there, the thread
+    /// has not run, so neither has its stack moved.
+    pub(crate) cpu_checked: AtomicU64,
     /// Its last sample found it blocked (idle).
     pub(crate) last_sample_idle: AtomicBool,
+    /// The identity of its last sample's stack ([`crate::stack_id`]).
+    pub(crate) stack_id: AtomicU64,
+    /// Where its last sample's frames were, for the ticker; created when first armed.
+    pub(crate) trail: OnceLock<FrameTrail>,
     /// The thread's CPU clock at its previous sample (CPU mode weights).
     pub(crate) last_cpu_ns: AtomicU64,
     /// `CLOCK_MONOTONIC` at its previous sample (wall mode weights).
@@ -148,6 +156,15 @@ impl ThreadEntry {
         }
     }
 
+    /// The address of the thread's innermost Python frame, as the interpreter publishes it
+    /// for other threads (0: none, or not known). Only an address: the frame may be gone by
+    /// the time it is used ([`crate::stack_id`] reads it safely).
+    pub(crate) fn published_top_frame(&self) -> usize {
+        self.interpreter_slot
+            .as_ref()
+            .map_or(0, |slot| slot.top_iframe.load(Ordering::Acquire))
+    }
+
     /// The thread's CPU clock, in nanoseconds, while it lives.
     pub(crate) fn cpu_now_ns(&self) -> Option<u64> {
         clock_ns(self.cpu_clock)
@@ -165,6 +182,11 @@ impl ThreadEntry {
         }
         self.last_wall_ns.store(monotonic_ns(), Ordering::Relaxed);
         self.parked.store(false, Ordering::Relaxed);
+        self.trail.get_or_init(FrameTrail::new);
+        // The ticker's first look at the thread in this session signals it.
+        self.stack_id
+            .store(crate::stack_id::NO_STACK_ID, Ordering::Release);
+        self.cpu_checked.store(u64::MAX, Ordering::Release);
         self.armed.store(true, Ordering::Release);
         let first = 1 + spread(self.tid as u64 ^ monotonic_ns()) % spec.period_ns;
         match spec.driver {
@@ -389,7 +411,10 @@ pub fn register_current_thread(
         alloc_ring: Owned::new(),
         sample_seq: AtomicU64::new(0),
         cpu_at_signal: AtomicU64::new(0),
+        cpu_checked: AtomicU64::new(u64::MAX),
         last_sample_idle: AtomicBool::new(false),
+        stack_id: AtomicU64::new(crate::stack_id::NO_STACK_ID),
+        trail: OnceLock::new(),
         last_cpu_ns: AtomicU64::new(0),
         last_wall_ns: AtomicU64::new(0),
         interpreter_slot,

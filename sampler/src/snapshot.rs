@@ -126,7 +126,8 @@ pub(crate) fn answer(entry: &ThreadEntry) {
             depth += 1;
             true
         })
-    };
+    }
+    .truncated;
     slot.depth.store(depth, Ordering::Relaxed);
     slot.truncated.store(truncated, Ordering::Relaxed);
     slot.state.store(state as u8, Ordering::Relaxed);

@@ -20,9 +20,10 @@
 //!   stops the wall-clock timer and arms a one-shot timer on the thread's CPU clock, which
 //!   fires (and unparks it) once it has run for a period again. Idle threads are woken once,
 //!   not at the rate.
-//! - [`Driver::Ticker`] (wall mode): a ticker thread (`crate::ticker`) wakes at the rate,
-//!   reads each thread's CPU clock, and signals only the threads that ran since their last
-//!   sample; for the others it records "same stack again" without waking them.
+//! - [`Driver::Ticker`] (wall mode): a ticker thread (`crate::ticker`) wakes at the rate
+//!   and signals only the threads whose stack may have moved since their last sample (it
+//!   reads their stack identity, [`crate::stack_id`]); for the others it records "same
+//!   stack again" without waking them.
 
 use std::io;
 
@@ -43,16 +44,6 @@ pub const PARK_CPU_NS: u64 = 50_000;
 pub fn park_threshold_ns(period_ns: u64) -> u64 {
     PARK_CPU_NS.min(period_ns / 2)
 }
-
-/// CPU a thread whose last sample found it blocked may use since, and still count for the
-/// ticker as blocked in the same place, so that its last stack stands. It is larger than
-/// [`PARK_CPU_NS`]: a thread woken by our signal runs its interrupted call's retry path
-/// (outside any blocking call, so briefly "running") and, on a busy machine, may wait a
-/// while for a CPU to do it; signalling it again then would catch it there. The price: a
-/// thread that does less than this much work between two blocking calls at different places
-/// is charged to the first one. A thread last seen running gets only [`park_threshold_ns`]: any
-/// real progress means its stack may have moved.
-pub const QUIET_IDLE_CPU_NS: u64 = 500_000;
 
 /// What drives the sampling.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

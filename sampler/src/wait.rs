@@ -376,7 +376,7 @@ fn producer(
         if pushed > 64 || popped > MAX_OPERAND {
             return None;
         }
-        if depth < pushed {
+        if depth < pushed && !leaves_inputs_in_place(op.op) {
             let output = pushed - 1 - depth;
             // COPY and SWAP move values without making them: follow the value to where it
             // was before (a `with` statement's `COPY 1; LOAD_SPECIAL; SWAP 2; SWAP 3`).
@@ -392,9 +392,28 @@ fn producer(
             };
             continue;
         }
-        depth = depth - pushed + popped;
+        // Below what it pushed (or passed through): as deep as before it, plus its inputs.
+        depth = (depth + popped).checked_sub(pushed)?;
     }
     None
+}
+
+/// True for instructions whose outputs are their deeper inputs left where they were: they
+/// add to a collection further down (`LIST_APPEND`, `DICT_MERGE`, ...), and the bytecode
+/// metadata lists everything down to it as both popped and pushed (`DICT_MERGE`, which
+/// builds `f(x, **k)`'s keyword arguments, reaches down to the callable itself, for its
+/// error messages). A value they "push" was there before them.
+fn leaves_inputs_in_place(op: Instruction) -> bool {
+    matches!(
+        op,
+        Instruction::DictMerge { .. }
+            | Instruction::DictUpdate { .. }
+            | Instruction::ListAppend { .. }
+            | Instruction::ListExtend { .. }
+            | Instruction::MapAdd { .. }
+            | Instruction::SetAdd { .. }
+            | Instruction::SetUpdate { .. }
+    )
 }
 
 /// The interned name an instruction loads by (a global, an attribute, a local), as an
@@ -498,6 +517,34 @@ mod tests {
             "the callable: __enter__"
         );
         assert_eq!(producer(&w, 6, 5, 0), Some((0, 0)), "its receiver: lock");
+    }
+
+    #[test]
+    fn a_call_with_keyword_unpacking_finds_its_callable() {
+        // f(*a, **k): LOAD_FAST f; PUSH_NULL; LOAD_FAST a; BUILD_MAP 0; LOAD_FAST k;
+        // DICT_MERGE 1; CALL_FUNCTION_EX (the callable 3 below the top)
+        let ops = [
+            (Opcode::LoadFastBorrow, 0),
+            (Opcode::PushNull, 0),
+            (Opcode::LoadFastBorrow, 1),
+            (Opcode::BuildMap, 0),
+            (Opcode::LoadFastBorrow, 2),
+            (Opcode::DictMerge, 1),
+        ];
+        let w = window(&ops);
+        assert_eq!(producer(&w, 6, 6, 3), Some((0, 0)));
+        // f(x, *a): BUILD_LIST 1 (x); LIST_EXTEND 1 (a); CALL_INTRINSIC_1 (to a tuple)
+        let ops = [
+            (Opcode::LoadGlobal, 1),
+            (Opcode::LoadFastBorrow, 0),
+            (Opcode::BuildList, 1),
+            (Opcode::LoadFastBorrow, 1),
+            (Opcode::ListExtend, 1),
+            (Opcode::CallIntrinsic1, 6),
+            (Opcode::PushNull, 0),
+        ];
+        let w = window(&ops);
+        assert_eq!(producer(&w, 7, 7, 3), Some((0, 0)));
     }
 
     #[test]

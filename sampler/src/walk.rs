@@ -9,26 +9,77 @@
 use rustpython_vm::frame::InterpreterFrame;
 
 use crate::raw::RawFrame;
+use crate::stack_id::{FrameTrail, StackIdBuilder};
+
+/// What a walk saw besides the frames it pushed.
+#[derive(Clone, Copy, Debug)]
+pub struct StackWalk {
+    /// Frames were left over (`push` refused one).
+    pub truncated: bool,
+    /// The identity of the frames pushed ([`crate::stack_id`]).
+    pub stack_id: u64,
+}
 
 /// Copies the calling thread's Python frames, innermost first, into `push` until it refuses
-/// a frame (its depth limit) or the stack ends. Returns true when frames were left over.
+/// a frame (its depth limit) or the stack ends; records the addresses of the frames pushed
+/// in `trail`, when given ([`crate::stack_id`]).
 ///
 /// # Safety
 /// Must run on the thread whose stack is read (in its signal handler, or in its own code):
 /// the frames are only guaranteed alive while that thread is stopped where it is.
 #[inline]
-pub unsafe fn walk_current_stack(mut push: impl FnMut(RawFrame) -> bool) -> bool {
+pub unsafe fn walk_current_stack(push: impl FnMut(RawFrame) -> bool) -> StackWalk {
+    // SAFETY: forwarded from the caller.
+    unsafe { walk_and_trail(push, None) }
+}
+
+/// [`walk_current_stack`], recording the frames' addresses in `trail` when given.
+///
+/// # Safety
+/// As for [`walk_current_stack`].
+#[inline]
+pub(crate) unsafe fn walk_and_trail(
+    mut push: impl FnMut(RawFrame) -> bool,
+    trail: Option<&FrameTrail>,
+) -> StackWalk {
+    let mut depth = 0;
     let mut current = rustpython_vm::vm::thread::get_current_frame();
+    let mut id = StackIdBuilder::new();
+    if !current.is_null() {
+        // SAFETY: as below.
+        crate::stack_id::check_layout(unsafe { &*current });
+    }
     while !current.is_null() {
         // SAFETY: per this function's contract the chain belongs to the calling thread, which
         // is stopped; every frame reachable from its published top frame is alive.
         let frame = unsafe { &*current };
         if !push(raw_frame(frame)) {
-            return true;
+            if let Some(trail) = trail {
+                trail.finish(depth);
+            }
+            return StackWalk {
+                truncated: true,
+                stack_id: id.finish(true),
+            };
         }
+        if let Some(trail) = trail {
+            trail.record(depth, current as usize);
+        }
+        depth += 1;
+        id.add(
+            current as usize,
+            frame.code() as *const _ as usize,
+            frame.get_lasti(),
+        );
         current = frame.previous();
     }
-    false
+    if let Some(trail) = trail {
+        trail.finish(depth);
+    }
+    StackWalk {
+        truncated: false,
+        stack_id: id.finish(false),
+    }
 }
 
 /// What the symbolizer needs from one frame: interned names and the current line. Also

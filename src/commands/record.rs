@@ -234,21 +234,6 @@ fn alloc_summary(recorded: &Recorded) -> Option<String> {
     Some(line)
 }
 
-/// Samples of waiting asyncio tasks (`--async` in wall mode): stacks ending in `[awaiting]`.
-fn awaiting_samples(profile: &Profile) -> u64 {
-    profile
-        .threads
-        .iter()
-        .flat_map(|thread| thread.stacks.iter())
-        .filter(|(stack, _)| {
-            stack
-                .last()
-                .is_some_and(|&id| profile.frames.get(id).is_awaiting())
-        })
-        .map(|(_, values)| values.get(symbolizer::SAMPLES_VALUE))
-        .sum()
-}
-
 /// The closing line: samples, time, threads, drops, where the files went.
 fn summary(recorded: &Recorded, targets: &[OutputTarget]) -> String {
     let total = recorded.profile.total();
@@ -257,15 +242,21 @@ fn summary(recorded: &Recorded, targets: &[OutputTarget]) -> String {
         .map(|t| t.path.display().to_string())
         .collect();
     let time = recorded.profile.meta.time_kind();
-    let awaiting = awaiting_samples(&recorded.profile);
-    let of_which = match awaiting {
+    // Waiting asyncio tasks' samples are task-seconds, not the threads' time: apart.
+    let profile = &recorded.profile;
+    let awaiting = profile.awaiting_total(&profile.threads);
+    let (samples, time_ns) = (symbolizer::SAMPLES_VALUE, symbolizer::TIME_VALUE);
+    let tasks = match awaiting.get(samples) {
         0 => String::new(),
-        n => format!(" ({n} of them waiting asyncio tasks)"),
+        n => format!(
+            " and {n} of waiting asyncio tasks ({:.2} task-s)",
+            awaiting.get(time_ns) as f64 / 1e9
+        ),
     };
     format!(
-        "{} samples{of_which} ({:.2} s {}) from {} threads, {} dropped; wrote {}",
-        total.get(symbolizer::SAMPLES_VALUE),
-        total.get(symbolizer::TIME_VALUE) as f64 / 1e9,
+        "{} samples ({:.2} s {}){tasks} from {} threads, {} dropped; wrote {}",
+        total.get(samples).saturating_sub(awaiting.get(samples)),
+        total.get(time_ns).saturating_sub(awaiting.get(time_ns)) as f64 / 1e9,
         time.map_or("cpu", |kind| kind.name.as_ref()),
         recorded.profile.threads.len(),
         recorded.report.stats.dropped,

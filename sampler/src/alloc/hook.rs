@@ -258,7 +258,7 @@ fn take_sample(address: usize, size: usize) {
     }
     // SAFETY: we are on the thread whose stack is read, between two of its instructions
     // (see "Safety of the hook" above).
-    let truncated = unsafe { walk_current_stack(|frame| record.push(frame)) };
+    let truncated = unsafe { walk_current_stack(|frame| record.push(frame)) }.truncated;
     record.commit(AllocHeader {
         time_ns: monotonic_ns(),
         size: size as u64,
