@@ -372,6 +372,10 @@ mod tests {
             .as_str()
             .unwrap()
             .ends_with("(totals per stack, not in time order)"));
-        assert_eq!(pool["weights"], serde_json::json!([150_000_000]));
+        assert_eq!(
+            pool["weights"],
+            serde_json::json!([15]),
+            "three samples of five threads"
+        );
     }
 }
