@@ -35,12 +35,7 @@ mod compat_native {
         kwargs: rustpython_vm::function::KwArgs,
         vm: &VirtualMachine,
     ) -> PyResult<()> {
-        if !kwargs.is_empty() {
-            return Err(vm.new_type_error(format!(
-                "{}.__init_subclass__() takes no keyword arguments",
-                cls.name()
-            )));
-        }
+        refuse_keywords(&cls, &kwargs, vm)?;
         let modules = vm.sys_module.get_attr("modules", vm)?;
         if let Ok(compat) = modules.get_item(super::MODULE, vm) {
             if let Ok(guard) = compat.get_attr("guard", vm) {
@@ -48,6 +43,21 @@ mod compat_native {
             }
         }
         crate::python::compat_mro::correct(&cls, vm).map(drop)
+    }
+
+    /// As `object.__init_subclass__` does: no keyword arguments.
+    fn refuse_keywords(
+        cls: &rustpython_vm::builtins::PyTypeRef,
+        kwargs: &rustpython_vm::function::KwArgs,
+        vm: &VirtualMachine,
+    ) -> PyResult<()> {
+        if kwargs.is_empty() {
+            return Ok(());
+        }
+        Err(vm.new_type_error(format!(
+            "{}.__init_subclass__() takes no keyword arguments",
+            cls.name()
+        )))
     }
 
     /// `object.__init_subclass__`: puts the new class's MRO in CPython's order where
@@ -61,12 +71,7 @@ mod compat_native {
         kwargs: rustpython_vm::function::KwArgs,
         vm: &VirtualMachine,
     ) -> PyResult<()> {
-        if !kwargs.is_empty() {
-            return Err(vm.new_type_error(format!(
-                "{}.__init_subclass__() takes no keyword arguments",
-                cls.name()
-            )));
-        }
+        refuse_keywords(&cls, &kwargs, vm)?;
         crate::python::compat_mro::correct(&cls, vm).map(drop)
     }
 
