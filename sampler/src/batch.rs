@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::alloc::AllocHeader;
+use crate::alloc::record::AllocHeader;
 use crate::raw::{RawFrame, RawSample, SampleHeader};
 use crate::registry::ThreadEntry;
 

@@ -13,10 +13,10 @@ use crossbeam_channel::Sender;
 use std::collections::HashMap;
 
 use crate::batch::SampleBatch;
+use crate::lifecycle::handler_is_installed;
 use crate::raw::{RawFrame, SampleHeader};
 use crate::registry::{self, ThreadEntry};
 use crate::ring::{Repeat, RepeatRing};
-use crate::signal::handler_is_installed;
 use crate::stopper::Stopper;
 use crate::timer::thread_cpu_ns;
 

@@ -1,5 +1,6 @@
 //! What the running session asks of the signal handler: plain atomics, read on every
-//! signal, written by the session (start, stop), by SIGPROF's release and after a fork.
+//! signal, written by the session (start, stop), by SIGPROF's release and after a fork
+//! (`crate::lifecycle`).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize};
 
@@ -7,6 +8,8 @@ use crate::config::Mode;
 
 /// What the running session asks of the handler. Plain atomics: read on every signal.
 pub(crate) struct SessionFlags {
+    /// A session runs in this process (one at a time).
+    pub running: AtomicBool,
     pub sampling: AtomicBool,
     pub mode: AtomicU8,
     pub max_depth: AtomicUsize,
@@ -17,6 +20,7 @@ pub(crate) struct SessionFlags {
 }
 
 pub(crate) static SESSION: SessionFlags = SessionFlags {
+    running: AtomicBool::new(false),
     sampling: AtomicBool::new(false),
     mode: AtomicU8::new(0),
     max_depth: AtomicUsize::new(128),

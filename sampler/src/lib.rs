@@ -18,13 +18,14 @@
 pub mod alloc;
 mod background;
 mod batch;
+mod call;
 mod config;
 mod drain;
 mod error;
 mod flags;
-mod fork;
 pub mod handler;
 pub mod labels;
+mod lifecycle;
 mod owned;
 mod ownership;
 mod raw;
@@ -32,12 +33,13 @@ mod registry;
 pub mod ring;
 mod ring_pool;
 mod session;
-mod signal;
 mod snapshot;
+mod snapshot_slot;
 mod stack_id;
 mod stats;
 mod stopper;
 pub mod task;
+mod task_name;
 pub mod ticker;
 pub mod timer;
 pub mod wait;
@@ -51,7 +53,7 @@ pub use config::{
 };
 pub use drain::DRAIN_THREAD_NAME;
 pub use error::SamplerError;
-pub use fork::{in_forked_child, reset_after_fork};
+pub use lifecycle::{handler_is_installed, in_forked_child, install_handler, reset_after_fork};
 pub use ownership::{release_sigprof, sigprof_released};
 pub use raw::{RawFrame, RawSample, SampleHeader, TaskName, ThreadState};
 pub use registry::{
@@ -59,8 +61,16 @@ pub use registry::{
     registered_threads, ThreadEntry,
 };
 pub use session::{current_stats, Sampler, SessionReport};
-pub use signal::{handler_is_installed, install_handler};
-pub use snapshot::{snapshot_threads, ThreadSnapshot, SNAPSHOT_DEPTH};
+pub use snapshot::{ThreadSnapshot, SNAPSHOT_DEPTH};
 pub use stats::{HandlerTimes, StatsSnapshot};
 pub use wait::RawCall;
 pub use walk::{raw_frame, walk_current_stack, StackWalk};
+
+/// Reads every live registered thread's current stack, waiting at most `timeout` for the
+/// threads to answer (see `snapshot.rs` for how, and what it costs). Installs the SIGPROF
+/// handler if no session did; fails when the program has taken SIGPROF for itself.
+pub fn snapshot_threads(timeout: std::time::Duration) -> Result<Vec<ThreadSnapshot>, SamplerError> {
+    lifecycle::install_handler().map_err(SamplerError::Signal)?;
+    wait::prepare();
+    snapshot::collect(timeout)
+}

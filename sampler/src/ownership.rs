@@ -8,7 +8,7 @@
 //! - SIGPROF the program sends itself some other way (`setitimer(ITIMER_PROF)`, `kill`) is
 //!   not ours: the handler only samples on signals from our timers (`SI_TIMER`) and our
 //!   ticker (`SI_TKILL`), and ignores, and counts, the rest.
-//! - After `fork()`, see [`crate::fork`].
+//! - After `fork()`, see [`crate::lifecycle`].
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;

@@ -1,8 +1,8 @@
 //! The unresolved sample types the signal handler fills in: plain `Copy` data with no
 //! pointers the handler would have to keep alive.
 
-pub use crate::task::TaskName;
-use crate::wait::RawCall;
+use crate::call::RawCall;
+pub use crate::task_name::TaskName;
 
 /// One Python frame as the handler copies it out of the interpreter.
 ///

@@ -13,12 +13,12 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use rustpython_vm::vm::thread::ThreadSlot;
 
-use crate::alloc::AllocRing;
+use crate::alloc::record::AllocRing;
 use crate::owned::Owned;
 use crate::raw::ThreadState;
 use crate::ring::{RepeatRing, SampleRing};
 use crate::ring_pool;
-use crate::snapshot::SnapshotSlot;
+use crate::snapshot_slot::SnapshotSlot;
 use crate::stack_id::FrameTrail;
 use crate::timer::{clock_ns, monotonic_ns, thread_cpu_ns, Driver, ThreadTimers};
 
@@ -308,7 +308,7 @@ static PARENTS_REGISTRY: AtomicBool = AtomicBool::new(false);
 
 thread_local! {
     /// The registry's lock, held by the forking thread from just before `fork()` until just
-    /// after it, on both sides (see [`crate::fork`]).
+    /// after it, on both sides (see [`crate::lifecycle`]).
     static HELD_FOR_FORK: RefCell<Option<MutexGuard<'static, Registry>>> =
         const { RefCell::new(None) };
 }

@@ -11,9 +11,9 @@
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
+use crate::call::RawCall;
 use crate::raw::{RawFrame, SampleHeader, TaskName, ThreadState};
-use crate::task::TASK_WORDS;
-use crate::wait::RawCall;
+use crate::task_name::TASK_WORDS;
 
 /// The shared mechanism: a power-of-two buffer of words with a head and a tail.
 pub struct WordRing {

@@ -11,9 +11,9 @@ use crate::config::SamplerConfig;
 use crate::drain::Drainer;
 use crate::flags::{mode_bits, SESSION};
 use crate::handler::STATS;
+use crate::lifecycle::install_handler;
 use crate::registry::{self, ArmSpec};
 use crate::ring::{FRAME_WORDS, HEADER_WORDS};
-use crate::signal::install_handler;
 use crate::stats::StatsSnapshot;
 use crate::ticker::Ticker;
 use crate::timer::Driver;
@@ -21,8 +21,6 @@ use crate::SamplerError;
 
 /// Batches waiting between the drain thread and the consumer before the drain thread waits.
 const CHANNEL_BATCHES: usize = 1024;
-
-static RUNNING: AtomicBool = AtomicBool::new(false);
 
 /// A running session. Only one runs at a time in a process; stop it with
 /// [`Sampler::stop`] (dropping it stops it too).
@@ -66,7 +64,8 @@ impl Sampler {
         warn: fn(&str),
     ) -> Result<(Sampler, Receiver<SampleBatch>), SamplerError> {
         config.validate()?;
-        if RUNNING
+        if SESSION
+            .running
             .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
             .is_err()
         {
@@ -77,7 +76,7 @@ impl Sampler {
             registry::disarm_all();
             registry::end_collection();
             SESSION.sampling.store(false, Ordering::Release);
-            RUNNING.store(false, Ordering::Release);
+            SESSION.running.store(false, Ordering::Release);
         }
         result
     }
@@ -180,7 +179,7 @@ impl Sampler {
         let drain_cpu_ns = drainer.finish();
         registry::end_collection();
         SESSION.sampling.store(false, Ordering::Release);
-        RUNNING.store(false, Ordering::Release);
+        SESSION.running.store(false, Ordering::Release);
         drain_cpu_ns
     }
 }
@@ -189,12 +188,6 @@ impl Drop for Sampler {
     fn drop(&mut self) {
         self.shutdown();
     }
-}
-
-/// In a forked child (see [`crate::fork::reset_after_fork`]): the parent's session does
-/// not run here, so this process may start one.
-pub(crate) fn reset_in_forked_child() {
-    RUNNING.store(false, Ordering::Release);
 }
 
 /// Handler counters of the running (or last) session.

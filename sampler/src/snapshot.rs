@@ -22,65 +22,21 @@
 //! thread's handler and only while `requested != answered`; the dumping thread reads it only
 //! once `answered` equals the number it asked with, and asks again only after reading.
 
-use std::cell::UnsafeCell;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::raw::{RawFrame, ThreadState};
 use crate::registry::{registered_threads, ThreadEntry};
+pub(crate) use crate::snapshot_slot::SnapshotSlot;
+pub use crate::snapshot_slot::SNAPSHOT_DEPTH;
 use crate::timer::monotonic_ns;
 use crate::wait::RawCall;
 use crate::walk::walk_current_stack;
 use crate::SamplerError;
 
-/// Frames a snapshot keeps per thread (the innermost ones).
-pub const SNAPSHOT_DEPTH: usize = 256;
-
 /// The `sigval` that marks a SIGPROF as a snapshot request.
 const REQUEST_MARK: usize = 0x7270_7072_6f66_6475; // "rpprofdu"
-
-/// One thread's place for its snapshot, created (outside any handler) the first time the
-/// thread is asked for one.
-pub(crate) struct SnapshotSlot {
-    requested: AtomicU64,
-    answered: AtomicU64,
-    depth: AtomicUsize,
-    truncated: AtomicBool,
-    state: AtomicU8,
-    labels: std::sync::atomic::AtomicU32,
-    pause_ns: AtomicU64,
-    /// The call a blocked thread waits in ([`RawCall`]: receiver, callee).
-    call: [AtomicUsize; 2],
-    frames: UnsafeCell<[RawFrame; SNAPSHOT_DEPTH]>,
-}
-
-// SAFETY: `frames` is written only by the owning thread's handler while
-// `requested != answered`, and read only after `answered` (released after the write) equals
-// the request; see the module docs.
-unsafe impl Sync for SnapshotSlot {}
-
-impl SnapshotSlot {
-    fn new() -> SnapshotSlot {
-        let empty = RawFrame {
-            qualname: 0,
-            filename: 0,
-            line: 0,
-            first_line: 0,
-        };
-        SnapshotSlot {
-            requested: AtomicU64::new(0),
-            answered: AtomicU64::new(0),
-            depth: AtomicUsize::new(0),
-            truncated: AtomicBool::new(false),
-            state: AtomicU8::new(ThreadState::Unknown as u8),
-            labels: std::sync::atomic::AtomicU32::new(crate::labels::NO_LABELS),
-            pause_ns: AtomicU64::new(0),
-            call: [AtomicUsize::new(0), AtomicUsize::new(0)],
-            frames: UnsafeCell::new([empty; SNAPSHOT_DEPTH]),
-        }
-    }
-}
 
 /// True when the signal described by `info` is a snapshot request of this process.
 #[inline]
@@ -172,11 +128,9 @@ static DUMPING: Mutex<()> = Mutex::new(());
 static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
 
 /// Reads every live registered thread's current stack (see the module docs for how, and
-/// what it costs), waiting at most `timeout` for the threads to answer. Installs the SIGPROF
-/// handler if no session did; fails when the program has taken SIGPROF for itself.
-pub fn snapshot_threads(timeout: Duration) -> Result<Vec<ThreadSnapshot>, SamplerError> {
-    crate::signal::install_handler().map_err(SamplerError::Signal)?;
-    crate::wait::prepare();
+/// what it costs), waiting at most `timeout` for the threads to answer. The handler must be
+/// installed (`crate::snapshot_threads` sees to it).
+pub(crate) fn collect(timeout: Duration) -> Result<Vec<ThreadSnapshot>, SamplerError> {
     let _one_at_a_time = DUMPING.lock().unwrap_or_else(|p| p.into_inner());
     let threads: Vec<Arc<ThreadEntry>> = registered_threads()
         .into_iter()

@@ -16,7 +16,7 @@
 
 mod hook;
 pub mod live;
-mod record;
+pub(crate) mod record;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -176,7 +176,7 @@ pub(crate) fn stop_in_forked_child() {
     freeze();
 }
 
-/// In a forked child that starts a session of its own ([`crate::fork::reset_after_fork`]):
+/// In a forked child that starts a session of its own ([`crate::lifecycle::reset_after_fork`]):
 /// the parent's allocation sampling does not run here.
 pub(crate) fn reset_in_forked_child() {
     RUNNING.store(false, Ordering::Release);
