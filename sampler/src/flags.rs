@@ -34,3 +34,12 @@ pub(crate) fn mode_bits(mode: Mode) -> u8 {
         Mode::Wall => 1,
     }
 }
+
+/// The running session's mode, as the handler reads it (one relaxed load; async-signal-safe).
+#[inline]
+pub(crate) fn session_mode() -> Mode {
+    match SESSION.mode.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => Mode::Cpu,
+        _ => Mode::Wall,
+    }
+}

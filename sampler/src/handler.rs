@@ -20,8 +20,7 @@
 use std::cell::Cell;
 use std::sync::atomic::Ordering;
 
-use crate::config::Mode;
-use crate::flags::{mode_bits, SESSION};
+use crate::flags::{session_mode, SESSION};
 use crate::raw::{SampleHeader, ThreadState};
 use crate::registry::{ThreadEntry, CURRENT};
 use crate::stats::HandlerStats;
@@ -105,7 +104,7 @@ fn timer_expirations(info: &libc::siginfo_t) -> u64 {
 fn sample(entry: &ThreadEntry, info: &libc::siginfo_t) {
     let start = monotonic_ns();
     let state = entry.state();
-    let cpu_mode = SESSION.mode.load(Ordering::Relaxed) == mode_bits(Mode::Cpu);
+    let cpu_mode = session_mode().weighs_cpu();
     let driver = SESSION.driver.load(Ordering::Relaxed);
     let weight_ns = if !cpu_mode {
         start.saturating_sub(entry.last_wall_ns.swap(start, Ordering::Relaxed))

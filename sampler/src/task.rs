@@ -212,10 +212,8 @@ thread_local! {
 
 /// True while a wall-mode session samples (waiting tasks are recorded only then).
 pub fn waiting_sampled() -> bool {
-    use crate::config::Mode;
-    use crate::flags::{mode_bits, SESSION};
-    SESSION.sampling.load(Ordering::Acquire)
-        && SESSION.mode.load(Ordering::Relaxed) == mode_bits(Mode::Wall)
+    use crate::flags::{session_mode, SESSION};
+    SESSION.sampling.load(Ordering::Acquire) && session_mode().samples_waiting()
 }
 
 /// For an event-loop thread between two task steps: `Some(ns)` when a wall-mode session
