@@ -222,6 +222,12 @@ fn parse_min_width(text: &str) -> Result<f64, String> {
 /// code belongs to the program, flags included.
 #[derive(Debug, Args)]
 pub struct ProgramArgs {
+    /// Also import the packages of this CPython interpreter (its site-packages, with their
+    /// `.pth` files and editable installs), after rpprof's standard library; `auto` is the
+    /// `python3` first on PATH. Also `RPPROF_PYTHON`. Wins over `VIRTUAL_ENV`.
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<OsString>,
+
     /// The program: `SCRIPT [ARGS...]`, `-m MODULE [ARGS...]` or `-c CODE [ARGS...]`.
     #[arg(
         value_name = "SCRIPT | -m MODULE | -c CODE",
@@ -233,9 +239,13 @@ pub struct ProgramArgs {
 }
 
 impl ProgramArgs {
-    /// The [`Program`] these arguments name.
-    pub fn program(&self) -> Result<Program, UsageError> {
-        self.parse().map_err(UsageError::new)
+    /// The [`Program`] these arguments name. Asks the interpreter `--python` (or
+    /// `RPPROF_PYTHON`) names where its packages are: call it before any thread starts.
+    pub fn program(&self) -> anyhow::Result<Program> {
+        let program = self.parse().map_err(UsageError::new)?;
+        crate::python::packages::choose_python(self.python.as_deref())
+            .map_err(crate::python::ProgramError::NoPython)?;
+        Ok(program)
     }
 
     fn parse(&self) -> Result<Program, String> {

@@ -121,3 +121,163 @@ fn a_venv_whose_python_is_rpprof_finds_its_packages() {
     ran.expect_code(0);
     assert_eq!(ran.stdout, "installed\n", "{}", ran.stderr);
 }
+
+/// A venv made by the system's `python3 -m venv` (no pip), with one installed package and
+/// one editable install; `None` (and a line saying so) when there is no `python3`.
+fn cpython_venv(dir: &TempDir) -> Option<std::path::PathBuf> {
+    let venv = dir.join("cpython-venv");
+    let made = std::process::Command::new("python3")
+        .args(["-m", "venv", "--without-pip"])
+        .arg(&venv)
+        .env_remove("VIRTUAL_ENV")
+        .output();
+    if !made.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped: no python3 that can make a venv (`python3 -m venv`)");
+        return None;
+    }
+    let site = std::fs::read_dir(venv.join("lib"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("site-packages"))
+        .find(|p| p.is_dir())
+        .expect("the venv has a site-packages");
+    std::fs::create_dir_all(site.join("cpython_pkg")).unwrap();
+    std::fs::write(site.join("cpython_pkg/__init__.py"), "NAME = 'cpython'\n").unwrap();
+    let source = dir.join("editable-src");
+    std::fs::create_dir_all(&source).unwrap();
+    std::fs::write(source.join("cpython_editable.py"), "NAME = 'editable'\n").unwrap();
+    std::fs::write(
+        site.join("__editable__.cpython_editable.pth"),
+        format!("{}\n", source.display()),
+    )
+    .unwrap();
+    Some(venv)
+}
+
+/// `--python PATH` adds that interpreter's site-packages and what its `.pth` files add,
+/// after rpprof's standard library; it wins over `VIRTUAL_ENV`; children started through
+/// `sys.executable` inherit it (through `RPPROF_PYTHON`), and `record` takes it too.
+#[test]
+fn python_option_takes_that_interpreters_packages() {
+    let dir = TempDir::new("python-option");
+    let Some(venv) = cpython_venv(&dir) else {
+        return;
+    };
+    let other = make_venv(&dir);
+    let python = venv.join("bin/python3");
+    let script = dir.write(
+        "uses_cpython_packages.py",
+        "import sys, subprocess, cpython_pkg, cpython_editable\n\
+         print(cpython_pkg.NAME, cpython_editable.NAME)\n\
+         try:\n    import installed_pkg\nexcept ImportError:\n    print('no VIRTUAL_ENV package')\n\
+         stdlib = [i for i, p in enumerate(sys.path) if p.endswith('python3.14')]\n\
+         site = [i for i, p in enumerate(sys.path) if p.endswith('site-packages')]\n\
+         print('after stdlib', bool(stdlib) and bool(site) and max(stdlib) < min(site))\n\
+         sys.stdout.flush()\n\
+         subprocess.run([sys.executable, '-c', 'import cpython_pkg; print(\"child\", cpython_pkg.NAME)'], check=True)\n",
+    );
+    let ran = run(rpprof()
+        .env("VIRTUAL_ENV", &other)
+        .env_remove("RPPROF_PYTHON")
+        .arg("--python")
+        .arg(&python)
+        .arg(&script));
+    ran.expect_code(0);
+    assert_eq!(
+        ran.stdout, "cpython editable\nno VIRTUAL_ENV package\nafter stdlib True\nchild cpython\n",
+        "{}",
+        ran.stderr
+    );
+
+    let ran = run(rpprof()
+        .env_remove("VIRTUAL_ENV")
+        .env_remove("RPPROF_PYTHON")
+        .arg("record")
+        .arg("-o")
+        .arg(dir.join("out.folded"))
+        .arg("--python")
+        .arg(&python)
+        .args(["-c", "import cpython_pkg; print(cpython_pkg.NAME)"]));
+    ran.expect_code(0);
+    assert_eq!(ran.stdout, "cpython\n", "{}", ran.stderr);
+}
+
+/// `--python auto` (and `RPPROF_PYTHON=auto`) is the `python3` first on `PATH`.
+#[test]
+fn python_auto_is_the_first_python3_on_path() {
+    let dir = TempDir::new("python-auto");
+    let Some(venv) = cpython_venv(&dir) else {
+        return;
+    };
+    let path = std::env::join_paths(std::iter::once(venv.join("bin")).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
+    .unwrap();
+    let code = "import os, cpython_pkg; print(cpython_pkg.NAME, os.path.basename(os.environ['RPPROF_PYTHON']))";
+    for (flag, env) in [(Some("auto"), None), (None, Some("auto"))] {
+        let mut command = rpprof();
+        command.env("PATH", &path).env_remove("VIRTUAL_ENV");
+        match env {
+            Some(value) => command.env("RPPROF_PYTHON", value),
+            None => command.env_remove("RPPROF_PYTHON"),
+        };
+        if let Some(flag) = flag {
+            command.args(["--python", flag]);
+        }
+        let ran = run(command.args(["-c", code]));
+        ran.expect_code(0);
+        assert_eq!(ran.stdout, "cpython python3\n", "{}", ran.stderr);
+    }
+}
+
+/// A `--python` that names no Python: one line saying which and why, status 2, for the
+/// Python command line and for `record` alike.
+#[test]
+fn a_bad_python_option_is_one_line_and_status_2() {
+    let dir = TempDir::new("python-bad");
+    let not_python = dir.write("not-python", "#!/bin/sh\necho hello\n");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&not_python, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let missing = dir.join("no-such-python");
+    let out = dir.join("out.folded");
+    let cases: Vec<(Vec<std::ffi::OsString>, &str)> = vec![
+        (
+            vec!["--python".into(), missing.clone().into()],
+            "no such file",
+        ),
+        (
+            vec!["--python".into(), not_python.clone().into()],
+            "not a Python interpreter?",
+        ),
+        (
+            vec![
+                "record".into(),
+                "-o".into(),
+                out.into(),
+                "--python".into(),
+                missing.into(),
+            ],
+            "no such file",
+        ),
+        (
+            vec!["run".into(), "--python".into(), not_python.into()],
+            "not a Python interpreter?",
+        ),
+    ];
+    for (args, why) in cases {
+        let ran = run(rpprof()
+            .env_remove("RPPROF_PYTHON")
+            .args(&args)
+            .args(["-c", "print('ran')"]));
+        ran.expect_code(2);
+        assert_eq!(ran.stdout, "", "{args:?}");
+        assert_eq!(ran.stderr.lines().count(), 1, "{args:?}: {}", ran.stderr);
+        assert!(
+            ran.stderr.starts_with("rpprof: --python ") && ran.stderr.contains(why),
+            "{args:?}: {}",
+            ran.stderr
+        );
+    }
+}

@@ -10,7 +10,7 @@ use clap::Args;
 use crate::args::{ProgramArgs, UsageError};
 use crate::children::ChildDelivery;
 use crate::python::command_line::{self, CommandLineError, InterpreterOptions, PythonRequest};
-use crate::python::{native, ExitStatus, Program, PythonRun};
+use crate::python::{native, packages, ExitStatus, Program, ProgramError, PythonRun};
 use crate::{ending, signals};
 
 /// `rpprof run`.
@@ -25,7 +25,12 @@ pub struct RunArgs {
 /// reports its own (status 2).
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitStatus> {
     match command_line::parse(&args.program.command) {
-        Ok(request) => answer(request, "rpprof run", true),
+        Ok(mut request) => {
+            if let PythonRequest::Run { options, .. } = &mut request {
+                options.python = options.python.take().or(args.program.python.clone());
+            }
+            answer(request, "rpprof run", true)
+        }
         Err(err) => Err(UsageError::new(err.to_string()).into()),
     }
 }
@@ -60,7 +65,11 @@ fn answer(
         PythonRequest::Version(verbosity) => {
             Ok(print_stdout(&command_line::version_text(verbosity)))
         }
-        PythonRequest::Run { options, program } => run_program(program, &options, dump_on_sigquit),
+        PythonRequest::Run { options, program } => {
+            // Like a script that cannot be opened: one line, status 2.
+            packages::choose_python(options.python.as_deref()).map_err(ProgramError::NoPython)?;
+            run_program(program, &options, dump_on_sigquit)
+        }
     }
 }
 

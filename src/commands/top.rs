@@ -45,6 +45,11 @@ pub struct TopArgs {
     #[arg(short = 'm', long, default_value = sampler::DEFAULT_MODE.label(), value_parser = crate::args::mode_arg)]
     pub mode: Mode,
 
+    /// Also import the packages of this CPython interpreter (see `rpprof run --help`);
+    /// `auto` is the `python3` first on PATH. Also `RPPROF_PYTHON`.
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<OsString>,
+
     /// The program: `SCRIPT [ARGS...]`, `-m MODULE [ARGS...]` or `-c CODE [ARGS...]`.
     #[arg(
         value_name = "SCRIPT | -m MODULE | -c CODE",
@@ -112,6 +117,7 @@ fn watch_agent(url: &str, token: Option<String>) -> anyhow::Result<ExitStatus> {
 /// `rpprof top SCRIPT [ARGS]`.
 fn run_program(args: &TopArgs) -> anyhow::Result<ExitStatus> {
     let program = ProgramArgs {
+        python: args.python.clone(),
         command: args.command.clone(),
     }
     .program()?;

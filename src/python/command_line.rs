@@ -9,7 +9,7 @@
 //! carry CPython 3.11's wording; [`CommandLineError::print_python_usage`] prints them as CPython
 //! does.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 
 use super::Program;
@@ -54,6 +54,9 @@ pub struct InterpreterOptions {
     pub xoptions: Vec<String>,
     /// `--check-hash-based-pycs default|always|never`.
     pub check_hash_based_pycs: Option<String>,
+    /// `--python PATH` (rpprof's, not CPython's): also import that CPython interpreter's
+    /// packages (see [`super::packages::choose_python`]).
+    pub python: Option<OsString>,
 }
 
 /// What a CPython command line asks for.
@@ -88,6 +91,9 @@ pub enum CommandLineError {
     /// `--check-hash-based-pycs` at the end of the line (CPython's own plural).
     #[error("Argument expected for the --check-hash-based-pycs options")]
     MissingHashPycsMode,
+    /// `--python` at the end of the line.
+    #[error("Argument expected for the --python option")]
+    MissingPython,
     /// `--check-hash-based-pycs` with another value.
     #[error("--check-hash-based-pycs must be one of 'default', 'always', or 'never'")]
     BadHashPycsMode,
@@ -143,6 +149,17 @@ pub fn parse(args: &[OsString]) -> Result<PythonRequest, CommandLineError> {
                         return Err(CommandLineError::BadHashPycsMode);
                     }
                     options.check_hash_based_pycs = Some(mode.into_owned());
+                }
+                "python" => {
+                    index += 1;
+                    let path = args.get(index).ok_or(CommandLineError::MissingPython)?;
+                    options.python = Some(path.clone());
+                }
+                _ if long.starts_with("python=") => {
+                    let path = &args[index].as_encoded_bytes()["--python=".len()..];
+                    // SAFETY: split right after an ASCII `=` of an OsString's own bytes.
+                    let path = unsafe { OsStr::from_encoded_bytes_unchecked(path) };
+                    options.python = Some(path.to_owned());
                 }
                 _ => return Err(CommandLineError::UnknownLong(arg)),
             }
@@ -321,6 +338,8 @@ without profiling (as `rpprof run` does). Options:
 -X opt   : implementation option, in sys._xoptions (dev, faulthandler, utf8,
            int_max_str_digits=N, warn_default_encoding, no_debug_ranges, cpu_count=N)
 --check-hash-based-pycs always|default|never : how hash-based .pyc files are checked
+--python PATH : rpprof's: also import this CPython's packages (site-packages, .pth files);
+         `auto` is the python3 first on PATH; also RPPROF_PYTHON
 file     : run the program in this file (or a directory or zip with __main__.py)
 -        : run the program read from stdin
 arg ...  : the program's arguments, sys.argv[1:]",
@@ -431,6 +450,19 @@ mod tests {
             "Argument expected for the --check-hash-based-pycs options"
         );
         assert!(message(&["-X", "int_max_str_digits=5"]).contains("must be >= 640"));
+    }
+
+    #[test]
+    fn rpprof_python_option() {
+        let (options, program) = run_of(&["-B", "--python", "auto", "app.py"]);
+        assert_eq!(options.python, Some("auto".into()));
+        assert!(matches!(program, Program::Script { .. }));
+        let (options, _) = run_of(&["--python=/usr/bin/python3", "-c", "pass"]);
+        assert_eq!(options.python, Some("/usr/bin/python3".into()));
+        assert_eq!(
+            parse_strs(&["--python"]).unwrap_err().to_string(),
+            "Argument expected for the --python option"
+        );
     }
 
     #[test]

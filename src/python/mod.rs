@@ -12,7 +12,7 @@ pub mod labels;
 mod leftovers;
 pub mod locale;
 pub mod native;
-mod packages;
+pub mod packages;
 pub mod program;
 pub mod runner;
 pub mod settings;

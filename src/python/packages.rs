@@ -14,7 +14,13 @@
 //! `VIRTUAL_ENV` is ignored under `-E` and `-I`, as the `PYTHON*` variables are; both are
 //! under `-S` (no `site`, no site-packages).
 
+use std::ffi::OsStr;
+use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use rustpython_vm::{PyResult, VirtualMachine};
 
@@ -27,6 +33,11 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
     let settings = &vm.state.config.settings;
     if !settings.import_site {
         return Ok(());
+    }
+    if let Some(chosen) = CHOSEN.get() {
+        // `--python` (or `RPPROF_PYTHON`) names the environment outright: its packages
+        // only, not a second environment's versions of the same packages.
+        return add_site_dirs(vm, chosen.iter().cloned());
     }
     let activated = std::env::var_os(VIRTUAL_ENV)
         .filter(|v| !v.is_empty() && !settings.ignore_environment)
@@ -52,7 +63,14 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
             }
         }
     }
-    if directories.is_empty() {
+    add_site_dirs(vm, directories.into_iter())
+}
+
+/// `site.addsitedir` for each directory: appended to `sys.path` after the standard
+/// library, its `.pth` files run.
+fn add_site_dirs(vm: &VirtualMachine, directories: impl Iterator<Item = PathBuf>) -> PyResult<()> {
+    let mut directories = directories.peekable();
+    if directories.peek().is_none() {
         return Ok(());
     }
     let add = vm.import("site", 0)?.get_attr("addsitedir", vm)?;
@@ -81,4 +99,161 @@ fn site_packages(venv: &Path) -> Vec<PathBuf> {
         }
     }
     found
+}
+
+/// The environment variable that names the CPython interpreter whose packages the program
+/// also sees (`--python PATH` sets it, so children started through `sys.executable`
+/// inherit the choice).
+pub const PYTHON_VAR: &str = "RPPROF_PYTHON";
+
+/// `--python auto`: the `python3` first on `PATH`.
+pub const AUTO: &str = "auto";
+
+/// How long the chosen interpreter may take to say where its packages are.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the chosen interpreter prints: its site directories that exist (site-packages,
+/// dist-packages, the user's), in the order its `site` adds them. Their `.pth` files
+/// (editable installs among them) are run again here by `site.addsitedir`, so what they
+/// add to `sys.path` is added here too.
+const PROBE: &str = "import sys, json, site, os\n\
+dirs = list(site.getsitepackages()) if hasattr(site, 'getsitepackages') else []\n\
+if site.ENABLE_USER_SITE:\n    dirs.append(site.getusersitepackages())\n\
+print(json.dumps({'version': list(sys.version_info[:3]), 'executable': sys.executable,\n\
+ 'sitedirs': [d for d in dirs if os.path.isdir(d)]}))\n";
+
+/// The site directories of the interpreter `--python` or `RPPROF_PYTHON` chose, once
+/// [`choose_python`] asked it.
+static CHOSEN: OnceLock<Vec<PathBuf>> = OnceLock::new();
+
+/// Asks the CPython interpreter named by `flag` (`--python PATH`), or else by
+/// `RPPROF_PYTHON`, where its packages are, for [`install`] to add them. `auto` names the
+/// `python3` first on `PATH`. Sets `RPPROF_PYTHON` to the interpreter's path, so children
+/// started through `sys.executable` see the same packages: call it while no other thread
+/// runs, before the interpreter copies the environment. Nothing named: nothing to do. The
+/// error is one line for the user.
+pub fn choose_python(flag: Option<&OsStr>) -> Result<(), String> {
+    if CHOSEN.get().is_some() {
+        return Ok(());
+    }
+    let from_env = std::env::var_os(PYTHON_VAR).filter(|v| !v.is_empty());
+    let (named, source) = match (flag, &from_env) {
+        (Some(flag), _) => (flag.to_owned(), "--python"),
+        (None, Some(value)) => (value.clone(), PYTHON_VAR),
+        (None, None) => return Ok(()),
+    };
+    let path =
+        resolve(&named).map_err(|why| format!("{source} {}: {why}", named.to_string_lossy()))?;
+    let dirs = probe(&path).map_err(|why| format!("{source} {}: {why}", path.display()))?;
+    // SAFETY (of the environment): the caller runs this before any other thread starts.
+    std::env::set_var(PYTHON_VAR, &path);
+    let _ = CHOSEN.set(dirs);
+    Ok(())
+}
+
+/// The interpreter `named` stands for: `auto` is the `python3` first on `PATH`; a name
+/// without a slash is looked up on `PATH` as a shell would; a path is taken as it is. It
+/// must be a runnable file and not rpprof itself.
+fn resolve(named: &OsStr) -> Result<PathBuf, String> {
+    let lookup = |name: &OsStr| -> Option<PathBuf> {
+        std::env::split_paths(&std::env::var_os("PATH")?)
+            .map(|dir| dir.join(name))
+            .find(|candidate| is_executable(candidate))
+    };
+    let path = if named == AUTO {
+        lookup(OsStr::new("python3")).ok_or("no python3 on PATH")?
+    } else if !named.as_bytes().contains(&b'/') {
+        lookup(named).ok_or("not found on PATH")?
+    } else {
+        PathBuf::from(named)
+    };
+    if !path.exists() {
+        return Err("no such file".to_owned());
+    }
+    if !is_executable(&path) {
+        return Err("not an executable file".to_owned());
+    }
+    let itself = std::env::current_exe().and_then(|exe| exe.canonicalize());
+    if let (Ok(itself), Ok(real)) = (itself, path.canonicalize()) {
+        if itself == real {
+            return Err(format!(
+                "{} is rpprof itself; name a CPython interpreter",
+                path.display()
+            ));
+        }
+    }
+    Ok(path)
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// Runs `python -c PROBE` with a bounded wait and reads its site directories.
+fn probe(python: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut child = Command::new(python)
+        .args(["-c", PROBE])
+        .env_remove(PYTHON_VAR)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|err| format!("cannot run it: {err}"))?;
+    // The answer is a few hundred bytes: it fits the pipe, so waiting before reading
+    // cannot block the child.
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() < PROBE_TIMEOUT => {
+                std::thread::sleep(Duration::from_millis(5))
+            }
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "no answer in {} s to `-c 'import site ...'`; is it a Python interpreter?",
+                    PROBE_TIMEOUT.as_secs()
+                ));
+            }
+            Err(err) => return Err(format!("cannot wait for it: {err}")),
+        }
+    };
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    if let Some(mut out) = child.stdout.take() {
+        let _ = out.read_to_string(&mut stdout);
+    }
+    if let Some(mut err) = child.stderr.take() {
+        let _ = err.read_to_string(&mut stderr);
+    }
+    let not_python = || {
+        let ended = match status.code() {
+            Some(0) => "printed no list of its packages".to_owned(),
+            Some(code) => format!("exited with status {code}"),
+            None => "was killed by a signal".to_owned(),
+        };
+        let said = stderr.lines().rev().find(|l| !l.trim().is_empty());
+        let said = said.map(|l| format!(": {}", l.trim())).unwrap_or_default();
+        format!("not a Python interpreter? asked where its packages are (`-c 'import site ...'`), it {ended}{said}")
+    };
+    if !status.success() {
+        return Err(not_python());
+    }
+    let answer: serde_json::Value = stdout
+        .lines()
+        .rev()
+        .find_map(|line| serde_json::from_str(line).ok())
+        .ok_or_else(not_python)?;
+    let dirs = answer
+        .get("sitedirs")
+        .and_then(|d| d.as_array())
+        .ok_or_else(not_python)?;
+    Ok(dirs
+        .iter()
+        .filter_map(|d| d.as_str())
+        .map(PathBuf::from)
+        .collect())
 }

@@ -53,6 +53,10 @@ pub enum ProgramError {
     /// (its `sys.orig_argv` needs text).
     #[error("the command line holds an argument that is not UTF-8 ({0}); RustPython cannot start with it (rename the file, or reach it through a UTF-8 path such as a symlink)")]
     NotUtf8(String),
+    /// `--python` or `RPPROF_PYTHON` names no usable CPython interpreter (the text says
+    /// which and why).
+    #[error("{0}")]
+    NoPython(String),
     /// A directory without `__main__.py`.
     #[error("can't find '__main__' module in {}", python_repr(path))]
     NoMain {
