@@ -281,3 +281,113 @@ fn a_bad_python_option_is_one_line_and_status_2() {
         );
     }
 }
+
+/// A wheel of one pure-Python module, written by hand (a wheel is a zip with a
+/// `.dist-info`), so installing needs no network.
+fn make_wheel(dir: &TempDir) -> std::path::PathBuf {
+    let wheels = dir.join("wheels");
+    std::fs::create_dir_all(&wheels).unwrap();
+    let made = std::process::Command::new("python3")
+        .current_dir(&wheels)
+        .args([
+            "-c",
+            "import zipfile\n\
+             files = {'tinypkg.py': 'NAME = \"tiny\"\\n',\n\
+             'tinypkg-1.0.dist-info/METADATA': 'Metadata-Version: 2.1\\nName: tinypkg\\nVersion: 1.0\\n',\n\
+             'tinypkg-1.0.dist-info/WHEEL': 'Wheel-Version: 1.0\\nGenerator: hand\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n'}\n\
+             files['tinypkg-1.0.dist-info/RECORD'] = ''.join(f'{n},,\\n' for n in files) + 'tinypkg-1.0.dist-info/RECORD,,\\n'\n\
+             z = zipfile.ZipFile('tinypkg-1.0-py3-none-any.whl', 'w')\n\
+             [z.writestr(name, text) for name, text in files.items()]\n\
+             z.close()\n",
+        ])
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    wheels
+}
+
+/// `rpprof -m venv DIR` makes a venv whose `bin/python` is rpprof, with pip (ensurepip
+/// takes the pip wheel of the `python3` on PATH, as rpprof's frozen standard library has
+/// none); its pip installs a pure-Python package that the venv's python, and rpprof with
+/// the venv activated, then import.
+#[test]
+fn rpprof_makes_a_venv_with_pip_that_installs_packages() {
+    let dir = TempDir::new("rpprof-venv");
+    let has_pip_wheel = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import ensurepip, glob, os, sys; sys.exit(not glob.glob(os.path.join(os.path.dirname(ensurepip.__file__), '_bundled', 'pip-*.whl')))",
+        ])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_pip_wheel {
+        eprintln!("skipped: no python3 with ensurepip's pip wheel on PATH");
+        return;
+    }
+    let wheels = make_wheel(&dir);
+    let venv = dir.join("rp-venv");
+    let ran = run(rpprof()
+        .env_remove("RPPROF_PYTHON")
+        .env_remove("VIRTUAL_ENV")
+        .args(["-W", "ignore", "-m", "venv"])
+        .arg(&venv));
+    ran.expect_code(0);
+    let python = venv.join("bin/python");
+    assert_eq!(
+        std::fs::canonicalize(&python).unwrap(),
+        std::fs::canonicalize(env!("CARGO_BIN_EXE_rpprof")).unwrap()
+    );
+    let ran = run(std::process::Command::new(&python)
+        .env_remove("RPPROF_PYTHON")
+        .env_remove("VIRTUAL_ENV")
+        .env_remove("PIP_CONFIG_FILE")
+        .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+        .args([
+            "-W",
+            "ignore",
+            "-m",
+            "pip",
+            "install",
+            "--no-index",
+            "--find-links",
+        ])
+        .arg(&wheels)
+        .arg("tinypkg"));
+    ran.expect_code(0);
+    assert!(
+        ran.stdout.contains("Successfully installed tinypkg-1.0"),
+        "{}\n{}",
+        ran.stdout,
+        ran.stderr
+    );
+    let code = "import tinypkg; print(tinypkg.NAME)";
+    let ran = run(std::process::Command::new(&python)
+        .env_remove("VIRTUAL_ENV")
+        .args(["-c", code]));
+    ran.expect_code(0);
+    assert_eq!(ran.stdout, "tiny\n", "{}", ran.stderr);
+    let ran = run(rpprof()
+        .env_remove("RPPROF_PYTHON")
+        .env("VIRTUAL_ENV", &venv)
+        .args(["-c", code]));
+    ran.expect_code(0);
+    assert_eq!(ran.stdout, "tiny\n", "{}", ran.stderr);
+}
+
+/// `-m ensurepip` with no CPython to take a pip wheel from: one line saying what is
+/// missing and what to do, status 1.
+#[test]
+fn ensurepip_without_a_pip_wheel_says_why_in_one_line() {
+    let dir = TempDir::new("ensurepip-none");
+    let ran = run(rpprof()
+        .env_remove("RPPROF_PYTHON")
+        .env("PATH", dir.path())
+        .args(["-m", "ensurepip"]));
+    ran.expect_code(1);
+    assert_eq!(ran.stderr.lines().count(), 1, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("ensurepip needs a pip wheel") && ran.stderr.contains("--python PATH"),
+        "{}",
+        ran.stderr
+    );
+}

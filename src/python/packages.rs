@@ -80,7 +80,9 @@ fn add_site_dirs(vm: &VirtualMachine, directories: impl Iterator<Item = PathBuf>
     Ok(())
 }
 
-/// `VENV/lib/python3.*/site-packages` and `VENV/lib64/python3.*/site-packages`.
+/// `VENV/lib/python3.*/site-packages` and `VENV/lib64/python3.*/site-packages`, and
+/// `rustpython3.*` in their place, where pip run by rpprof installs (RustPython's
+/// `sysconfig` scheme).
 fn site_packages(venv: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
     for lib in ["lib", "lib64"] {
@@ -91,7 +93,7 @@ fn site_packages(venv: &Path) -> Vec<PathBuf> {
             let is_python = entry
                 .file_name()
                 .to_str()
-                .is_some_and(|n| n.starts_with("python3"));
+                .is_some_and(|n| n.starts_with("python3") || n.starts_with("rustpython3"));
             let directory = entry.path().join("site-packages");
             if is_python && directory.is_dir() {
                 found.push(directory);
@@ -193,8 +195,31 @@ fn is_executable(path: &Path) -> bool {
 
 /// Runs `python -c PROBE` with a bounded wait and reads its site directories.
 fn probe(python: &Path) -> Result<Vec<PathBuf>, String> {
+    let stdout = ask(python, PROBE)?;
+    let answer: serde_json::Value = stdout
+        .lines()
+        .rev()
+        .find_map(|line| serde_json::from_str(line).ok())
+        .ok_or(NOT_PYTHON)?;
+    let dirs = answer
+        .get("sitedirs")
+        .and_then(|d| d.as_array())
+        .ok_or(NOT_PYTHON)?;
+    Ok(dirs
+        .iter()
+        .filter_map(|d| d.as_str())
+        .map(PathBuf::from)
+        .collect())
+}
+
+/// What [`probe`] says of a program that answered, but not as a Python would.
+const NOT_PYTHON: &str =
+    "not a Python interpreter? asked where its packages are (`-c 'import site ...'`), it printed no list of its packages";
+
+/// Runs `python -c CODE` with a bounded wait and returns what it printed.
+fn ask(python: &Path, code: &str) -> Result<String, String> {
     let mut child = Command::new(python)
-        .args(["-c", PROBE])
+        .args(["-c", code])
         .env_remove(PYTHON_VAR)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -229,31 +254,65 @@ fn probe(python: &Path) -> Result<Vec<PathBuf>, String> {
     if let Some(mut err) = child.stderr.take() {
         let _ = err.read_to_string(&mut stderr);
     }
-    let not_python = || {
+    if !status.success() {
         let ended = match status.code() {
-            Some(0) => "printed no list of its packages".to_owned(),
             Some(code) => format!("exited with status {code}"),
             None => "was killed by a signal".to_owned(),
         };
         let said = stderr.lines().rev().find(|l| !l.trim().is_empty());
         let said = said.map(|l| format!(": {}", l.trim())).unwrap_or_default();
-        format!("not a Python interpreter? asked where its packages are (`-c 'import site ...'`), it {ended}{said}")
-    };
-    if !status.success() {
-        return Err(not_python());
+        return Err(format!("not a Python interpreter? asked where its packages are (`-c 'import site ...'`), it {ended}{said}"));
     }
-    let answer: serde_json::Value = stdout
-        .lines()
-        .rev()
-        .find_map(|line| serde_json::from_str(line).ok())
-        .ok_or_else(not_python)?;
-    let dirs = answer
-        .get("sitedirs")
-        .and_then(|d| d.as_array())
-        .ok_or_else(not_python)?;
-    Ok(dirs
-        .iter()
-        .filter_map(|d| d.as_str())
-        .map(PathBuf::from)
-        .collect())
+    Ok(stdout)
+}
+
+/// What the interpreter asked for a pip wheel prints: the first directory holding one,
+/// among its `ensurepip/_bundled`, its `WHEEL_PKG_DIR` and the distributions' shared one.
+const FIND_PIP_WHEEL: &str = "import glob, os, sysconfig\n\
+dirs = [sysconfig.get_config_var('WHEEL_PKG_DIR') or '', '/usr/share/python-wheels']\n\
+try:\n    import ensurepip\n    dirs.insert(0, os.path.join(os.path.dirname(ensurepip.__file__), '_bundled'))\n\
+except Exception:\n    pass\n\
+print(next((d for d in dirs if d and glob.glob(os.path.join(d, 'pip-*.whl'))), ''))\n";
+
+/// Before `-m ensurepip` runs: rpprof's standard library is frozen into the binary, which
+/// holds its modules but not `ensurepip/_bundled/pip-*.whl`, so `ensurepip` would fail
+/// (`Can't open orphan path`). Unless `WHEEL_PKG_DIR` already names a directory, it is set
+/// to where a CPython keeps its pip wheel: the one `--python` chose, else the `python3` on
+/// `PATH`. None found: one line saying so, and status 1.
+pub fn provide_pip_wheel(vm: &VirtualMachine) -> PyResult<()> {
+    let sysconfig = vm.import("sysconfig", 0)?;
+    let vars = sysconfig.get_attr("get_config_vars", vm)?.call((), vm)?;
+    if vars
+        .get_item("WHEEL_PKG_DIR", vm)
+        .is_ok_and(|v| v.try_to_bool(vm).unwrap_or(false))
+    {
+        return Ok(());
+    }
+    let from_env = std::env::var_os(PYTHON_VAR).filter(|v| !v.is_empty());
+    let asked = match &from_env {
+        Some(named) => format!("{PYTHON_VAR} {}", named.to_string_lossy()),
+        None => "the python3 on PATH".to_owned(),
+    };
+    let named = from_env.unwrap_or_else(|| AUTO.into());
+    let found = resolve(&named)
+        .and_then(|python| ask(&python, FIND_PIP_WHEEL))
+        .map(|out| out.trim().to_owned());
+    match found {
+        Ok(dir) if !dir.is_empty() => vars.set_item("WHEEL_PKG_DIR", vm.new_pyobj(dir), vm),
+        found => {
+            let why = match found {
+                Err(why) => format!(" ({asked}: {why})"),
+                Ok(_) => String::new(),
+            };
+            Err(vm.new_exception_msg(
+                vm.ctx.exceptions.system_exit.to_owned(),
+                format!(
+                    "rpprof: ensurepip needs a pip wheel, which rpprof's frozen standard library \
+                     does not hold, and found none in a CPython's ensurepip or WHEEL_PKG_DIR{why}; \
+                     name a CPython that has one with --python PATH"
+                )
+                .into(),
+            ))
+        }
+    }
 }

@@ -222,6 +222,9 @@ fn run_main_code(
                     .unwrap_or_default();
                 vm.insert_sys_path(vm.new_pyobj(cwd))?;
             }
+            if name == "ensurepip" {
+                super::packages::provide_pip_wheel(vm)?;
+            }
             vm.run_module(name)
         }
         Program::Script { path, .. } => {
