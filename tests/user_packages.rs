@@ -372,6 +372,38 @@ fn rpprof_makes_a_venv_with_pip_that_installs_packages() {
         .args(["-c", code]));
     ran.expect_code(0);
     assert_eq!(ran.stdout, "tiny\n", "{}", ran.stderr);
+
+    // Activated, `rpprof -m pip` (not the venv's python) installs into the venv too.
+    let ran = run(rpprof()
+        .env_remove("RPPROF_PYTHON")
+        .env("VIRTUAL_ENV", &venv)
+        .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+        .args(["-W", "ignore", "-m", "pip", "uninstall", "-y", "tinypkg"]));
+    ran.expect_code(0);
+    let ran = run(rpprof()
+        .env_remove("RPPROF_PYTHON")
+        .env("VIRTUAL_ENV", &venv)
+        .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+        .args([
+            "-W",
+            "ignore",
+            "-m",
+            "pip",
+            "install",
+            "--no-index",
+            "--find-links",
+        ])
+        .arg(&wheels)
+        .arg("tinypkg"));
+    ran.expect_code(0);
+    let ran = run(std::process::Command::new(&python)
+        .env_remove("VIRTUAL_ENV")
+        .args([
+            "-c",
+            "import tinypkg, sys; print(tinypkg.__file__.startswith(sys.prefix))",
+        ]));
+    ran.expect_code(0);
+    assert_eq!(ran.stdout, "True\n", "{}", ran.stderr);
 }
 
 /// `-m ensurepip` with no CPython to take a pip wheel from: one line saying what is

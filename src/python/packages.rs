@@ -11,6 +11,13 @@
 //!   `sys.prefix` to it from its `pyvenv.cfg`, but looks for the interpreter's own Python
 //!   version's site-packages, not the one the venv was made with).
 //!
+//! An activated venv that rpprof does not run from becomes `sys.prefix` (and
+//! `sys.exec_prefix`), as under the venv's own `python`: `rpprof -m pip install` then
+//! installs into it, not into rpprof's installation.
+//!
+//! `--python PATH` (or `RPPROF_PYTHON`, see [`choose_python`]) names the environment
+//! outright and wins over both venvs: its site directories only.
+//!
 //! `VIRTUAL_ENV` is ignored under `-E` and `-I`, as the `PYTHON*` variables are; both are
 //! under `-S` (no `site`, no site-packages).
 
@@ -49,6 +56,15 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
         .and_then(|prefix| prefix.try_to_value::<String>(vm).ok())
         .map(PathBuf::from)
         .filter(|prefix| prefix.join("pyvenv.cfg").is_file());
+    if let (Some(venv), None) = (&activated, &running_from) {
+        // As the venv's own `python` would: `sys.prefix` is the venv, so what installs by
+        // `sys.prefix` (`rpprof -m pip install` in an activated venv) installs into it.
+        if venv.join("pyvenv.cfg").is_file() {
+            let prefix = vm.new_pyobj(venv.to_string_lossy().into_owned());
+            vm.sys_module.set_attr("prefix", prefix.clone(), vm)?;
+            vm.sys_module.set_attr("exec_prefix", prefix, vm)?;
+        }
+    }
     // Each real directory once: lib64 is often a link to lib, and both venvs may be one.
     let mut seen: Vec<PathBuf> = Vec::new();
     let mut directories: Vec<PathBuf> = Vec::new();
