@@ -406,8 +406,8 @@ fn rpprof_makes_a_venv_with_pip_that_installs_packages() {
     assert_eq!(ran.stdout, "True\n", "{}", ran.stderr);
 }
 
-/// `-m ensurepip` with no CPython to take a pip wheel from: one line saying what is
-/// missing and what to do, status 1.
+/// `-m ensurepip` with no CPython to take a pip wheel from, and `-m pip` with no pip: one
+/// line saying what is missing and what to do, status 1.
 #[test]
 fn ensurepip_without_a_pip_wheel_says_why_in_one_line() {
     let dir = TempDir::new("ensurepip-none");
@@ -419,6 +419,18 @@ fn ensurepip_without_a_pip_wheel_says_why_in_one_line() {
     assert_eq!(ran.stderr.lines().count(), 1, "{}", ran.stderr);
     assert!(
         ran.stderr.contains("ensurepip needs a pip wheel") && ran.stderr.contains("--python PATH"),
+        "{}",
+        ran.stderr
+    );
+    // And `-m pip` with no pip: where one comes from, in one line.
+    let ran = run(rpprof()
+        .env_remove("RPPROF_PYTHON")
+        .env_remove("VIRTUAL_ENV")
+        .args(["-m", "pip", "install", "six"]));
+    ran.expect_code(1);
+    assert_eq!(ran.stderr.lines().count(), 1, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("No module named pip") && ran.stderr.contains("rpprof -m venv"),
         "{}",
         ran.stderr
     );

@@ -332,3 +332,23 @@ pub fn provide_pip_wheel(vm: &VirtualMachine) -> PyResult<()> {
         }
     }
 }
+
+/// Before `-m pip`: with no pip to import (rpprof ships none), one line saying where a pip
+/// for rpprof comes from, instead of `No module named pip`; status 1 as before.
+pub fn explain_missing_pip(vm: &VirtualMachine) -> PyResult<()> {
+    let spec = vm
+        .import("importlib.util", 0)?
+        .get_attr("util", vm)?
+        .get_attr("find_spec", vm)?
+        .call(("pip",), vm)?;
+    if !vm.is_none(&spec) {
+        return Ok(());
+    }
+    Err(vm.new_exception_msg(
+        vm.ctx.exceptions.system_exit.to_owned(),
+        "rpprof: No module named pip: rpprof ships none; make a venv with pip with \
+         `rpprof -m venv DIR` and run `DIR/bin/python -m pip` (or activate it first)"
+            .to_owned()
+            .into(),
+    ))
+}

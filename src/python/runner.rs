@@ -222,8 +222,10 @@ fn run_main_code(
                     .unwrap_or_default();
                 vm.insert_sys_path(vm.new_pyobj(cwd))?;
             }
-            if name == "ensurepip" {
-                super::packages::provide_pip_wheel(vm)?;
+            match name.as_str() {
+                "ensurepip" => super::packages::provide_pip_wheel(vm)?,
+                "pip" => super::packages::explain_missing_pip(vm)?,
+                _ => {}
             }
             vm.run_module(name)
         }
