@@ -34,8 +34,9 @@ use rustpython_vm::{PyResult, VirtualMachine};
 /// The environment variable `bin/activate` sets.
 const VIRTUAL_ENV: &str = "VIRTUAL_ENV";
 
-/// Adds the activated virtual environment's site-packages, and those of the one rpprof
-/// runs from, to `sys.path`. Call it before the program runs.
+/// Adds the site directories of the interpreter `--python` chose, or else the activated
+/// virtual environment's site-packages and those of the one rpprof runs from, to
+/// `sys.path`. Call it before the program runs.
 pub fn install(vm: &VirtualMachine) -> PyResult<()> {
     let settings = &vm.state.config.settings;
     if !settings.import_site {
@@ -134,11 +135,10 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 /// dist-packages, the user's), in the order its `site` adds them. Their `.pth` files
 /// (editable installs among them) are run again here by `site.addsitedir`, so what they
 /// add to `sys.path` is added here too.
-const PROBE: &str = "import sys, json, site, os\n\
+const PROBE: &str = "import json, site, os\n\
 dirs = list(site.getsitepackages()) if hasattr(site, 'getsitepackages') else []\n\
 if site.ENABLE_USER_SITE:\n    dirs.append(site.getusersitepackages())\n\
-print(json.dumps({'version': list(sys.version_info[:3]), 'executable': sys.executable,\n\
- 'sitedirs': [d for d in dirs if os.path.isdir(d)]}))\n";
+print(json.dumps({'sitedirs': [d for d in dirs if os.path.isdir(d)]}))\n";
 
 /// The site directories of the interpreter `--python` or `RPPROF_PYTHON` chose, once
 /// [`choose_python`] asked it.
@@ -183,7 +183,9 @@ fn resolve(named: &OsStr) -> Result<PathBuf, String> {
     } else if !named.as_bytes().contains(&b'/') {
         lookup(named).ok_or("not found on PATH")?
     } else {
-        PathBuf::from(named)
+        // Absolute, for children started elsewhere; links kept: a venv's `bin/python` is
+        // a link, and resolving it would lose the venv.
+        std::path::absolute(named).unwrap_or_else(|_| PathBuf::from(named))
     };
     if !path.exists() {
         return Err("no such file".to_owned());
