@@ -1,5 +1,6 @@
 //! Real programs from PyPI run through the binary (issue 23's "Done when"): SQLAlchemy's
-//! ORM, rich, docutils, Django under the agent and pytest on more-itertools' own tests.
+//! ORM, rich, docutils, Django under the agent and pytest on more-itertools' and attrs'
+//! own tests.
 //! Their output is compared with CPython 3.11's (`python3`) on the same wheels.
 //!
 //! The wheels are fetched by the test set-up into `target/pypi-cache` (see
@@ -458,4 +459,108 @@ fn pytest_on_more_itertools_own_tests_passes_as_under_cpython() {
         recorded.stdout
     );
     assert!(profile.contains("more_itertools/more.py"), "{profile}");
+}
+
+/// The test files of attrs' own suite that run here: abstract classes (the "Can't
+/// instantiate abstract class" message), slotted classes and `__init_subclass__` (the
+/// MRO and `__init_subclass__` stand-ins). They take ~7 s under rpprof; the whole suite
+/// takes minutes.
+const ATTRS_FILES: [&str; 3] = [
+    "tests/test_abc.py",
+    "tests/test_slots.py",
+    "tests/test_init_subclass.py",
+];
+
+/// pytest on attrs' own tests (from its sdist) under `run`, then `test_abc.py` under
+/// `record`: as many passes as CPython 3.11, but for the 3.14 version gates.
+///
+/// rpprof's interpreter says it is Python 3.14 (`sys.version_info` 3.14.0 alpha), so
+/// attrs' gates on `PY_3_14_PLUS` differ from CPython 3.11's:
+/// - `test_slots.py::test_slots_cached_property_infers_type` is
+///   `xfail(PY_3_14_PLUS, reason="3.14 does not infer the type anymore.")`: it passes
+///   under CPython 3.11 and is an expected failure under rpprof.
+/// - `tests/conftest.py` leaves out `test_forward_references.py` below 3.14; it is not
+///   among the files run here.
+#[test]
+fn pytest_on_attrs_own_tests_passes_as_under_cpython() {
+    let test = "attrs";
+    let Some(mut path) = packages(
+        test,
+        &[
+            "pytest==9.2.0",
+            "iniconfig==2.3.1",
+            "pluggy==1.7.0",
+            "packaging==26.4",
+            "pygments==2.21.0",
+            "hypothesis==6.155.7",
+            "sortedcontainers==2.4.0",
+        ],
+    ) else {
+        return;
+    };
+    let source = match pypi::sdist("attrs==25.4.0") {
+        Ok(source) => source,
+        Err(why) => return pypi::skip(test, &why),
+    };
+    path.insert(0, source.join("src"));
+    fn pytest<'a>(files: &[&'a str]) -> Vec<&'a std::ffi::OsStr> {
+        ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfsx"]
+            .into_iter()
+            .chain(files.iter().copied())
+            .map(std::ffi::OsStr::new)
+            .collect()
+    }
+    let expected = timed("attrs python3", || {
+        cpython(&path, &source, &pytest(&ATTRS_FILES))
+    });
+    expected.expect_code(0);
+    let ran = timed("attrs rpprof run", || {
+        rpprof_on(&path, &source, &pytest(&ATTRS_FILES))
+    });
+    ran.expect_code(0);
+    assert_eq!(pytest_count(&ran.stdout, "failed"), 0, "{}", ran.stdout);
+    assert_eq!(
+        pytest_count(&ran.stdout, "skipped"),
+        pytest_count(&expected.stdout, "skipped"),
+        "{}",
+        ran.stdout
+    );
+    // The one 3.14 gate among these files: CPython's pass is rpprof's expected failure.
+    assert!(
+        ran.stdout.contains(
+            "XFAIL tests/test_slots.py::test_slots_cached_property_infers_type - \
+             3.14 does not infer the type anymore."
+        ),
+        "{}",
+        ran.stdout
+    );
+    assert_eq!(pytest_count(&ran.stdout, "xfailed"), 1, "{}", ran.stdout);
+    assert_eq!(
+        pytest_count(&ran.stdout, "passed") + 1,
+        pytest_count(&expected.stdout, "passed"),
+        "{}",
+        ran.stdout
+    );
+
+    let folded = std::env::temp_dir().join(format!("rpprof-attrs-{}.folded", std::process::id()));
+    // `--`: after `record`'s options, `-m` would be its `--mode`.
+    let mut args = vec![
+        std::ffi::OsStr::new("record"),
+        "-o".as_ref(),
+        folded.as_os_str(),
+        "--".as_ref(),
+    ];
+    args.extend(pytest(&["tests/test_abc.py"]));
+    let recorded = timed("attrs rpprof record", || rpprof_on(&path, &source, &args));
+    let expected = cpython(&path, &source, &pytest(&["tests/test_abc.py"]));
+    let profile = std::fs::read_to_string(&folded).unwrap_or_default();
+    let _ = std::fs::remove_file(&folded);
+    recorded.expect_code(0);
+    assert_eq!(
+        pytest_count(&recorded.stdout, "passed"),
+        pytest_count(&expected.stdout, "passed"),
+        "{}",
+        recorded.stdout
+    );
+    assert!(!profile.is_empty(), "record wrote a profile");
 }
