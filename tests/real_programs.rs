@@ -313,7 +313,15 @@ fn django_startproject_migrate_runserver_profiled_by_agent() {
     let _ = server.wait();
     let log = log.join().unwrap();
     assert_eq!(status, 200, "{head}");
-    let folded = String::from_utf8(body).unwrap();
+    let folded = String::from_utf8(body).unwrap_or_else(|e| {
+        let bytes = e.into_bytes();
+        let kept = std::env::temp_dir().join("rpprof-django-profile.bin");
+        std::fs::write(&kept, &bytes).unwrap();
+        panic!(
+            "the agent's folded profile is not UTF-8 (kept in {})",
+            kept.display()
+        )
+    });
     assert!(
         folded.contains("django/core/handlers/base.py") && folded.contains("get_response ("),
         "the agent's profile holds Django's request handling:\n{folded}\n--- stderr\n{log}"
