@@ -1,5 +1,6 @@
 //! Real programs from PyPI run through the binary (issue 23's "Done when"): SQLAlchemy's
-//! ORM, rich, docutils, Django under the agent and pytest on more-itertools' and attrs'
+//! ORM, rich, docutils, Django under the agent, gunicorn's workers under `record
+//! --subprocesses` and pytest on more-itertools' and attrs'
 //! own tests.
 //! Their output is compared with CPython 3.11's (`python3`) on the same wheels.
 //!
@@ -576,4 +577,96 @@ fn pytest_on_attrs_own_tests_passes_as_under_cpython() {
         recorded.stdout
     );
     assert!(!profile.is_empty(), "record wrote a profile");
+}
+
+/// gunicorn with two workers, no shims, under `record --subprocesses`: 100 requests
+/// answered, and the profile holds the arbiter and both workers (`python-child (pid N)`
+/// roots). Guards `os.utime(fd)` and `select` through `fileno()` (the workers crashed in a
+/// loop).
+#[test]
+fn gunicorn_two_workers_recorded_with_subprocesses() {
+    let test = "gunicorn";
+    let Some(mut path) = packages(test, &["gunicorn==27.0.1", "packaging==26.4"]) else {
+        return;
+    };
+    path.push(root().join("tests/scripts/real"));
+    let dir = TempDir::new(test);
+    let folded = dir.join("gunicorn.folded");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let site = format!("127.0.0.1:{port}");
+    let mut command = rpprof();
+    command
+        .args(["record", "--subprocesses", "-o"])
+        .arg(&folded)
+        .args([
+            "--",
+            "-m",
+            "gunicorn",
+            "-w",
+            "2",
+            "-b",
+            &site,
+            "gunicorn_app:app",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let mut server = with_packages(&mut command, &path, dir.path())
+        .spawn()
+        .unwrap();
+    let mut stderr = server.stderr.take().unwrap();
+    let log = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+        text
+    });
+    let start = Instant::now();
+    while std::net::TcpStream::connect(&site).is_err() {
+        assert!(
+            start.elapsed().as_secs() < 60,
+            "gunicorn did not listen on {site}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let served = Instant::now();
+    for i in 0..100 {
+        let (status, head, body) = common::http_get(&site, "/", &[]);
+        assert_eq!(status, 200, "request {i}: {head}");
+        assert_eq!(String::from_utf8_lossy(&body), "2666466670000\n");
+    }
+    eprintln!(
+        "gunicorn 100 requests under record: {:.2} s",
+        served.elapsed().as_secs_f64()
+    );
+    let stopped = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    let start = Instant::now();
+    while server.try_wait().unwrap().is_none() {
+        if start.elapsed().as_secs() > 60 {
+            let _ = server.kill();
+            panic!("gunicorn under record did not stop on SIGTERM within 60 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let log = log.join().unwrap();
+    let profile =
+        std::fs::read_to_string(&folded).unwrap_or_else(|e| panic!("no profile ({e}):\n{log}"));
+    let mut workers: Vec<&str> = profile
+        .lines()
+        .filter_map(|l| l.strip_prefix("python-child (pid "))
+        .filter_map(|rest| rest.split(')').next())
+        .collect();
+    workers.sort_unstable();
+    workers.dedup();
+    assert!(
+        workers.len() >= 2,
+        "both workers' samples are in the profile ({workers:?}):\n{profile}\n--- stderr\n{log}"
+    );
+    assert!(profile.contains("gunicorn_app.py"), "{profile}");
 }
