@@ -1,8 +1,7 @@
 //! Real programs from PyPI run through the binary (issue 23's "Done when"): SQLAlchemy's
-//! ORM, rich, docutils, Django under the agent, gunicorn's workers under `record
-//! --subprocesses` and pytest on more-itertools' and attrs'
-//! own tests.
-//! Their output is compared with CPython 3.11's (`python3`) on the same wheels.
+//! ORM, rich, docutils, Django under the agent, gunicorn's workers under
+//! `record --subprocesses`, and pytest on more-itertools' and attrs' own tests. Their
+//! output is compared with CPython 3.11's (`python3`) on the same wheels.
 //!
 //! The wheels are fetched by the test set-up into `target/pypi-cache` (see
 //! `tests/real/pypi.rs`), never kept in the repository. Offline, or without `python3` and
