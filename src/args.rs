@@ -42,7 +42,7 @@ pub struct SamplingArgs {
 
     /// What to measure: `cpu` samples threads in proportion to the CPU they use; `wall`
     /// samples every thread at the rate, running or blocked.
-    #[arg(short = 'm', long, default_value = sampler::DEFAULT_MODE.label(), value_parser = mode_arg)]
+    #[arg(long, default_value = sampler::DEFAULT_MODE.label(), value_parser = mode_arg)]
     pub mode: Mode,
 
     /// Keep samples of blocked threads (sleeping, waiting on a lock, IO), ending in an

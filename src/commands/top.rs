@@ -42,7 +42,7 @@ pub struct TopArgs {
     pub rate: u32,
 
     /// `cpu` shows where the CPU goes; `wall` also shows where threads wait.
-    #[arg(short = 'm', long, default_value = sampler::DEFAULT_MODE.label(), value_parser = crate::args::mode_arg)]
+    #[arg(long, default_value = sampler::DEFAULT_MODE.label(), value_parser = crate::args::mode_arg)]
     pub mode: Mode,
 
     /// Also import the packages of this CPython interpreter (see `rpprof run --help`);
