@@ -107,14 +107,7 @@ fn module_and_code_modes() {
     // `-m MODULE` after record's own options is the module, as the usage line says (it
     // was once taken for `--mode`).
     let ran = run(rpprof().current_dir(dir.path()).args([
-        "record",
-        "--mode",
-        "wall",
-        "-o",
-        "p.folded",
-        "-m",
-        "pkg.tool",
-        "a",
+        "record", "--mode", "wall", "-o", "p.folded", "-m", "pkg.tool", "a",
     ]));
     ran.expect_code(0);
     assert_eq!(ran.stdout, "__main__ ['a']\n");
