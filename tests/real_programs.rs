@@ -62,6 +62,32 @@ fn rpprof_on(path: &[PathBuf], cwd: &Path, args: &[&std::ffi::OsStr]) -> Ran {
     run(with_packages(&mut command, path, cwd))
 }
 
+/// `pytest ARGS` (`python -m pytest ...`) under `rpprof record` and under CPython, in
+/// `source`: rpprof's run, CPython's run and the folded profile `record` wrote.
+fn recorded_and_cpython(
+    test: &str,
+    path: &[PathBuf],
+    source: &Path,
+    pytest: &[&std::ffi::OsStr],
+) -> (Ran, Ran, String) {
+    let folded = std::env::temp_dir().join(format!("rpprof-{test}-{}.folded", std::process::id()));
+    // `--` ends `record`'s options before the program's.
+    let mut args = vec![
+        std::ffi::OsStr::new("record"),
+        "-o".as_ref(),
+        folded.as_os_str(),
+        "--".as_ref(),
+    ];
+    args.extend_from_slice(pytest);
+    let recorded = timed(&format!("{test} rpprof record"), || {
+        rpprof_on(path, source, &args)
+    });
+    let expected = cpython(path, source, pytest);
+    let profile = std::fs::read_to_string(&folded).unwrap_or_default();
+    let _ = std::fs::remove_file(&folded);
+    (recorded, expected, profile)
+}
+
 /// Runs `f`, printing how long it took (shown with `--nocapture`).
 fn timed<T>(what: &str, f: impl FnOnce() -> T) -> T {
     let start = Instant::now();
@@ -439,25 +465,12 @@ fn pytest_on_more_itertools_own_tests_passes_as_under_cpython() {
     );
 
     // Under `record`, the classes that need the `compress` fix.
-    let folded = std::env::temp_dir().join(format!("rpprof-mi-{}.folded", std::process::id()));
-    // `--`: after `record`'s options, `-m` would be its `--mode`.
-    let mut args = vec![
-        std::ffi::OsStr::new("record"),
-        "-o".as_ref(),
-        folded.as_os_str(),
-        "--".as_ref(),
-    ];
-    args.extend(pytest("IsliceExtendedTests or IlenTests or LocateTests"));
-    let recorded = timed("more-itertools rpprof record", || {
-        rpprof_on(&path, &source, &args)
-    });
-    let expected = cpython(
+    let (recorded, expected, profile) = recorded_and_cpython(
+        test,
         &path,
         &source,
         &pytest("IsliceExtendedTests or IlenTests or LocateTests"),
     );
-    let profile = std::fs::read_to_string(&folded).unwrap_or_default();
-    let _ = std::fs::remove_file(&folded);
     recorded.expect_code(0);
     assert_eq!(
         pytest_count(&recorded.stdout, "passed"),
@@ -555,19 +568,8 @@ fn pytest_on_attrs_own_tests_passes_as_under_cpython() {
         ran.stdout
     );
 
-    let folded = std::env::temp_dir().join(format!("rpprof-attrs-{}.folded", std::process::id()));
-    // `--`: after `record`'s options, `-m` would be its `--mode`.
-    let mut args = vec![
-        std::ffi::OsStr::new("record"),
-        "-o".as_ref(),
-        folded.as_os_str(),
-        "--".as_ref(),
-    ];
-    args.extend(pytest(&["tests/test_abc.py"]));
-    let recorded = timed("attrs rpprof record", || rpprof_on(&path, &source, &args));
-    let expected = cpython(&path, &source, &pytest(&["tests/test_abc.py"]));
-    let profile = std::fs::read_to_string(&folded).unwrap_or_default();
-    let _ = std::fs::remove_file(&folded);
+    let (recorded, expected, profile) =
+        recorded_and_cpython(test, &path, &source, &pytest(&["tests/test_abc.py"]));
     recorded.expect_code(0);
     assert_eq!(
         pytest_count(&recorded.stdout, "passed"),

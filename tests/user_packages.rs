@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{rpprof, run, TempDir};
+use std::path::Path;
+
+use common::{rpprof, run, Ran, TempDir};
 
 /// A virtual environment as `python3 -m venv` lays it out, with one installed package and
 /// one editable install (a `.pth` file naming a source directory elsewhere).
@@ -337,22 +339,12 @@ fn rpprof_makes_a_venv_with_pip_that_installs_packages() {
         std::fs::canonicalize(&python).unwrap(),
         std::fs::canonicalize(env!("CARGO_BIN_EXE_rpprof")).unwrap()
     );
-    let ran = run(std::process::Command::new(&python)
-        .env_remove("RPPROF_PYTHON")
-        .env_remove("VIRTUAL_ENV")
-        .env_remove("PIP_CONFIG_FILE")
-        .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
-        .args([
-            "-W",
-            "ignore",
-            "-m",
-            "pip",
-            "install",
-            "--no-index",
-            "--find-links",
-        ])
-        .arg(&wheels)
-        .arg("tinypkg"));
+    let ran = pip_install_tinypkg(
+        std::process::Command::new(&python)
+            .env_remove("RPPROF_PYTHON")
+            .env_remove("VIRTUAL_ENV"),
+        &wheels,
+    );
     ran.expect_code(0);
     assert!(
         ran.stdout.contains("Successfully installed tinypkg-1.0"),
@@ -380,9 +372,28 @@ fn rpprof_makes_a_venv_with_pip_that_installs_packages() {
         .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
         .args(["-W", "ignore", "-m", "pip", "uninstall", "-y", "tinypkg"]));
     ran.expect_code(0);
-    let ran = run(rpprof()
-        .env_remove("RPPROF_PYTHON")
-        .env("VIRTUAL_ENV", &venv)
+    let ran = pip_install_tinypkg(
+        rpprof()
+            .env_remove("RPPROF_PYTHON")
+            .env("VIRTUAL_ENV", &venv),
+        &wheels,
+    );
+    ran.expect_code(0);
+    let ran = run(std::process::Command::new(&python)
+        .env_remove("VIRTUAL_ENV")
+        .args([
+            "-c",
+            "import tinypkg, sys; print(tinypkg.__file__.startswith(sys.prefix))",
+        ]));
+    ran.expect_code(0);
+    assert_eq!(ran.stdout, "True\n", "{}", ran.stderr);
+}
+
+/// `COMMAND -m pip install tinypkg` from the wheels in `wheels` only (no index, no pip
+/// configuration, no version check).
+fn pip_install_tinypkg(command: &mut std::process::Command, wheels: &Path) -> Ran {
+    run(command
+        .env_remove("PIP_CONFIG_FILE")
         .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
         .args([
             "-W",
@@ -393,17 +404,8 @@ fn rpprof_makes_a_venv_with_pip_that_installs_packages() {
             "--no-index",
             "--find-links",
         ])
-        .arg(&wheels)
-        .arg("tinypkg"));
-    ran.expect_code(0);
-    let ran = run(std::process::Command::new(&python)
-        .env_remove("VIRTUAL_ENV")
-        .args([
-            "-c",
-            "import tinypkg, sys; print(tinypkg.__file__.startswith(sys.prefix))",
-        ]));
-    ran.expect_code(0);
-    assert_eq!(ran.stdout, "True\n", "{}", ran.stderr);
+        .arg(wheels)
+        .arg("tinypkg"))
 }
 
 /// `-m ensurepip` with no CPython to take a pip wheel from, and `-m pip` with no pip: one

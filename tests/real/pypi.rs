@@ -56,37 +56,20 @@ pub fn wheel(requirement: &str) -> Result<PathBuf, String> {
     if !pip.status.success() {
         return Err("python3 has no pip".into());
     }
-    let download = cache().join("wheels").join(&key);
-    std::fs::create_dir_all(&download).map_err(|e| e.to_string())?;
-    let got = python3_output(&[
-        "-m",
-        "pip",
-        "download",
-        "--quiet",
-        "--disable-pip-version-check",
-        "--only-binary=:all:",
-        "--no-deps",
-        "--platform",
-        "any",
-        "--implementation",
-        "py",
-        "--python-version",
-        "3.11",
-        "-d",
-        download.to_str().unwrap(),
+    let wheel = download(
         requirement,
-    ])?;
-    if !got.status.success() {
-        return Err(format!(
-            "cannot fetch {requirement} from PyPI (offline?): {}",
-            last_line(&got.stderr)
-        ));
-    }
-    let wheel = std::fs::read_dir(&download)
-        .map_err(|e| e.to_string())?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.extension().is_some_and(|x| x == "whl"))
-        .ok_or_else(|| format!("pip left no wheel for {requirement}"))?;
+        &cache().join("wheels").join(&key),
+        &[
+            "--only-binary=:all:",
+            "--platform",
+            "any",
+            "--implementation",
+            "py",
+            "--python-version",
+            "3.11",
+        ],
+        ".whl",
+    )?;
     unpack(&["-m", "zipfile", "-e"], &wheel, &unpacked)?;
     Ok(unpacked)
 }
@@ -98,31 +81,12 @@ pub fn sdist(requirement: &str) -> Result<PathBuf, String> {
     let unpacked = cache().join("sdist").join(&key);
     let _one_at_a_time = FETCHING.lock().unwrap_or_else(|e| e.into_inner());
     if !unpacked.is_dir() {
-        let download = cache().join("sdists").join(&key);
-        std::fs::create_dir_all(&download).map_err(|e| e.to_string())?;
-        let got = python3_output(&[
-            "-m",
-            "pip",
-            "download",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-binary=:all:",
-            "--no-deps",
-            "-d",
-            download.to_str().unwrap(),
+        let archive = download(
             requirement,
-        ])?;
-        if !got.status.success() {
-            return Err(format!(
-                "cannot fetch the {requirement} sdist from PyPI (offline?): {}",
-                last_line(&got.stderr)
-            ));
-        }
-        let archive = std::fs::read_dir(&download)
-            .map_err(|e| e.to_string())?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .find(|p| p.to_string_lossy().ends_with(".tar.gz"))
-            .ok_or_else(|| format!("pip left no .tar.gz for {requirement}"))?;
+            &cache().join("sdists").join(&key),
+            &["--no-binary=:all:"],
+            ".tar.gz",
+        )?;
         unpack(&["-m", "tarfile", "-e"], &archive, &unpacked)?;
     }
     // The archive holds one top directory, NAME-VERSION (its spelling varies).
@@ -131,6 +95,39 @@ pub fn sdist(requirement: &str) -> Result<PathBuf, String> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .find(|p| p.is_dir())
         .ok_or_else(|| format!("the {requirement} sdist holds no directory"))
+}
+
+/// Fetches `requirement` alone (no dependencies) from PyPI with `python3 -m pip download
+/// OPTIONS` into `dir`, and returns the file it left whose name ends in `ending`.
+fn download(
+    requirement: &str,
+    dir: &Path,
+    options: &[&str],
+    ending: &str,
+) -> Result<PathBuf, String> {
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let mut args = vec![
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-deps",
+    ];
+    args.extend_from_slice(options);
+    args.extend(["-d", dir.to_str().unwrap(), requirement]);
+    let got = python3_output(&args)?;
+    if !got.status.success() {
+        return Err(format!(
+            "cannot fetch {requirement} ({ending}) from PyPI (offline?): {}",
+            last_line(&got.stderr)
+        ));
+    }
+    std::fs::read_dir(dir)
+        .map_err(|e| e.to_string())?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.to_string_lossy().ends_with(ending))
+        .ok_or_else(|| format!("pip left no {ending} for {requirement}"))
 }
 
 /// Unpacks `archive` with `python3 ARGS archive DIR` into a fresh directory, then renames
