@@ -151,11 +151,7 @@ fn an_agent_serves_its_threads_stacks_and_dump_prints_them() {
 #[test]
 fn an_agent_that_does_not_answer_is_one_line_and_status_1() {
     // A port nothing listens on: bound, then closed.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let ran = common::run(rpprof().args(["dump", "--agent", &format!("http://127.0.0.1:{port}")]));
     ran.expect_code(1);
     assert_eq!(ran.stderr.lines().count(), 1, "{}", ran.stderr);

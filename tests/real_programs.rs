@@ -272,11 +272,7 @@ fn django_startproject_migrate_runserver_profiled_by_agent() {
         migrated.stdout
     );
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let site = format!("127.0.0.1:{port}");
     let mut command = rpprof();
     command
@@ -593,11 +589,7 @@ fn gunicorn_two_workers_recorded_with_subprocesses() {
     path.push(root().join("tests/scripts/real"));
     let dir = TempDir::new(test);
     let folded = dir.join("gunicorn.folded");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let site = format!("127.0.0.1:{port}");
     let mut command = rpprof();
     command

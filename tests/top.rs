@@ -197,11 +197,7 @@ fn without_a_terminal_or_an_answering_agent_top_says_so() {
     assert_eq!(ran.stderr.lines().count(), 1, "{}", ran.stderr);
     assert!(ran.stderr.contains("needs a terminal"), "{}", ran.stderr);
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let ran = common::run(rpprof().args(["top", "--agent", &format!("127.0.0.1:{port}")]));
     ran.expect_code(1);
     assert_eq!(ran.stderr.lines().count(), 1, "{}", ran.stderr);

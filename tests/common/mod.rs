@@ -255,6 +255,16 @@ pub fn start_agent(
     (child, address, stderr)
 }
 
+/// A loopback port nothing listens on now (bound, then closed): for a server a test starts,
+/// or one that must not answer.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// The address in the agent's first line on stderr (`rpprof: agent on http://ADDR ...`).
 pub fn agent_address(line: &str) -> String {
     line.split("http://")
