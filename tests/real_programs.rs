@@ -395,6 +395,15 @@ const MORE_ITERTOOLS_SUBSET: &str = "DerangementsTests or IlenTests or LocateTes
      IsliceExtendedTests or ConsecutiveGroupsTest or SeekableTest or RunLengthTest or \
      GroupByTransformTests";
 
+/// pytest and what it needs, pinned, for the test suites run below.
+const PYTEST: &[&str] = &[
+    "pytest==9.2.0",
+    "iniconfig==2.3.1",
+    "pluggy==1.7.0",
+    "packaging==26.4",
+    "pygments==2.21.0",
+];
+
 /// pytest on more-itertools' own tests (from its sdist) under `run`, then a smaller part
 /// under `record`: as many passes as CPython 3.11.
 ///
@@ -406,16 +415,7 @@ const MORE_ITERTOOLS_SUBSET: &str = "DerangementsTests or IlenTests or LocateTes
 #[test]
 fn pytest_on_more_itertools_own_tests_passes_as_under_cpython() {
     let test = "more-itertools";
-    let Some(mut path) = packages(
-        test,
-        &[
-            "pytest==9.2.0",
-            "iniconfig==2.3.1",
-            "pluggy==1.7.0",
-            "packaging==26.4",
-            "pygments==2.21.0",
-        ],
-    ) else {
+    let Some(mut path) = packages(test, PYTEST) else {
         return;
     };
     let source = match pypi::sdist("more-itertools==11.2.1") {
@@ -506,18 +506,8 @@ const ATTRS_FILES: [&str; 3] = [
 #[test]
 fn pytest_on_attrs_own_tests_passes_as_under_cpython() {
     let test = "attrs";
-    let Some(mut path) = packages(
-        test,
-        &[
-            "pytest==9.2.0",
-            "iniconfig==2.3.1",
-            "pluggy==1.7.0",
-            "packaging==26.4",
-            "pygments==2.21.0",
-            "hypothesis==6.155.7",
-            "sortedcontainers==2.4.0",
-        ],
-    ) else {
+    let attrs_tests = [PYTEST, &["hypothesis==6.155.7", "sortedcontainers==2.4.0"]].concat();
+    let Some(mut path) = packages(test, &attrs_tests) else {
         return;
     };
     let source = match pypi::sdist("attrs==25.4.0") {
