@@ -8,25 +8,37 @@ use std::path::Path;
 
 use common::{rpprof, run, Ran, TempDir};
 
+/// Puts into `site` (a site-packages directory) an installed package `package.0` whose
+/// `NAME` is `package.1`, and an editable install: module `editable` (`NAME = 'editable'`)
+/// in `source`, named by a `.pth` file as pip's editable installs do.
+fn install(site: &Path, package: (&str, &str), source: &Path, editable: &str) {
+    let (name, value) = package;
+    std::fs::create_dir_all(site.join(name)).unwrap();
+    std::fs::write(
+        site.join(name).join("__init__.py"),
+        format!("NAME = '{value}'\n"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(source).unwrap();
+    std::fs::write(source.join(format!("{editable}.py")), "NAME = 'editable'\n").unwrap();
+    std::fs::write(
+        site.join(format!("__editable__.{editable}.pth")),
+        format!("{}\n", source.display()),
+    )
+    .unwrap();
+}
+
 /// A virtual environment as `python3 -m venv` lays it out, with one installed package and
 /// one editable install (a `.pth` file naming a source directory elsewhere).
 fn make_venv(dir: &TempDir) -> std::path::PathBuf {
     let venv = dir.join("venv");
     let site = venv.join("lib/python3.11/site-packages");
-    std::fs::create_dir_all(site.join("installed_pkg")).unwrap();
-    std::fs::write(
-        site.join("installed_pkg/__init__.py"),
-        "NAME = 'installed'\n",
-    )
-    .unwrap();
-    let source = dir.join("src");
-    std::fs::create_dir_all(&source).unwrap();
-    std::fs::write(source.join("editable_mod.py"), "NAME = 'editable'\n").unwrap();
-    std::fs::write(
-        site.join("__editable__.editable_mod.pth"),
-        format!("{}\n", source.display()),
-    )
-    .unwrap();
+    install(
+        &site,
+        ("installed_pkg", "installed"),
+        &dir.join("src"),
+        "editable_mod",
+    );
     std::fs::write(
         venv.join("pyvenv.cfg"),
         "home = /usr/bin\nversion = 3.11.2\n",
@@ -143,16 +155,12 @@ fn cpython_venv(dir: &TempDir) -> Option<std::path::PathBuf> {
         .map(|e| e.path().join("site-packages"))
         .find(|p| p.is_dir())
         .expect("the venv has a site-packages");
-    std::fs::create_dir_all(site.join("cpython_pkg")).unwrap();
-    std::fs::write(site.join("cpython_pkg/__init__.py"), "NAME = 'cpython'\n").unwrap();
-    let source = dir.join("editable-src");
-    std::fs::create_dir_all(&source).unwrap();
-    std::fs::write(source.join("cpython_editable.py"), "NAME = 'editable'\n").unwrap();
-    std::fs::write(
-        site.join("__editable__.cpython_editable.pth"),
-        format!("{}\n", source.display()),
-    )
-    .unwrap();
+    install(
+        &site,
+        ("cpython_pkg", "cpython"),
+        &dir.join("editable-src"),
+        "cpython_editable",
+    );
     Some(venv)
 }
 
