@@ -27,16 +27,23 @@ def _key(requirement):
     return "".join("_" if c in "=<>, " else c for c in requirement)
 
 
+def _download(requirement, folder, options, pattern):
+    """Fetches `requirement` alone with `pip download OPTIONS` into the cache's `folder`;
+    returns the file matching `pattern` it left."""
+    download = CACHE / folder / _key(requirement)
+    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet",
+                    "--disable-pip-version-check", "--no-deps", *options,
+                    "-d", str(download), requirement], check=True)
+    return next(download.glob(pattern))
+
+
 def wheel(requirement):
     """The unpacked pure-Python wheel of `requirement` (the tests' cache layout)."""
     into = CACHE / "site" / _key(requirement)
     if not into.is_dir():
-        download = CACHE / "wheels" / _key(requirement)
-        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet",
-                        "--disable-pip-version-check", "--only-binary=:all:", "--no-deps",
-                        "--platform", "any", "--implementation", "py", "--python-version",
-                        "3.11", "-d", str(download), requirement], check=True)
-        with zipfile.ZipFile(next(download.glob("*.whl"))) as archive:
+        options = ["--only-binary=:all:", "--platform", "any", "--implementation", "py",
+                   "--python-version", "3.11"]
+        with zipfile.ZipFile(_download(requirement, "wheels", options, "*.whl")) as archive:
             archive.extractall(into)
     return into
 
@@ -45,11 +52,8 @@ def sdist(requirement):
     """The unpacked source distribution of `requirement` (its top directory)."""
     into = CACHE / "sdist" / _key(requirement)
     if not into.is_dir():
-        download = CACHE / "sdists" / _key(requirement)
-        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet",
-                        "--disable-pip-version-check", "--no-binary=:all:", "--no-deps",
-                        "-d", str(download), requirement], check=True)
-        with tarfile.open(next(download.glob("*.tar.gz"))) as archive:
+        archive_path = _download(requirement, "sdists", ["--no-binary=:all:"], "*.tar.gz")
+        with tarfile.open(archive_path) as archive:
             archive.extractall(into)
     return next(p for p in into.iterdir() if p.is_dir())
 
