@@ -24,6 +24,7 @@ mod drain;
 mod error;
 mod flags;
 pub mod handler;
+mod interpreter_slot;
 pub mod labels;
 mod lifecycle;
 mod owned;

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use rustpython_vm::vm::thread::ThreadSlot;
 
 use crate::alloc::record::AllocRing;
+use crate::interpreter_slot::InterpreterSlot;
 use crate::owned::Owned;
 use crate::raw::ThreadState;
 use crate::ring::{RepeatRing, SampleRing};
@@ -70,10 +71,9 @@ pub struct ThreadEntry {
     pub(crate) last_cpu_ns: AtomicU64,
     /// `CLOCK_MONOTONIC` at its previous sample (wall mode weights).
     pub(crate) last_wall_ns: AtomicU64,
-    /// RustPython's slot for this thread, whose `state` says whether it runs bytecode. Held
-    /// here, not borrowed, so that the handler and the ticker can read the state for as long
-    /// as they can reach the entry.
-    interpreter_slot: Option<Arc<ThreadSlot>>,
+    /// RustPython's slot for this thread, whose `state` says whether it runs bytecode; held
+    /// until the thread ends, and not a moment longer ([`crate::interpreter_slot`]).
+    interpreter_slot: InterpreterSlot,
     /// Its timers: created the first time a timer-driven session arms it (under the
     /// registry lock), deleted when the thread exits (by its exit guard, under the same
     /// lock, with SIGPROF blocked on the thread, so its handler cannot be using them).
@@ -150,10 +150,9 @@ impl ThreadEntry {
     /// What the interpreter says the thread is doing now (async-signal-safe: one atomic load).
     #[inline]
     pub fn state(&self) -> ThreadState {
-        match &self.interpreter_slot {
-            Some(slot) => ThreadState::from_interpreter(slot.state.load(Ordering::Relaxed)),
-            None => ThreadState::Unknown,
-        }
+        self.interpreter_slot
+            .read(|slot| ThreadState::from_interpreter(slot.state.load(Ordering::Relaxed)))
+            .unwrap_or(ThreadState::Unknown)
     }
 
     /// The address of the thread's innermost Python frame, as the interpreter publishes it
@@ -161,8 +160,8 @@ impl ThreadEntry {
     /// the time it is used ([`crate::stack_id`] reads it safely).
     pub(crate) fn published_top_frame(&self) -> usize {
         self.interpreter_slot
-            .as_ref()
-            .map_or(0, |slot| slot.top_iframe.load(Ordering::Acquire))
+            .read(|slot| slot.top_iframe.load(Ordering::Acquire))
+            .unwrap_or(0)
     }
 
     /// The thread's CPU clock, in nanoseconds, while it lives.
@@ -417,7 +416,7 @@ pub fn register_current_thread(
         trail: OnceLock::new(),
         last_cpu_ns: AtomicU64::new(0),
         last_wall_ns: AtomicU64::new(0),
-        interpreter_slot,
+        interpreter_slot: InterpreterSlot::new(interpreter_slot),
         timers: AtomicPtr::new(std::ptr::null_mut()),
         armed: AtomicBool::new(false),
         parked: AtomicBool::new(false),
@@ -560,6 +559,9 @@ impl Drop for ExitGuard {
         self.entry
             .exited_ns
             .store(monotonic_ns(), Ordering::Release);
+        // RustPython's slot goes now, whatever keeps the entry listed: it holds the thread's
+        // QSBR registration (see `crate::interpreter_slot`).
+        self.entry.interpreter_slot.release();
         // Under the registry lock, so that `arm_all` never arms a thread that is exiting,
         // and with SIGPROF blocked, so that this thread's handler does not run while its
         // timers are deleted (no other thread's handler touches them).
