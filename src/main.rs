@@ -11,6 +11,8 @@ use rpprof::cli::{exit_with_usage_error, Cli, Command};
 use rpprof::commands;
 use rpprof::python::{ExitStatus, ProgramError};
 
+mod main_stack;
+
 /// The program's allocator: mimalloc (feature `mimalloc`, off by default) or the system's,
 /// wrapped by the allocation sampler (which costs one thread-local decrement per allocation
 /// while no allocation profile is recorded).

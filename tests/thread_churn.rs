@@ -66,6 +66,22 @@ fn ended_threads_are_not_kept_under_run() {
     check_growth(&ran.stdout, "run", MAX_GROWTH_KB);
 }
 
+/// RustPython measures the stack of the thread that starts a Python thread, and glibc
+/// answers that for the main thread by reading all of `/proc/self/maps`: once per
+/// `Thread.start()` before `src/main_stack.rs`. Reading a few bytes per thread is allowed
+/// (the script's own reads), a whole map per thread is not.
+#[test]
+fn starting_a_thread_does_not_read_the_memory_map() {
+    let ran = run(rpprof().arg("run").arg(script()).args(["3000", "1000"]));
+    ran.expect_code(0);
+    let per_thread = figure(&ran.stdout, "read_per_thread");
+    let maps = figure(&ran.stdout, "maps_bytes");
+    assert!(
+        per_thread < maps / 4,
+        "each Thread.start() read {per_thread} bytes; the memory map is {maps} bytes"
+    );
+}
+
 #[test]
 fn ended_threads_are_not_kept_under_record() {
     let dir = TempDir::new("churn-record");
