@@ -165,6 +165,45 @@ fn two_busy_threads_at_499_hz_give_cpu_seconds_times_rate() {
     );
 }
 
+/// Short threads (a thread per request) mostly end before their CPU timer fires: the
+/// recording says what share of the program's CPU its samples cover, and says nothing when
+/// long-lived threads are all there is.
+#[test]
+fn cpu_mode_says_when_short_threads_went_unsampled() {
+    let dir = TempDir::new("coverage");
+    let out = dir.join("churn.pprof");
+    let ran = run(rpprof()
+        .args(["record", "-o"])
+        .arg(&out)
+        .arg(root().join("benches/soak/thread_churn.py"))
+        .args(["3000", "8", "3000", "300"]));
+    ran.expect_code(0);
+    let note = ran
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("rpprof: the samples account for "))
+        .unwrap_or_else(|| panic!("no coverage line: {}", ran.stderr));
+    let share: f64 = note["rpprof: the samples account for ".len()..]
+        .split('%')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(share < 90.0, "{note}");
+
+    let ran = run(rpprof()
+        .args(["record", "-o"])
+        .arg(dir.join("busy.pprof"))
+        .arg(root().join("benches/workloads/busy_threads.py"))
+        .args(["2", "1.0"]));
+    ran.expect_code(0);
+    assert!(
+        !ran.stderr.contains("the samples account for"),
+        "{}",
+        ran.stderr
+    );
+}
+
 #[test]
 fn svg_is_well_formed_xml_with_thread_names() {
     let dir = TempDir::new("svg");

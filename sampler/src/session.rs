@@ -30,6 +30,8 @@ pub struct Sampler {
     pid: u32,
     driver: Driver,
     started: Instant,
+    /// [`registry::python_threads_cpu_ns`] when the session started.
+    python_cpu_at_start: u64,
     drainer: Option<Drainer>,
     ticker: Option<Ticker>,
     handler_lost: Arc<AtomicBool>,
@@ -52,6 +54,10 @@ pub struct SessionReport {
     pub drain_cpu_ns: u64,
     /// CPU time of the ticker thread (0 without one).
     pub ticker_cpu_ns: u64,
+    /// CPU time the program's (Python) threads used during the session, those that started
+    /// or ended meanwhile included, the handler's time on them included: what the samples
+    /// would add up to if none were missed.
+    pub python_threads_cpu_ns: u64,
 }
 
 impl Sampler {
@@ -114,6 +120,7 @@ impl Sampler {
             pid: std::process::id(),
             driver,
             started: Instant::now(),
+            python_cpu_at_start: registry::python_threads_cpu_ns(),
             drainer: Some(drainer),
             ticker: None,
             handler_lost,
@@ -158,6 +165,8 @@ impl Sampler {
             driver: self.driver,
             handler_replaced: self.handler_lost.load(Ordering::Relaxed),
             unarmed_threads: registry::arm_failures(),
+            python_threads_cpu_ns: registry::python_threads_cpu_ns()
+                .saturating_sub(self.python_cpu_at_start),
         }
     }
 

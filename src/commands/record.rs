@@ -154,6 +154,9 @@ fn write_recording(
         eprintln!("rpprof: {line}");
     }
     eprint!("{}", thread_table(&view.table(&recorded.profile)));
+    if let Some(line) = cpu_coverage(&recorded) {
+        eprintln!("rpprof: {line}");
+    }
     if verbose {
         eprintln!("rpprof: {}", telemetry(&recorded));
     }
@@ -172,12 +175,7 @@ pub fn telemetry(recorded: &Recorded) -> String {
         None => "handler never ran".to_owned(),
     };
     let timers = report.driver.describe();
-    let program_cpu: u64 = recorded
-        .profile
-        .threads
-        .iter()
-        .filter_map(|t| t.cpu_time_ns)
-        .sum();
+    let program_cpu = report.python_threads_cpu_ns;
     let handler_total = stats.handler_cpu_estimate_ns();
     let profiler_cpu =
         handler_total + report.drain_cpu_ns + report.ticker_cpu_ns + recorded.aggregate_cpu_ns;
@@ -202,6 +200,34 @@ pub fn telemetry(recorded: &Recorded) -> String {
             "; allocation hook: {} samples, {} lost (rings full), {} not tracked as live, \
              {} on threads that are not Python's",
             a.samples, a.dropped, a.untracked, a.unregistered
+        )
+    })
+}
+
+/// Below this share of the program's CPU time, a CPU-mode recording says how much its
+/// samples miss.
+const COVERAGE_NOTE_BELOW: f64 = 0.9;
+
+/// In CPU mode, a line saying what share of the program's CPU time the samples account
+/// for, when that is well under all of it. A thread's CPU timer fires only at the kernel's
+/// tick, so threads that live less than a sampling period (a thread per request) mostly
+/// end unsampled, and the flame graph shows less than they used.
+fn cpu_coverage(recorded: &Recorded) -> Option<String> {
+    let sampled = recorded
+        .profile
+        .meta
+        .kind_index(flamegraph::ValueKind::CPU.name.as_ref())
+        .map(|_| recorded.profile.total_of(&flamegraph::ValueKind::CPU))?;
+    let program = recorded.report.python_threads_cpu_ns;
+    let share = sampled as f64 / program.max(1) as f64;
+    (program >= 100_000_000 && share < COVERAGE_NOTE_BELOW).then(|| {
+        format!(
+            "the samples account for {:.0}% of the {:.2} s of CPU the program's threads used: \
+             in CPU mode, threads that end within a sampling period ({:.1} ms) are seldom \
+             sampled (--mode wall samples them)",
+            100.0 * share,
+            program as f64 / 1e9,
+            recorded.profile.meta.period_ns() as f64 / 1e6
         )
     })
 }
