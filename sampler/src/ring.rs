@@ -77,6 +77,37 @@ impl WordRing {
         *self.dropped.get_mut() = 0;
     }
 
+    /// Hands the pages that lie wholly inside the buffer back to the kernel, which maps
+    /// zeroed pages in again when records reach them (exclusive access, like [`clear`]).
+    /// A ring that waits in the pool then costs address space, not resident memory.
+    ///
+    /// [`clear`]: WordRing::clear
+    pub(crate) fn release_pages(&mut self) {
+        // SAFETY: `sysconf` only reads a system constant.
+        let page = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+            size if size > 0 => size as usize,
+            _ => return,
+        };
+        let start = self.words.as_mut_ptr() as usize;
+        let end = start + self.capacity_bytes();
+        let first = start.div_ceil(page) * page;
+        let last = end / page * page;
+        if last <= first {
+            return;
+        }
+        // SAFETY: [first, last) lies inside this ring's own buffer, to which `&mut self`
+        // gives exclusive access (no producer, no consumer); the allocator's bookkeeping
+        // lies outside the buffer. MADV_DONTNEED on private anonymous memory only makes
+        // those pages read as zero again, which every word of an emptied ring may be.
+        unsafe {
+            libc::madvise(
+                first as *mut libc::c_void,
+                last - first,
+                libc::MADV_DONTNEED,
+            );
+        }
+    }
+
     /// Records lost because the ring was full.
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)

@@ -7,7 +7,9 @@
 //! registry gives a thread's buffers back to this pool once the thread has ended and its
 //! records were drained, and the next thread takes them.
 //!
-//! The pool is bounded ([`MAX_POOLED_BYTES`]): past that, buffers are freed. It is only
+//! A ring's pages go back to the kernel as it enters the pool (the next owner faults in
+//! only what it writes), so the pool holds address space, not resident memory. The pool is
+//! bounded ([`MAX_POOLED_BYTES`]): past that, buffers are freed. It is only
 //! used from ordinary threads, never from the signal handler or the allocator hook, and
 //! only with `try_lock`: a lock held across a `fork()` (or a rare contention) means a
 //! fresh allocation or a plain free, never a wait.
@@ -54,6 +56,10 @@ pub(crate) fn give(mut ring: WordRing) {
     ring.clear();
     if let Ok(mut pool) = POOL.try_lock() {
         if pool.bytes + ring.capacity_bytes() <= MAX_POOLED_BYTES {
+            // Pooled rings were written through by their threads: without this, the pool
+            // kept 32 MiB resident once a backlog of ended threads had filled it (a
+            // thread-per-request server under `record --alloc`; BENCHMARKS.md, "Soak").
+            ring.release_pages();
             pool.bytes += ring.capacity_bytes();
             pool.rings.push(ring);
         }
