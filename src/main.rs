@@ -46,6 +46,7 @@ fn main() {
             Command::Agent(args) => commands::agent::agent(args),
             Command::Dump(args) => commands::dump::dump(args),
             Command::Top(args) => commands::top::top(args),
+            Command::Ps(args) => commands::ps::ps(args),
         };
         (cli.command.name(), ran)
     };

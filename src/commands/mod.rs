@@ -3,7 +3,9 @@
 pub mod agent;
 pub mod diff;
 pub mod dump;
+pub mod ps;
 pub mod record;
+pub mod record_pid;
 pub mod report;
 pub mod report_labels;
 pub mod run;
