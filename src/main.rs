@@ -40,7 +40,10 @@ fn main() {
         let cli = Cli::parse_from(&args);
         let ran = match &cli.command {
             Command::Run(args) => commands::run::run(args),
-            Command::Record(args) => commands::record::record(args),
+            Command::Record(args) => match args.program.pid {
+                Some(pid) => commands::record_pid::record_pid(args, pid),
+                None => commands::record::record(args),
+            },
             Command::Report(args) => commands::report::report(args),
             Command::Diff(args) => commands::diff::diff(args),
             Command::Agent(args) => commands::agent::agent(args),

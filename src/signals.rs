@@ -125,7 +125,7 @@ pub fn watch(
                     value: u64::from_ne_bytes(record[9..].try_into().unwrap_or_default()),
                 };
                 if received.signal == attach {
-                    crate::attach::target::requested(received);
+                    crate::attach::target::requested(received.pid, received.uid, received.value);
                 } else {
                     callback(received.signal);
                 }

@@ -81,8 +81,8 @@ pub fn check(pid: i32) -> anyhow::Result<ProcessInfo> {
     }
     if info.signal_taken() {
         bail!(
-            "pid {pid} cannot be attached: its program installed its own handler for \
-             {signal} (signal.signal), the signal rpprof attaches with"
+            "pid {pid} cannot be attached: its program installed its own handler \
+             (signal.signal) for {signal}, the signal rpprof attaches with"
         );
     }
     if info.ignored {
@@ -245,6 +245,14 @@ impl Connection {
                 }
             })?;
         Ok(receiver)
+    }
+
+    /// Waits for the target to start the session asked for; its refusal is the error.
+    pub fn started(&self) -> anyhow::Result<()> {
+        match self.answer()? {
+            (wire::STARTED, _) => Ok(()),
+            _ => bail!("pid {} answered the request with something else", self.pid),
+        }
     }
 
     /// Asks the target to finish the session and send the rest.

@@ -22,7 +22,6 @@ use serde_json::{json, Value};
 use session::{Session, SessionConfig, Slicer, StackDump, TopSlice};
 
 use super::wire;
-use crate::signals::Received;
 
 /// How long the target waits for the requester at each step (connect, request, a send).
 const STEP_TIMEOUT: Duration = Duration::from_secs(5);
@@ -55,9 +54,11 @@ pub fn set_title(title: &str) {
     *TITLE.lock().unwrap_or_else(|p| p.into_inner()) = title.to_owned();
 }
 
-/// On the watcher thread: the attach signal arrived. A sender that is neither this user
-/// nor root is ignored (the kernel lets no one else signal us anyway).
-pub fn requested(received: Received) {
+/// On the watcher thread: the attach signal arrived from process `pid` of user `uid`, with
+/// `value` queued (the requester's nonce). A sender that is neither this user nor root is
+/// ignored (the kernel lets no one else signal us anyway).
+pub fn requested(pid: i32, uid: u32, value: u64) {
+    let received = Request { pid, uid, value };
     // SAFETY: getuid has no preconditions.
     let own = unsafe { libc::getuid() };
     if !wire::uid_allowed(own, received.uid) || received.pid <= 0 {
@@ -75,8 +76,16 @@ pub fn requested(received: Received) {
     }
 }
 
+/// Who asked, as the signal said.
+#[derive(Clone, Copy)]
+struct Request {
+    pid: i32,
+    uid: u32,
+    value: u64,
+}
+
 /// Connects to the requester, checks it, reads its request and serves it.
-fn serve(received: Received) -> Result<(), String> {
+fn serve(received: Request) -> Result<(), String> {
     let name = wire::socket_name(received.pid as u32, received.value);
     let address = SocketAddr::from_abstract_name(name.as_bytes()).map_err(|e| e.to_string())?;
     let stream = UnixStream::connect_addr(&address)
@@ -186,6 +195,10 @@ fn start_session(
             Err(err) => return refuse(&stream, &format!("cannot start sampling: {err}")),
         };
         let slicer = session.slicer();
+        if wire::send(&stream, wire::STARTED, &[]).is_err() {
+            session.finish();
+            return Ok(());
+        }
         OWNER.store(std::process::id(), Ordering::Release);
         *slot = Some(Attached {
             stream,

@@ -16,6 +16,8 @@ pub const REQUEST: u8 = b'Q';
 pub const STOP: u8 = b'Z';
 /// The target's first frame (JSON): protocol, pid, title, whether a session runs.
 pub const HELLO: u8 = b'H';
+/// The session asked for has started (empty).
+pub const STARTED: u8 = b'A';
 /// A stack dump (JSON, `session::StackDump`).
 pub const DUMP: u8 = b'D';
 /// One slice of a session, gzipped pprof.

@@ -18,7 +18,7 @@ pub fn ps(_: &PsArgs) -> anyhow::Result<ExitStatus> {
     // SAFETY: getuid and getpid have no preconditions.
     let (own, me) = unsafe { (libc::getuid(), libc::getpid()) };
     let mut text = format!(
-        "{:>8}  {:<10} {:>9}  {:<8} {:<10} COMMAND\n",
+        "{:>8}  {:<10} {:>9}  {:<8} {:<12} COMMAND\n",
         "PID", "USER", "UPTIME", "SESSION", "ATTACH"
     );
     for pid in procfs::all_pids() {
@@ -44,7 +44,7 @@ pub fn ps(_: &PsArgs) -> anyhow::Result<ExitStatus> {
             Err(_) => "refused".to_owned(),
         };
         text.push_str(&format!(
-            "{:>8}  {:<10} {:>9}  {:<8} {:<10} {}\n",
+            "{:>8}  {:<10} {:>9}  {:<8} {:<12} {}\n",
             pid,
             procfs::user_name(uid),
             uptime(info.uptime_s),

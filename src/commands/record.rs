@@ -65,9 +65,6 @@ pub struct RecordArgs {
 
 /// Runs the program under the sampler, writes the profile, returns how the program ended.
 pub fn record(args: &RecordArgs) -> anyhow::Result<ExitStatus> {
-    if let Some(pid) = args.program.pid {
-        return crate::commands::record_pid::record_pid(args, pid);
-    }
     let program = args.program.program()?;
     let mut config = args.sampling.session(&program.display_name())?;
     // `--value` is checked against the kinds this recording will carry, before it runs.

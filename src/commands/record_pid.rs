@@ -69,6 +69,7 @@ pub fn record_pid(args: &RecordArgs, pid: i32) -> anyhow::Result<ExitStatus> {
         .into());
     }
     let connection = requester::connect(pid, &request)?;
+    connection.started()?;
     let stop = stop_on_interrupt()?;
     eprintln!(
         "rpprof: attached to pid {pid} ({}); recording {}",
