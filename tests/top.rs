@@ -5,9 +5,8 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Duration;
 
 use common::tmux::{wait_for_status, Tmux};
 use common::{rpprof, script, TempDir};
