@@ -46,7 +46,10 @@ fn main() {
             },
             Command::Report(args) => commands::report::report(args),
             Command::Diff(args) => commands::diff::diff(args),
-            Command::Agent(args) => commands::agent::agent(args),
+            Command::Agent(args) => match args.program.pid {
+                Some(pid) => commands::agent_pid::agent_pid(args, pid),
+                None => commands::agent::agent(args),
+            },
             Command::Dump(args) => commands::dump::dump(args),
             Command::Top(args) => commands::top::top(args),
             Command::Ps(args) => commands::ps::ps(args),

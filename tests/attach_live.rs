@@ -71,3 +71,43 @@ fn top_pid_shows_the_targets_threads_and_quits_with_q() {
     std::thread::sleep(Duration::from_millis(500));
     assert!(target.running(), "the target goes on after q");
 }
+
+#[test]
+fn agent_pid_serves_the_targets_profile_and_stopping_it_turns_profiling_off() {
+    let mut target = Target::start();
+    let pid = target.pid();
+    let dir = TempDir::new("attach-agent");
+    let mut agent = rpprof()
+        .args(["agent", "--pid", &pid, "--listen", "127.0.0.1:0", "--store"])
+        .arg(dir.join("store"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(agent.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(line.contains(&format!("for pid {pid}")), "{line}");
+    let address = common::agent_address(&line);
+    let (status, _, body) = common::http_get(&address, "/debug/pprof/profile?seconds=2", &[]);
+    assert_eq!(status, 200);
+    let profile = flamegraph::pprof::parse(&body).unwrap();
+    let heavy = common::thread_samples(&profile, "heavy");
+    let light = common::thread_samples(&profile, "light");
+    assert!(heavy > light && light > 0, "heavy {heavy}, light {light}");
+    let (status, _, body) = common::http_get(&address, "/debug/pprof/threads", &[]);
+    assert_eq!(status, 404);
+    assert!(String::from_utf8_lossy(&body).contains("dump --pid"));
+    // SAFETY: kill(2) on our own child.
+    assert_eq!(unsafe { libc::kill(agent.id() as i32, libc::SIGINT) }, 0);
+    assert!(agent.wait().unwrap().success());
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(target.running());
+    // Profiling is off in the target: no session runs there, and it can be attached again.
+    let ps = common::run(rpprof().arg("ps"));
+    let row = ps
+        .stdout
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(pid.as_str()))
+        .unwrap_or_else(|| panic!("{}", ps.stdout));
+    assert!(row.contains(" no "), "{row}");
+}

@@ -1,6 +1,7 @@
 //! One module per subcommand; each turns parsed arguments into work and an exit status.
 
 pub mod agent;
+pub mod agent_pid;
 pub mod diff;
 pub mod dump;
 pub mod ps;
