@@ -365,3 +365,28 @@ fn a_target_that_ends_mid_recording_still_gets_its_profile_written() {
     assert!(heavy_share(&out) > 50.0);
     assert!(target.finish().starts_with("done"));
 }
+
+#[test]
+fn ctrl_c_ends_record_pid_and_the_profile_is_written() {
+    let dir = TempDir::new("attach-ctrl-c");
+    let mut target = Target::start(How::Script, "30", &[]);
+    let out = dir.join("interrupted.folded");
+    let requester = rpprof()
+        .args(["record", "--pid", &target.pid(), "-o"])
+        .arg(&out)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    // SAFETY: kill(2) on our own child.
+    assert_eq!(
+        unsafe { libc::kill(requester.id() as i32, libc::SIGINT) },
+        0
+    );
+    let ran = common::Ran::from(requester.wait_with_output().unwrap());
+    ran.expect_code(0);
+    assert!(ran.stderr.contains("wrote "), "{}", ran.stderr);
+    assert!(!ran.stderr.contains("the target ended"), "{}", ran.stderr);
+    assert!(heavy_share(&out) > 50.0);
+    assert!(target.running());
+}

@@ -91,7 +91,7 @@ pub fn check(pid: i32) -> anyhow::Result<ProcessInfo> {
     if !info.watcher_ready() {
         bail!(
             "pid {pid} takes no attach requests: it is starting up, a child made by os.fork() \
-             (unprofiled), or an rpprof command that runs no program"
+             without --subprocesses, or `rpprof top`"
         );
     }
     if !info.caught {

@@ -1,0 +1,143 @@
+"""Attach by PID: what an un-attached program pays for being attachable (start-up, and a
+run under `record` at 99 Hz), against a baseline build without attach (RPPROF_BASELINE,
+e.g. main's build of the same profile), in alternating runs; and the latency of an attach:
+request to session running in the target (`record --pid`), and a `dump --pid` end to end.
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from harness import RPPROF, WORKLOADS, median, paired
+
+BASELINE = os.environ.get("RPPROF_BASELINE")
+
+
+def _pairs(ours, base, rounds):
+    a, b = paired(ours, base, rounds)
+    return {
+        "ours_wall_s": median([w for w, _ in a]),
+        "base_wall_s": median([w for w, _ in b]),
+        "wall_ratio": median([x[0] / y[0] for x, y in zip(a, b)]),
+        "cpu_ratio": median([x[1] / max(y[1], 1e-9) for x, y in zip(a, b)]),
+        "wall_diff_ms": median([(x[0] - y[0]) * 1000 for x, y in zip(a, b)]),
+    }
+
+
+def _cost(tmp):
+    """This build against the baseline, un-attached."""
+    if not BASELINE:
+        return None
+    empty = Path(tmp) / "empty.py"
+    empty.write_text("")
+    out = str(Path(tmp) / "p.folded")
+    work = [str(WORKLOADS / "cpu_bound.py"), "12000000", "2", "30"]
+    cost = {}
+    for name, args, rounds in (
+        ("run_empty", ["run", str(empty)], 30),
+        ("script_empty", [str(empty)], 30),
+        ("script_cpu", work, 10),
+        ("record99_cpu", ["record", "-r", "99", "-o", out, *work], 10),
+    ):
+        cost[name] = _pairs([str(RPPROF), *args], [BASELINE, *args], rounds)
+        cost[name]["rounds"] = rounds
+    return cost
+
+
+def _latency(tmp):
+    """Request to session running, and dump round trips, on a 4-thread busy target."""
+    target = subprocess.Popen(
+        [str(RPPROF), "run", str(WORKLOADS / "busy_threads.py"), "4", "600"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(1.5)
+        pid = str(target.pid)
+        started, dumps = [], []
+        for i in range(10):
+            begin = time.perf_counter()
+            req = subprocess.Popen(
+                [str(RPPROF), "record", "--pid", pid, "--duration", "1", "-o",
+                 str(Path(tmp) / f"l{i}.folded")],
+                stderr=subprocess.PIPE, text=True,
+            )
+            for line in req.stderr:
+                if "attached to pid" in line:
+                    started.append(time.perf_counter() - begin)
+                    break
+            req.communicate()
+            begin = time.perf_counter()
+            subprocess.run([str(RPPROF), "dump", "--pid", pid], check=True,
+                           stdout=subprocess.DEVNULL)
+            dumps.append(time.perf_counter() - begin)
+    finally:
+        target.kill()
+        target.wait()
+    return {
+        "rounds": len(started),
+        "session_ms": median(started) * 1000,
+        "session_max_ms": max(started) * 1000,
+        "dump_ms": median(dumps) * 1000,
+        "dump_max_ms": max(dumps) * 1000,
+    }
+
+
+def bench_attach():
+    """Cost of being attachable, and attach latency."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return {
+            "binary": RPPROF.name if not os.environ.get("RPPROF_BINARY") else "RPPROF_BINARY",
+            "baseline": "RPPROF_BASELINE" if BASELINE else None,
+            "cost": _cost(tmp),
+            "latency": _latency(tmp),
+        }
+
+
+def render_attach(r):
+    rows = [
+        "## Attach by PID",
+        "",
+        "What a program pays for being attachable while nobody attaches: the watcher thread",
+        "blocked in read(2) (new under the python command line, `rpprof script.py` and",
+        "`python3` links; `run`, `record` and `agent` had it) and one signal handler. This",
+        "build against a baseline build without attach (`RPPROF_BASELINE`), same profile,",
+        "alternating runs, medians of the per-pair ratios (differences for start-up).",
+        "`cpu_bound.py 12000000 2 30` is two threads of pure-Python work at depth 30.",
+        "",
+    ]
+    cost = r.get("cost")
+    if cost:
+        rows += [
+            "| command | rounds | this build | baseline | per-pair wall ratio | CPU ratio | wall difference |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        names = {
+            "run_empty": "`rpprof run empty.py` (start-up)",
+            "script_empty": "`rpprof empty.py` (start-up, python command line)",
+            "script_cpu": "`rpprof cpu_bound.py ...`",
+            "record99_cpu": "`rpprof record -r 99 cpu_bound.py ...`",
+        }
+        for key, label in names.items():
+            v = cost[key]
+            rows.append(
+                f"| {label} | {v['rounds']} | {v['ours_wall_s'] * 1000:.1f} ms | "
+                f"{v['base_wall_s'] * 1000:.1f} ms | {v['wall_ratio']:.3f} | "
+                f"{v['cpu_ratio']:.3f} | {v['wall_diff_ms']:+.1f} ms |")
+    else:
+        rows.append("(No baseline given: set RPPROF_BASELINE to a build without attach.)")
+    lat = r["latency"]
+    rows += [
+        "",
+        f"Attach latency, {lat['rounds']} attaches to `rpprof run busy_threads.py 4 600` (four",
+        "busy threads): from starting `rpprof record --pid` to the target's session running",
+        "(the requester's `attached` line: /proc checks, socket, signal, connect-back,",
+        "handshake, `Session::start` in the target) the median was",
+        f"{lat['session_ms']:.1f} ms (max {lat['session_max_ms']:.1f} ms); the first sample",
+        "follows within one sampling period of a running thread (10.1 ms at 99 Hz). A whole",
+        f"`rpprof dump --pid` (start to printed stacks) took {lat['dump_ms']:.1f} ms median",
+        f"(max {lat['dump_max_ms']:.1f} ms).",
+    ]
+    return "\n".join(rows)
