@@ -129,10 +129,15 @@ fn refused(args: &[&str], expected: &str) -> String {
 
 /// heavy's share of heavy + light samples, in percent.
 fn heavy_share(folded: &Path) -> f64 {
+    share_of_at_least(folded, 15)
+}
+
+/// heavy's share, from at least `min` samples of heavy and light.
+fn share_of_at_least(folded: &Path, min: u64) -> f64 {
     let profile = read_folded(folded);
     let heavy = thread_samples(&profile, "heavy");
     let light = thread_samples(&profile, "light");
-    assert!(heavy + light > 50, "too few samples: {heavy} + {light}");
+    assert!(heavy + light >= min, "too few samples: {heavy} + {light}");
     percent(heavy, heavy + light)
 }
 
@@ -159,13 +164,13 @@ fn record_pid_matches_a_plain_record_for_every_way_of_starting() {
             .stdout(Stdio::null()),
     )
     .expect_code(0);
-    let expected = heavy_share(&plain);
+    let expected = share_of_at_least(&plain, 60);
     for how in [How::Run, How::Script, How::Python3Link] {
         let mut target = Target::start(how, "30", &[]);
         let out = dir.join(&format!("{how:?}.folded"));
         let ran = record_pid(&target.pid(), &out, "3");
         assert!(ran.stderr.contains("heavy (tid"), "{}", ran.stderr);
-        let share = heavy_share(&out);
+        let share = share_of_at_least(&out, 60);
         assert!(
             (share - expected).abs() <= 5.0,
             "{how:?}: heavy {share:.1}% attached, {expected:.1}% recorded"
@@ -347,7 +352,7 @@ fn a_killed_requester_leaves_the_target_running_and_attachable() {
 #[test]
 fn a_target_that_ends_mid_recording_still_gets_its_profile_written() {
     let dir = TempDir::new("attach-ends");
-    let target = Target::start(How::Run, "3", &[]);
+    let target = Target::start(How::Run, "4", &[]);
     let out = dir.join("ended.folded");
     let ran = bounded(
         &[
@@ -389,4 +394,27 @@ fn ctrl_c_ends_record_pid_and_the_profile_is_written() {
     assert!(!ran.stderr.contains("the target ended"), "{}", ran.stderr);
     assert!(heavy_share(&out) > 50.0);
     assert!(target.running());
+}
+
+#[test]
+fn a_target_that_forks_while_attached_goes_on_and_its_children_run() {
+    let dir = TempDir::new("attach-fork");
+    let mut child = rpprof()
+        .arg("run")
+        .arg(script("attach_forker.py"))
+        .arg("4")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "ready");
+    let out = dir.join("forks.folded");
+    let ran = record_pid(&child.id().to_string(), &out, "2");
+    assert!(ran.stderr.contains("MainThread (tid"), "{}", ran.stderr);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(rest.trim().ends_with("ok"), "{rest}");
 }

@@ -1,5 +1,6 @@
-"""A long-running program to attach to: `heavy` computes 3/4 of the time, `light` 1/4 (each
-busy for a slice of every 40 ms, then asleep), the main thread waits. Runs for argv[1]
+"""A long-running program to attach to: `heavy` does 3/4 of the work, `light` 1/4 (in
+rounds: each round heavy computes 3 units and light 1, then both meet at a barrier, so the
+shares hold however busy the machine is), the main thread waits. Runs for argv[1]
 seconds (default 30), prints `ready` once the threads run and `done` at the end. With
 `take-signal` as argv[2] it first takes SIGRTMIN+6 (rpprof's attach signal) for itself,
 and counts the signals its handler got."""
@@ -17,26 +18,32 @@ if len(sys.argv) > 2 and sys.argv[2] == "take-signal":
     signal.signal(getattr(signal, "SIGRTMIN", 34) + 6, lambda number, frame: got.append(number))
 
 
-def busy(until):
+def work(units):
     total = 0
-    while time.monotonic() < until:
-        for i in range(200):
-            total += i * i  # busy line
+    for i in range(units * 20000):
+        total += i * i  # busy line
     return total
 
 
-def duty(busy_s, idle_s):
+rounds = threading.Barrier(2)
+
+
+def share(units):
     while time.monotonic() < deadline:
-        busy(time.monotonic() + busy_s)
-        time.sleep(idle_s)
+        work(units)
+        try:
+            rounds.wait(timeout=2)
+        except threading.BrokenBarrierError:
+            return
+    rounds.abort()
 
 
 def heavy():
-    duty(0.030, 0.010)
+    share(3)
 
 
 def light():
-    duty(0.010, 0.030)
+    share(1)
 
 
 threads = [
