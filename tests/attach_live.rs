@@ -65,7 +65,7 @@ fn top_pid_shows_the_targets_threads_and_quits_with_q() {
     };
     let pid = target.pid();
     let heading = format!("pid {pid}: attach_target.py");
-    tmux.wait_for(&[&heading, "heavy (tid", "light (tid", "busy (", "running"]);
+    tmux.wait_for(&[&heading, "heavy (tid", "light (tid", "work (", "running"]);
     tmux.keys("q");
     assert_eq!(wait_for_status(&status), "0");
     std::thread::sleep(Duration::from_millis(500));
