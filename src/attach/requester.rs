@@ -115,6 +115,9 @@ fn gone(err: ProcError) -> anyhow::Error {
 
 /// Attaches to `pid` and sends `request`; the target has said hello.
 pub fn connect(pid: i32, request: &Value) -> anyhow::Result<Connection> {
+    // Opened before the checks: the signal goes to the process checked, or to none (a pid
+    // reused meanwhile is another process, which the pidfd does not name).
+    let pidfd = PidFd::open(pid);
     let info = check(pid)?;
     let nonce = random_u64()?;
     let name = wire::socket_name(std::process::id(), nonce);
@@ -122,12 +125,7 @@ pub fn connect(pid: i32, request: &Value) -> anyhow::Result<Connection> {
         .and_then(|address| UnixListener::bind_addr(&address))
         .map_err(|e| anyhow!("cannot listen for pid {pid}: {e}"))?;
     listener.set_nonblocking(true)?;
-    let value = libc::sigval {
-        sival_ptr: nonce as usize as *mut libc::c_void,
-    };
-    // SAFETY: sigqueue(3) with a plain value; the target was checked to catch the signal.
-    if unsafe { libc::sigqueue(pid, super::attach_signal(), value) } != 0 {
-        let err = std::io::Error::last_os_error();
+    if let Err(err) = pidfd.queue(pid, nonce) {
         match err.raw_os_error() {
             Some(libc::ESRCH) => bail!("pid {pid} has ended"),
             Some(libc::EPERM) => bail!("not allowed to signal pid {pid} (another user's)"),
@@ -194,6 +192,68 @@ fn accept_target(listener: &UnixListener, info: &ProcessInfo) -> anyhow::Result<
         };
         // SAFETY: poll(2) on one descriptor we hold, described by `poll`.
         unsafe { libc::poll(&mut poll, 1, left.as_millis().min(100) as libc::c_int) };
+    }
+}
+
+/// The target as a pidfd (Linux 5.3+), or, where there are none, its pid alone.
+struct PidFd(Option<std::os::fd::OwnedFd>);
+
+impl PidFd {
+    fn open(pid: i32) -> PidFd {
+        // SAFETY: pidfd_open(2) takes a pid and flags and returns a new descriptor or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        if fd < 0 {
+            return PidFd(None);
+        }
+        use std::os::fd::FromRawFd;
+        // SAFETY: `fd` is a fresh descriptor owned by nothing else.
+        PidFd(Some(unsafe {
+            std::os::fd::OwnedFd::from_raw_fd(fd as i32)
+        }))
+    }
+
+    /// Queues the attach signal with `value` (as sigqueue(3) does: SI_QUEUE, our pid
+    /// and uid), through the pidfd when there is one.
+    fn queue(&self, pid: i32, value: u64) -> std::io::Result<()> {
+        let signal = super::attach_signal();
+        let Some(fd) = &self.0 else {
+            let value = libc::sigval {
+                sival_ptr: value as usize as *mut libc::c_void,
+            };
+            // SAFETY: sigqueue(3) with a plain value; the target was checked to catch it.
+            return match unsafe { libc::sigqueue(pid, signal, value) } {
+                0 => Ok(()),
+                _ => Err(std::io::Error::last_os_error()),
+            };
+        };
+        // SAFETY: all-zero is a valid siginfo_t; the fields are then written at the
+        // kernel's offsets for SI_QUEUE (pid at 16, uid at 20, value at 24), within the
+        // 128-byte struct.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        info.si_signo = signal;
+        info.si_code = libc::SI_QUEUE;
+        let base = &mut info as *mut libc::siginfo_t as *mut u8;
+        // SAFETY: as above; getpid and getuid have no preconditions.
+        unsafe {
+            *base.add(16).cast::<i32>() = libc::getpid();
+            *base.add(20).cast::<u32>() = libc::getuid();
+            *base.add(24).cast::<u64>() = value;
+        }
+        // SAFETY: pidfd_send_signal(2) reads `info`, which lives for the call, and the
+        // descriptor, which we hold.
+        let result = unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                fd.as_raw_fd(),
+                signal,
+                &info as *const libc::siginfo_t,
+                0,
+            )
+        };
+        match result {
+            0 => Ok(()),
+            _ => Err(std::io::Error::last_os_error()),
+        }
     }
 }
 
