@@ -236,3 +236,27 @@ pub fn marker_protocol(file: &mut File) -> Option<u32> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_binary_carries_the_marker_and_a_shell_does_not() {
+        crate::attach::mark_binary();
+        let mut own = File::open("/proc/self/exe").unwrap();
+        assert_eq!(marker_protocol(&mut own), Some(crate::attach::PROTOCOL));
+        let mut shell = File::open("/bin/sh").unwrap();
+        assert_eq!(marker_protocol(&mut shell), None);
+    }
+
+    #[test]
+    fn this_process_is_described() {
+        let info = inspect(std::process::id() as i32).unwrap();
+        // SAFETY: getuid has no preconditions.
+        assert_eq!(info.uid, unsafe { libc::getuid() });
+        assert!(!info.threads.is_empty());
+        assert!(!info.session_running());
+        assert!(matches!(inspect(-5), Err(ProcError::Gone(-5))));
+    }
+}

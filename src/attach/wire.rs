@@ -116,3 +116,25 @@ pub fn peer(stream: &UnixStream) -> io::Result<(i32, u32)> {
 pub fn uid_allowed(own: u32, peer: u32) -> bool {
     own == peer || peer == 0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_round_trip_and_peers_are_known() {
+        let (a, b) = UnixStream::pair().unwrap();
+        send(&a, SLICE, b"some bytes").unwrap();
+        send(&a, END, b"").unwrap();
+        assert_eq!(receive(&b).unwrap(), (SLICE, b"some bytes".to_vec()));
+        assert_eq!(receive(&b).unwrap(), (END, Vec::new()));
+        drop(a);
+        assert_eq!(
+            receive(&b).unwrap_err().kind(),
+            io::ErrorKind::UnexpectedEof
+        );
+        let (c, _d) = UnixStream::pair().unwrap();
+        assert_eq!(peer(&c).unwrap().0, std::process::id() as i32);
+        assert!(uid_allowed(1000, 1000) && uid_allowed(1000, 0) && !uid_allowed(1000, 1001));
+    }
+}
