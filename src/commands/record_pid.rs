@@ -104,6 +104,14 @@ pub fn record_pid(args: &RecordArgs, pid: i32) -> anyhow::Result<ExitStatus> {
         profile.meta.dropped,
         files.join(", ")
     );
+    if profile.meta.kind_index("alloc_space").is_some() {
+        eprintln!(
+            "rpprof: allocations: {} allocated since the attach, {} of it still in use at the \
+             end (estimated)",
+            flamegraph::format_bytes(profile.total_of(&flamegraph::ValueKind::ALLOC_SPACE)),
+            flamegraph::format_bytes(profile.total_of(&flamegraph::ValueKind::INUSE_SPACE))
+        );
+    }
     eprint!("{}", thread_table(&view.table(&profile)));
     if let Some(reason) = ended {
         eprintln!(
