@@ -33,6 +33,10 @@ pub const WATCHER_NAME: &str = "rpprof-signals";
 /// attach signal for itself.
 static WATCHER_THREAD: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// The attach signal, as [`watch`] found it (the handler reads it here: glibc's
+/// `SIGRTMIN()` is a function call, not on the async-signal-safe list).
+static ATTACH_SIGNAL: AtomicI32 = AtomicI32::new(-1);
+
 /// One record on the pipe: signal, sender pid, sender uid, queued value.
 const RECORD: usize = 1 + 4 + 4 + 8;
 
@@ -52,7 +56,7 @@ pub struct Received {
 extern "C" fn on_signal(signal: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
     // SAFETY: getpid(2) is async-signal-safe.
     if unsafe { libc::getpid() } != WATCHER_PID.load(Ordering::Relaxed) {
-        if signal == crate::attach::attach_signal() {
+        if signal == ATTACH_SIGNAL.load(Ordering::Relaxed) {
             // A forked child has no watcher to serve an attach: ignore it (a requester
             // sees no watcher thread and does not send it).
             return;
@@ -111,6 +115,7 @@ pub fn watch(
     // SAFETY: getpid(2) has no preconditions.
     WATCHER_PID.store(unsafe { libc::getpid() }, Ordering::Relaxed);
     let attach = crate::attach::attach_signal();
+    ATTACH_SIGNAL.store(attach, Ordering::Relaxed);
     let watcher = std::thread::Builder::new()
         .name(WATCHER_NAME.to_owned())
         .spawn(move || loop {

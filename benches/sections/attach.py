@@ -74,6 +74,31 @@ def _work(tmp):
     return work
 
 
+def _memory():
+    """Resident memory (anonymous, file-backed) and threads of `-c 'sleep'`, both builds,
+    median of 5 each."""
+    if not BASELINE:
+        return None
+    out = {}
+    for name, binary in (("ours", str(RPPROF)), ("base", BASELINE)):
+        rows = []
+        for _ in range(5):
+            proc = subprocess.Popen([binary, "-c", "import time; time.sleep(1.5)"])
+            time.sleep(1.0)
+            status = Path(f"/proc/{proc.pid}/status").read_text()
+            proc.wait()
+            field = {key: value.split()[0]
+                     for key, _, value in (line.partition(":") for line in status.splitlines())
+                     if value.split()}
+            rows.append((int(field["RssAnon"]), int(field["RssFile"]), int(field["Threads"])))
+        out[name] = {
+            "anon_kb": median([r[0] for r in rows]),
+            "file_kb": median([r[1] for r in rows]),
+            "threads": median([r[2] for r in rows]),
+        }
+    return out
+
+
 def _latency(tmp):
     """Request to session running, and dump round trips, on a 4-thread busy target."""
     target = subprocess.Popen(
@@ -120,6 +145,7 @@ def bench_attach():
             "baseline": "RPPROF_BASELINE" if BASELINE else None,
             "cost": _cost(tmp),
             "instructions": _work(tmp),
+            "memory": _memory(),
             "latency": _latency(tmp),
         }
 
@@ -177,6 +203,17 @@ def render_attach(r):
             f"| one loop iteration (from 500,000) | {ours['per_iteration']:.1f} | "
             f"{base['per_iteration']:.1f} | "
             f"{100 * (ours['per_iteration'] / base['per_iteration'] - 1):+.3f}% |",
+        ]
+    memory = r.get("memory")
+    if memory:
+        ours, base = memory["ours"], memory["base"]
+        rows += [
+            "",
+            "Memory of `rpprof -c 'import time; time.sleep(1.5)'` (median of 5): threads "
+            f"{base['threads']} -> {ours['threads']}, anonymous resident "
+            f"{base['anon_kb']} -> {ours['anon_kb']} KiB ({ours['anon_kb'] - base['anon_kb']:+} KiB: "
+            "the watcher's stack pages and pipe), file-backed resident "
+            f"{base['file_kb']} -> {ours['file_kb']} KiB (binary pages touched, shared page cache).",
         ]
     lat = r["latency"]
     rows += [
