@@ -226,7 +226,7 @@ fn a_cpython_a_dead_pid_and_a_bad_pid_are_refused_in_one_line() {
             "--duration",
             "1",
             "-o",
-            "/tmp/x.svg",
+            "never-written.svg",
         ],
         "is not an rpprof process",
     );
