@@ -286,3 +286,40 @@ impl ProgramArgs {
         }
     }
 }
+
+/// The program to run, or (`--pid`) a running rpprof process to attach to instead; for
+/// `record` and `agent`.
+#[derive(Debug, Args)]
+pub struct ProgramOrPid {
+    /// Attach to this running rpprof process instead of running a program (it was started
+    /// by `rpprof run`, `rpprof SCRIPT`, or a `python3` link to rpprof; `rpprof ps` lists
+    /// them). Only the same user, or root, may attach.
+    #[arg(long, value_name = "PID", conflicts_with = "command")]
+    pub pid: Option<i32>,
+
+    /// Also import the packages of this CPython interpreter (its site-packages, with their
+    /// `.pth` files and editable installs), after rpprof's standard library; `auto` is the
+    /// `python3` first on PATH. Also `RPPROF_PYTHON`. Wins over `VIRTUAL_ENV`.
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<OsString>,
+
+    /// The program: `SCRIPT [ARGS...]`, `-m MODULE [ARGS...]` or `-c CODE [ARGS...]`.
+    #[arg(
+        value_name = "SCRIPT | -m MODULE | -c CODE",
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        required_unless_present = "pid"
+    )]
+    pub command: Vec<OsString>,
+}
+
+impl ProgramOrPid {
+    /// The [`Program`] to run (see [`ProgramArgs::program`]).
+    pub fn program(&self) -> anyhow::Result<Program> {
+        ProgramArgs {
+            python: self.python.clone(),
+            command: self.command.clone(),
+        }
+        .program()
+    }
+}

@@ -4,7 +4,7 @@
 use clap::{Parser, Subcommand};
 
 use crate::commands::{agent::AgentArgs, diff::DiffArgs, dump::DumpArgs, record::RecordArgs};
-use crate::commands::{report::ReportArgs, run::RunArgs, top::TopArgs};
+use crate::commands::{ps::PsArgs, report::ReportArgs, run::RunArgs, top::TopArgs};
 
 /// A signal-driven, thread-aware sampling profiler for Python.
 #[derive(Debug, Parser)]
@@ -31,18 +31,23 @@ pub enum Command {
     /// functions or write any format.
     Report(ReportArgs),
     /// Run a long-lived program under always-on, low-rate sampling: rolling windows in a
-    /// store, HTTP endpoints (/debug/pprof/profile, /profile, /threads, /metrics), Pyroscope push.
+    /// store, HTTP endpoints (/debug/pprof/profile, /profile, /threads, /metrics), Pyroscope push;
+    /// with --pid, for a program already running under rpprof.
     Agent(AgentArgs),
     /// Draw a differential flamegraph: AFTER's shape, red where it grew since BEFORE, blue
     /// where it shrank.
     Diff(DiffArgs),
-    /// Print every Python thread's current stack in a running agent (file:line, state, CPU
-    /// seconds), as `py-spy dump` does. Ctrl-\ (SIGQUIT) prints the same under run, record
+    /// Print every Python thread's current stack in a running agent or rpprof process
+    /// (--pid) (file:line, state, CPU seconds), as `py-spy dump` does. Ctrl-\ (SIGQUIT) prints the same under run, record
     /// and agent.
     Dump(DumpArgs),
-    /// Run a program (or watch a running agent) and show, refreshed every second, its
-    /// heaviest functions and each thread's state and CPU, as `py-spy top` does.
+    /// Run a program (or watch a running agent, or a running rpprof process with --pid) and
+    /// show, refreshed every second, its heaviest functions and each thread's state and
+    /// CPU, as `py-spy top` does.
     Top(TopArgs),
+    /// List the running rpprof processes you may attach to with --pid (record, dump, top,
+    /// agent): pid, user, uptime, whether a session runs, the command line.
+    Ps(PsArgs),
 }
 
 impl Command {
@@ -56,6 +61,7 @@ impl Command {
             Command::Diff(_) => "diff",
             Command::Dump(_) => "dump",
             Command::Top(_) => "top",
+            Command::Ps(_) => "ps",
         }
     }
 }

@@ -10,6 +10,7 @@
 pub mod agent_client;
 pub mod api;
 pub mod args;
+pub mod attach;
 pub mod children;
 pub mod cli;
 pub mod commands;

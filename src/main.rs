@@ -88,12 +88,19 @@ fn main() {
         let cli = Cli::parse_from(&args);
         let ran = match &cli.command {
             Command::Run(args) => commands::run::run(args),
-            Command::Record(args) => commands::record::record(args),
+            Command::Record(args) => match args.program.pid {
+                Some(pid) => commands::record_pid::record_pid(args, pid),
+                None => commands::record::record(args),
+            },
             Command::Report(args) => commands::report::report(args),
             Command::Diff(args) => commands::diff::diff(args),
-            Command::Agent(args) => commands::agent::agent(args),
+            Command::Agent(args) => match args.program.pid {
+                Some(pid) => commands::agent_pid::agent_pid(args, pid),
+                None => commands::agent::agent(args),
+            },
             Command::Dump(args) => commands::dump::dump(args),
             Command::Top(args) => commands::top::top(args),
+            Command::Ps(args) => commands::ps::ps(args),
         };
         (cli.command.name(), ran)
     };

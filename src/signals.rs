@@ -1,9 +1,17 @@
-//! Turning process signals (SIGTERM, SIGHUP) into calls on an ordinary thread.
+//! Turning process signals (SIGTERM, SIGHUP, the attach signal) into calls on an ordinary
+//! thread.
 //!
-//! The handler only writes the signal's number to a pipe (`write` is async-signal-safe)
-//! and restores `errno`; a watcher thread reads the pipe and runs the callback, where it may
+//! The handler only writes one fixed-size record (the signal's number and, from its
+//! `siginfo_t`, the sender's pid, uid and queued value) to a pipe (`write` is
+//! async-signal-safe, and a record under `PIPE_BUF` arrives whole) and restores `errno`; a
+//! watcher thread, `rpprof-signals`, reads the pipe and runs the callback, where it may
 //! lock, allocate and write files. A program that installs its own handler for the same
 //! signal (`signal.signal(SIGTERM, ...)`) replaces ours and keeps full control.
+//!
+//! Every [`watch`] also takes the attach signal ([`crate::attach::attach_signal`]) and hands
+//! it, with its sender, to [`crate::attach::target::requested`]: the watcher thread blocked
+//! in read(2) is the dormant control path `--pid` wakes, and its name is what a requester
+//! looks for before it sends anything (see [`crate::attach`]).
 //!
 //! A child made by `os.fork()` (multiprocessing's `fork` start method) inherits the handler
 //! and the pipe but not the watcher thread: there the handler acts as if it were not
@@ -18,9 +26,41 @@ static WRITE_FD: AtomicI32 = AtomicI32::new(-1);
 /// The process whose watcher thread reads the pipe.
 static WATCHER_PID: AtomicI32 = AtomicI32::new(0);
 
-extern "C" fn on_signal(signal: libc::c_int) {
+/// Name of the watcher thread (what `rpprof ps` and a requester look for).
+pub const WATCHER_NAME: &str = "rpprof-signals";
+
+/// The pthread of the watcher thread (0: none), to rename it when the program takes the
+/// attach signal for itself.
+static WATCHER_THREAD: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The attach signal, as [`watch`] found it (the handler reads it here: glibc's
+/// `SIGRTMIN()` is a function call, not on the async-signal-safe list).
+static ATTACH_SIGNAL: AtomicI32 = AtomicI32::new(-1);
+
+/// One record on the pipe: signal, sender pid, sender uid, queued value.
+const RECORD: usize = 1 + 4 + 4 + 8;
+
+/// A signal as the watcher thread hands it on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Received {
+    /// The signal's number.
+    pub signal: libc::c_int,
+    /// Who sent it (`si_pid`; 0 from the kernel).
+    pub pid: i32,
+    /// The sender's real uid (`si_uid`).
+    pub uid: u32,
+    /// The value queued with it (`sigqueue`), 0 for a plain `kill`.
+    pub value: u64,
+}
+
+extern "C" fn on_signal(signal: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
     // SAFETY: getpid(2) is async-signal-safe.
     if unsafe { libc::getpid() } != WATCHER_PID.load(Ordering::Relaxed) {
+        if signal == ATTACH_SIGNAL.load(Ordering::Relaxed) {
+            // A forked child has no watcher to serve an attach: ignore it (a requester
+            // sees no watcher thread and does not send it).
+            return;
+        }
         // A forked child: nobody watches for it; the default action applies.
         // SAFETY: signal(2) and raise(3) are async-signal-safe. The signal is blocked
         // while its handler runs, so it is delivered (and ends the process) on return.
@@ -35,19 +75,29 @@ extern "C" fn on_signal(signal: libc::c_int) {
     let saved = unsafe { *libc::__errno_location() };
     let fd = WRITE_FD.load(Ordering::Relaxed);
     if fd >= 0 {
-        let byte = signal as u8;
-        // SAFETY: write(2) is async-signal-safe; `byte` lives for the call. A full pipe
-        // (signals arriving faster than they are handled) drops the byte, which is fine.
-        unsafe { libc::write(fd, (&byte as *const u8).cast(), 1) };
+        let mut record = [0u8; RECORD];
+        record[0] = signal as u8;
+        if !info.is_null() {
+            // SAFETY: the kernel passes a valid siginfo_t to an SA_SIGINFO handler; the
+            // accessors read plain fields of it (sender pid, uid, and the queued value).
+            let (pid, uid, value) =
+                unsafe { ((*info).si_pid(), (*info).si_uid(), (*info).si_value()) };
+            record[1..5].copy_from_slice(&pid.to_ne_bytes());
+            record[5..9].copy_from_slice(&uid.to_ne_bytes());
+            record[9..].copy_from_slice(&(value.sival_ptr as u64).to_ne_bytes());
+        }
+        // SAFETY: write(2) is async-signal-safe; `record` lives for the call. A full pipe
+        // (signals arriving faster than they are handled) drops the record, which is fine.
+        unsafe { libc::write(fd, record.as_ptr().cast(), RECORD) };
     }
     // SAFETY: as above.
     unsafe { *libc::__errno_location() = saved };
 }
 
-/// Runs `callback(signal)` on a watcher thread whenever one of `signals` arrives. Call it
-/// once per process, after the interpreter is built (building it installs its own
-/// handlers); a forked child that needs it calls it again (its parent's watcher thread is
-/// not there).
+/// Runs `callback(signal)` on a watcher thread whenever one of `signals` arrives, and
+/// serves attach requests (the attach signal) there. Call it once per process, after the
+/// interpreter is built (building it installs its own handlers); a forked child that needs
+/// it calls it again (its parent's watcher thread is not there).
 pub fn watch(
     signals: &[libc::c_int],
     callback: impl Fn(libc::c_int) + Send + 'static,
@@ -64,26 +114,43 @@ pub fn watch(
     WRITE_FD.store(write_fd, Ordering::Relaxed);
     // SAFETY: getpid(2) has no preconditions.
     WATCHER_PID.store(unsafe { libc::getpid() }, Ordering::Relaxed);
-    std::thread::Builder::new()
-        .name("rpprof-signals".to_owned())
+    let attach = crate::attach::attach_signal();
+    ATTACH_SIGNAL.store(attach, Ordering::Relaxed);
+    let watcher = std::thread::Builder::new()
+        .name(WATCHER_NAME.to_owned())
         .spawn(move || loop {
-            let mut byte = 0u8;
-            // SAFETY: reads one byte into `byte`, which lives for the call.
-            let n = unsafe { libc::read(read_fd, (&mut byte as *mut u8).cast(), 1) };
-            if n == 1 {
-                callback(libc::c_int::from(byte));
+            let mut record = [0u8; RECORD];
+            // SAFETY: reads one record into `record`, which lives for the call.
+            let n = unsafe { libc::read(read_fd, record.as_mut_ptr().cast(), RECORD) };
+            if n == RECORD as isize {
+                let received = Received {
+                    signal: libc::c_int::from(record[0]),
+                    pid: i32::from_ne_bytes(record[1..5].try_into().unwrap_or_default()),
+                    uid: u32::from_ne_bytes(record[5..9].try_into().unwrap_or_default()),
+                    value: u64::from_ne_bytes(record[9..].try_into().unwrap_or_default()),
+                };
+                if received.signal == attach {
+                    crate::attach::target::requested(received.pid, received.uid, received.value);
+                } else {
+                    callback(received.signal);
+                }
             } else if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
                 continue;
             } else {
                 return;
             }
         })?;
-    for &signal in signals {
+    {
+        use std::os::unix::thread::JoinHandleExt;
+        WATCHER_THREAD.store(watcher.as_pthread_t(), Ordering::Relaxed);
+    }
+    crate::attach::mark_binary();
+    for &signal in signals.iter().chain([&attach]) {
         // SAFETY: a zeroed sigaction is valid to fill in; the handler is a plain
         // extern "C" fn that only does async-signal-safe work.
         let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
         action.sa_sigaction = on_signal as *const () as usize;
-        action.sa_flags = libc::SA_RESTART;
+        action.sa_flags = libc::SA_RESTART | libc::SA_SIGINFO;
         // SAFETY: `action.sa_mask` is valid to write; sigaction copies `action`.
         let result = unsafe {
             libc::sigemptyset(&mut action.sa_mask);
@@ -94,6 +161,20 @@ pub fn watch(
         }
     }
     Ok(())
+}
+
+/// Renames the watcher thread to `name` (at most 15 bytes): how a program that took the
+/// attach signal for itself tells requesters so, before they send it.
+pub fn rename_watcher(name: &str) {
+    let thread = WATCHER_THREAD.load(Ordering::Relaxed);
+    let Ok(name) = std::ffi::CString::new(name) else {
+        return;
+    };
+    if thread != 0 {
+        // SAFETY: `thread` is the watcher's pthread, which lives as long as the process
+        // (it never returns while the pipe is open); `name` is NUL-terminated.
+        unsafe { libc::pthread_setname_np(thread, name.as_ptr()) };
+    }
 }
 
 /// Whether `signal` would end the process untouched (its default action) or reach our
@@ -127,6 +208,7 @@ pub fn ignored(signal: libc::c_int) -> bool {
 /// Ends the process as `signal` would have, had nothing caught it (status 128 + signal in
 /// a shell): default disposition, then raise it.
 pub fn die_by(signal: libc::c_int) -> ! {
+    crate::attach::target::program_ending(&format!("signal {signal}"));
     // SAFETY: restoring the default disposition and raising a signal are plain libc calls.
     unsafe {
         libc::signal(signal, libc::SIG_DFL);

@@ -62,7 +62,7 @@ pub struct Ready;
 
 /// Sampling, windowing, serving.
 pub struct Running {
-    session: Session,
+    session: Option<Session>,
     stop_slicer: Sender<()>,
     slices: Sender<Slice>,
     slicer: JoinHandle<()>,
@@ -135,9 +135,37 @@ impl Agent<Ready> {
         self,
         add_to_slice: Option<slicer::AddToSlice>,
     ) -> Result<Agent<Running>, AgentError> {
+        let session = Session::start(self.config.session.clone())?;
+        let source = slicer::SliceSource::Session(session.slicer());
+        self.start_from(source, Some(session), add_to_slice, None)
+    }
+
+    /// Starts serving slices another process sends (`rpprof agent --pid`): `fed` gives
+    /// them as they come; the agent ends its slices when `fed` closes. The endpoints that
+    /// read this process's own threads (`/threads`, `/debug/pprof/threads`, `/top`) say
+    /// where to look instead.
+    pub fn start_fed(
+        self,
+        fed: crossbeam_channel::Receiver<flamegraph::Profile>,
+        attached_pid: i32,
+    ) -> Result<Agent<Running>, AgentError> {
+        self.start_from(
+            slicer::SliceSource::Fed(fed),
+            None,
+            None,
+            Some(attached_pid),
+        )
+    }
+
+    fn start_from(
+        self,
+        source: slicer::SliceSource,
+        session: Option<Session>,
+        add_to_slice: Option<slicer::AddToSlice>,
+        attached_pid: Option<i32>,
+    ) -> Result<Agent<Running>, AgentError> {
         let config = &self.config;
         self.metrics.started.note_now();
-        let session = Session::start(config.session.clone())?;
         self.metrics.alloc_sampling.store(
             config.session.alloc_interval.is_some(),
             std::sync::atomic::Ordering::Relaxed,
@@ -152,7 +180,7 @@ impl Agent<Ready> {
         let (stop_slicer, stop_in) = crossbeam_channel::bounded(1);
         let live_top = Arc::new(top::LiveTop::default());
         let slicer = slicer::spawn(
-            session.slicer(),
+            source,
             stop_in,
             slice_out.clone(),
             self.metrics.clone(),
@@ -195,6 +223,7 @@ impl Agent<Ready> {
         );
         context.live_top = live_top;
         context.tasks = config.tasks;
+        context.attached_pid = attached_pid;
         let context = Arc::new(context);
         let server = self.server.clone();
         let http = std::thread::Builder::new()
@@ -240,11 +269,15 @@ impl Agent<Running> {
         drop(stop_slicer);
         let _ = slicer.join();
         // What came after the last slice is the last slice.
-        let mut recorded = session.finish();
-        if let Some(add) = &add_to_slice {
-            add(&mut recorded.profile);
+        let mut samples = 0;
+        if let Some(session) = session {
+            let mut recorded = session.finish();
+            if let Some(add) = &add_to_slice {
+                add(&mut recorded.profile);
+            }
+            samples = recorded.report.stats.samples;
+            let _ = slices.send(Slice::of(recorded.profile));
         }
-        let _ = slices.send(Slice::of(recorded.profile));
         drop(slices);
         let _ = windows.join();
         self.server.unblock();
@@ -257,7 +290,7 @@ impl Agent<Running> {
                 load(&self.metrics.pushes_failed),
                 load(&self.metrics.pushes_dropped),
             ),
-            samples: recorded.report.stats.samples,
+            samples,
         }
     }
 }

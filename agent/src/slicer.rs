@@ -2,6 +2,10 @@
 //! second), the grain of every window and of `/debug/pprof/profile`, and sends it on to the
 //! windows thread. The session does the adding up; a slice carries only the frames its
 //! stacks use, so a slice costs the same however many frames the program has shown.
+//!
+//! An agent attached to another process (`rpprof agent --pid`) has no session of its own:
+//! its slices are fed to it ([`SliceSource::Fed`]), one a second as the target sends them,
+//! and go the same way from here.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -47,10 +51,42 @@ impl Slice {
 /// Adds other processes' samples (Python children's) to each slice before it is sent on.
 pub type AddToSlice = Arc<dyn Fn(&mut Profile) + Send + Sync>;
 
+/// Where the slices come from.
+pub enum SliceSource {
+    /// This process's session, asked every [`SLICE`].
+    Session(Slicer),
+    /// Profiles another thread receives (from an attached process), taken as they come.
+    Fed(Receiver<Profile>),
+}
+
+impl SliceSource {
+    /// The next slice at `deadline` (a session) or when one comes (fed); `None` when
+    /// stopped or when the source has ended.
+    fn next(&self, stop: &Receiver<()>, deadline: Instant) -> Option<Profile> {
+        match self {
+            SliceSource::Session(slicer) => match stop.recv_deadline(deadline) {
+                Err(RecvTimeoutError::Timeout) => slicer.slice(),
+                Ok(()) | Err(RecvTimeoutError::Disconnected) => None,
+            },
+            SliceSource::Fed(fed) => crossbeam_channel::select! {
+                recv(stop) -> _ => None,
+                recv(fed) -> profile => profile.ok(),
+            },
+        }
+    }
+
+    fn aggregator_cpu_ns(&self) -> u64 {
+        match self {
+            SliceSource::Session(slicer) => slicer.aggregator_cpu_ns(),
+            SliceSource::Fed(_) => 0,
+        }
+    }
+}
+
 /// Starts the thread: every [`SLICE`] it sends `slicer`'s next slice (with `add_to_slice`'s
 /// additions) to `slices`, until `stop` is closed or the session has finished.
 pub fn spawn(
-    slicer: Slicer,
+    slicer: SliceSource,
     stop: Receiver<()>,
     slices: Sender<Slice>,
     metrics: Arc<AgentMetrics>,
@@ -73,7 +109,7 @@ pub fn spawn(
 }
 
 fn run(
-    slicer: &Slicer,
+    slicer: &SliceSource,
     stop: &Receiver<()>,
     slices: &Sender<Slice>,
     metrics: &AgentMetrics,
@@ -82,11 +118,7 @@ fn run(
 ) {
     let mut deadline = Instant::now() + SLICE;
     loop {
-        match stop.recv_deadline(deadline) {
-            Err(RecvTimeoutError::Timeout) => {}
-            Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
-        }
-        let Some(mut profile) = slicer.slice() else {
+        let Some(mut profile) = slicer.next(stop, deadline) else {
             return;
         };
         if let Some(add) = add_to_slice {

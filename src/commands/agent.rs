@@ -16,7 +16,7 @@ use anyhow::Context;
 use clap::Args;
 use flamegraph::Profile;
 
-use crate::args::{ProgramArgs, SamplingArgs};
+use crate::args::{ProgramOrPid, SamplingArgs};
 use crate::children::ChildProfiles;
 use crate::python::{native, ExitStatus, PythonRun};
 use crate::{ending, signals};
@@ -72,7 +72,7 @@ pub struct AgentArgs {
 
     /// The program to run.
     #[command(flatten)]
-    pub program: ProgramArgs,
+    pub program: ProgramOrPid,
 }
 
 fn duration_arg(text: &str) -> Result<Duration, String> {

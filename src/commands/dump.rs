@@ -1,4 +1,5 @@
-//! `rpprof dump --agent URL`: every Python thread's current stack in a running agent, as
+//! `rpprof dump --agent URL` and `rpprof dump --pid PID`: every Python thread's current
+//! stack in a running agent or any running rpprof process (attached: `crate::attach`), as
 //! `py-spy dump` prints it; and the same dump on stderr when SIGQUIT (Ctrl-\) reaches
 //! `run`, `record` or `agent`.
 
@@ -14,8 +15,18 @@ use crate::python::ExitStatus;
 #[derive(Debug, Args)]
 pub struct DumpArgs {
     /// The agent to ask: `http://127.0.0.1:6060` (what `rpprof agent --listen` serves).
-    #[arg(long, value_name = "URL")]
-    pub agent: String,
+    #[arg(
+        long,
+        value_name = "URL",
+        required_unless_present = "pid",
+        conflicts_with = "pid"
+    )]
+    pub agent: Option<String>,
+
+    /// A running rpprof process to ask (started by `rpprof run`, `rpprof SCRIPT`, a
+    /// `python3` link, `record` or `agent`; `rpprof ps` lists them).
+    #[arg(long, value_name = "PID")]
+    pub pid: Option<i32>,
 
     /// The bearer token the agent requires.
     #[arg(long, env = "RPPROF_AGENT_TOKEN", hide_env_values = true)]
@@ -28,9 +39,20 @@ pub struct DumpArgs {
 
 /// Asks the agent for its threads' stacks and prints them.
 pub fn dump(args: &DumpArgs) -> anyhow::Result<ExitStatus> {
-    let client = AgentClient::new(&args.agent, args.token.clone())?;
-    let body = client.get("/debug/pprof/threads?format=json")?;
-    let dump = StackDump::from_json(&body).context("the agent's answer is not a stack dump")?;
+    let dump = match (&args.agent, args.pid) {
+        (Some(agent), _) => {
+            let client = AgentClient::new(agent, args.token.clone())?;
+            let body = client.get("/debug/pprof/threads?format=json")?;
+            StackDump::from_json(&body).context("the agent's answer is not a stack dump")?
+        }
+        (None, Some(pid)) => {
+            let request = serde_json::json!({"kind": "dump"});
+            let connection = crate::attach::requester::connect(pid, &request)?;
+            let (_, body) = connection.answer()?;
+            StackDump::from_json(&body).context("the answer is not a stack dump")?
+        }
+        (None, None) => anyhow::bail!("--agent URL or --pid PID is required"),
+    };
     if args.json {
         output::print_stdout(&format!("{}\n", dump.to_json()))?;
     } else {

@@ -7,7 +7,7 @@ use clap::Args;
 use flamegraph::{summary, Format, Profile, ProfileMeta, TimelineUse, View};
 use session::{Recorded, Session};
 
-use crate::args::{format_arg, ProgramArgs, SamplingArgs, UsageError, ViewArgs};
+use crate::args::{format_arg, ProgramOrPid, SamplingArgs, UsageError, ViewArgs};
 use crate::children::ChildProfiles;
 use crate::output::OutputTarget;
 use crate::python::{native, ExitStatus, PythonRun};
@@ -44,6 +44,11 @@ pub struct RecordArgs {
           value_parser = clap::value_parser!(u64).range(1000..))]
     pub timeline_samples: u64,
 
+    /// With --pid: stop after this long (like 10, 30s, 5m); without it, Ctrl-C stops.
+    #[arg(long, value_name = "DURATION", requires = "pid",
+          value_parser = |t: &str| agent::duration::parse_duration(t).map_err(|e| e.to_string()))]
+    pub duration: Option<std::time::Duration>,
+
     /// Also print the sampler's own telemetry: handler time, skipped and stray signals,
     /// which timers ran.
     #[arg(short = 'v', long)]
@@ -55,7 +60,7 @@ pub struct RecordArgs {
 
     /// The program to profile.
     #[command(flatten)]
-    pub program: ProgramArgs,
+    pub program: ProgramOrPid,
 }
 
 /// Runs the program under the sampler, writes the profile, returns how the program ended.

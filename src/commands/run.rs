@@ -94,6 +94,7 @@ fn run_program(
     dump_on_sigquit: bool,
 ) -> anyhow::Result<ExitStatus> {
     program.check_readable()?;
+    let title = program.display_name();
     let python = PythonRun::with_options(program, options, native::add_modules);
     python
         .enter(native::install)
@@ -109,16 +110,16 @@ fn run_program(
     if dump_on_sigquit {
         watched.push(libc::SIGQUIT);
     }
-    if !watched.is_empty() {
-        signals::watch(&watched, |signal| {
-            if signal == libc::SIGQUIT {
-                return crate::commands::dump::print_to_stderr();
-            }
-            ending::end_now_reporting();
-            signals::die_by(signal);
-        })
-        .context("cannot watch for signals")?;
-    }
+    // Always: the watcher also serves attach requests (`--pid`), dormant until one comes.
+    crate::attach::target::set_title(&title);
+    signals::watch(&watched, |signal| {
+        if signal == libc::SIGQUIT {
+            return crate::commands::dump::print_to_stderr();
+        }
+        ending::end_now_reporting();
+        signals::die_by(signal);
+    })
+    .context("cannot watch for signals")?;
     let exception = python.run_main();
     let status = python.finish(exception);
     ending::end_now_reporting();

@@ -1,7 +1,9 @@
 //! `rpprof top`: a live view of a program's threads, as `py-spy top` shows one: the heaviest
 //! functions (over the last second and since the start) and each thread's state and CPU,
 //! refreshed every second. `rpprof top SCRIPT` runs the program (its output goes to a file,
-//! so it does not tear the view); `rpprof top --agent URL` watches a running agent.
+//! so it does not tear the view); `rpprof top --agent URL` watches a running agent;
+//! `rpprof top --pid PID` a running rpprof process (attached: `crate::attach`; quitting
+//! ends the session there, the program goes on).
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -27,6 +29,10 @@ pub struct TopArgs {
     /// Watch a running agent (`http://127.0.0.1:6060`) instead of running a program.
     #[arg(long, value_name = "URL")]
     pub agent: Option<String>,
+
+    /// Watch a running rpprof process (see `rpprof ps`) instead of running a program.
+    #[arg(long, value_name = "PID", conflicts_with_all = ["agent", "command"])]
+    pub pid: Option<i32>,
 
     /// The bearer token the agent requires.
     #[arg(long, env = "RPPROF_AGENT_TOKEN", hide_env_values = true)]
@@ -61,12 +67,17 @@ pub struct TopArgs {
 
 /// Runs the live view until the program ends or the user quits.
 pub fn top(args: &TopArgs) -> anyhow::Result<ExitStatus> {
+    if let Some(pid) = args.pid {
+        return watch_pid(pid, args);
+    }
     match (&args.agent, args.command.is_empty()) {
         (Some(_), false) => {
             return Err(UsageError::new("give either --agent URL or a program, not both").into())
         }
         (None, true) => {
-            return Err(UsageError::new("a program to run, or --agent URL, is required").into())
+            return Err(
+                UsageError::new("a program to run, --agent URL or --pid PID is required").into(),
+            )
         }
         _ => {}
     }
@@ -111,6 +122,50 @@ fn watch_agent(url: &str, token: Option<String>) -> anyhow::Result<ExitStatus> {
         fetch().map_err(|e| format!("{e:#}"))
     })
     .context("the terminal failed")?;
+    Ok(ExitStatus::Code(0))
+}
+
+/// `rpprof top --pid PID`: the target runs the session and sends each second's figures.
+fn watch_pid(pid: i32, args: &TopArgs) -> anyhow::Result<ExitStatus> {
+    use crate::attach::requester::{self, Incoming};
+    use crossbeam_channel::RecvTimeoutError;
+    need_terminal()?;
+    let request = serde_json::json!({
+        "kind": "top",
+        "rate": args.rate,
+        "mode": args.mode.label(),
+    });
+    let connection = requester::connect(pid, &request)?;
+    connection.started()?;
+    let incoming = connection.incoming()?;
+    let heading = Heading {
+        title: format!("pid {pid}: {}", connection.title),
+        note: "attached: q ends the view, the program goes on".to_owned(),
+    };
+    let ended = Arc::new(AtomicBool::new(false));
+    let why: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
+    let (for_view, why_view) = (ended.clone(), why.clone());
+    let tty = terminal_file()?;
+    ui::run(tty, &heading, &ended, move || {
+        let wait = ui::REFRESH + ui::REFRESH / 2;
+        let reason = match incoming.recv_timeout(wait) {
+            Ok(Incoming::Top(slice)) => return Ok(*slice),
+            Err(RecvTimeoutError::Timeout) => return Err("no figures this second".to_owned()),
+            Ok(Incoming::End(reason) | Incoming::Error(reason)) => reason,
+            Ok(Incoming::Slice(_)) => return Err("unexpected answer".to_owned()),
+            Ok(Incoming::Closed) | Err(RecvTimeoutError::Disconnected) => {
+                "the connection closed".to_owned()
+            }
+        };
+        *why_view.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason.clone());
+        for_view.store(true, Ordering::Release);
+        Err(reason)
+    })
+    .context("the terminal failed")?;
+    connection.stop();
+    if let Some(reason) = why.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        eprintln!("rpprof: top: pid {pid} ended the session: {reason}");
+    }
     Ok(ExitStatus::Code(0))
 }
 

@@ -64,6 +64,10 @@ mod rpprof_native {
         handler: rustpython_vm::PyObjectRef,
         vm: &VirtualMachine,
     ) -> PyResult {
+        if signalnum == crate::attach::attach_signal() {
+            // The program takes the attach signal: requesters read this name and refuse.
+            crate::signals::rename_watcher(crate::attach::procfs::TAKEN_NAME);
+        }
         if signalnum == libc::SIGPROF && sampler::release_sigprof() {
             eprintln!(
                 "rpprof: warning: the program installs its own SIGPROF handler; sampling \
@@ -98,6 +102,7 @@ mod rpprof_native {
     #[pyfunction]
     fn exit_hook(status: rustpython_vm::PyObjectRef, vm: &VirtualMachine) -> PyResult {
         crate::ending::end_now_reporting();
+        crate::attach::target::program_ending("os._exit");
         super::original(vm, "_original_exit")?.call((status,), vm)
     }
 

@@ -20,8 +20,17 @@ pub enum ExitStatus {
 }
 
 impl ExitStatus {
+    /// How the program ended, in words (`status 0`, `interrupted`).
+    pub fn describe(&self) -> String {
+        match self {
+            ExitStatus::Code(code) => format!("status {code}"),
+            ExitStatus::Interrupted => "interrupted".to_owned(),
+        }
+    }
+
     /// Ends the process with this status, as `python` would.
     pub fn exit(self) -> ! {
+        crate::attach::target::program_ending(&self.describe());
         match self {
             ExitStatus::Code(code) => std::process::exit(i32::from(code)),
             ExitStatus::Interrupted => crate::signals::die_by(libc::SIGINT),

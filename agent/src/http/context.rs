@@ -30,6 +30,8 @@ pub struct HttpContext {
     /// Draw asyncio tasks as `task NAME` frames (`--async`); pprof has them as labels
     /// either way.
     pub tasks: bool,
+    /// The process whose slices this agent serves, when attached to one (`agent --pid`).
+    pub attached_pid: Option<i32>,
     /// Requests waiting now.
     pub(crate) waiting: AtomicUsize,
 }
@@ -53,6 +55,7 @@ impl HttpContext {
             app_name,
             live_top: Arc::default(),
             tasks: false,
+            attached_pid: None,
             waiting: AtomicUsize::new(0),
         }
     }

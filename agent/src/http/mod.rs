@@ -120,6 +120,20 @@ fn handle(request: &Request, context: &HttpContext) -> Answer {
         Ok(target) => target,
         Err(err) => return Answer::bad(err),
     };
+    if let Some(pid) = context.attached_pid {
+        let hint = match target.path.as_str() {
+            "/threads" | "/debug/pprof/threads" => Some(format!("rpprof dump --pid {pid}")),
+            "/top" => Some(format!("rpprof top --pid {pid}")),
+            _ => None,
+        };
+        if let Some(hint) = hint {
+            let message = format!(
+                "this agent serves the profiles of pid {pid}, attached; for {}, use `{hint}`",
+                target.path
+            );
+            return Answer::text(404, message);
+        }
+    }
     let result = match target.path.as_str() {
         "/" => pages::index(&target, context),
         "/debug/pprof/profile" => profiles::live_profile(&target, context),
