@@ -1,6 +1,8 @@
 """Soak: the runs of `benches/soak/soak.py` (a thread-per-request service under CPython,
 `run`, `record` and the agent; 100,000 threads started and joined), about an hour in all,
-shown as its tables, and what they showed, read by hand (SOAK_FINDINGS, kept as written).
+shown as its tables; later sittings kept as measured (`benches/soak/sittings.json`: each a
+title, the soak.py documents of its runs, and a note); and what they showed, read by hand
+(SOAK_FINDINGS, kept as written).
 """
 
 import json
@@ -14,6 +16,7 @@ from harness import ROOT, RPPROF
 
 
 sys.path.insert(0, str(ROOT / "benches" / "soak"))
+SITTINGS = ROOT / "benches" / "soak" / "sittings.json"
 import soak  # noqa: E402  (benches/soak/soak.py)
 
 # The soak runs: (kind, soak.py arguments, extra environment). Each writes a JSON document;
@@ -59,8 +62,16 @@ def render_soak(r):
         "",
         soak.markdown(r["docs"]),
         "",
+        *later_sittings(),
         SOAK_FINDINGS,
     ])
+
+
+def later_sittings():
+    """Each later sitting's tables under its own title, then its note."""
+    for sitting in json.loads(SITTINGS.read_text()):
+        tables = soak.markdown(sitting["docs"]).replace("### Soak:", f"### {sitting['title']}:", 1)
+        yield tables + ("\n\n" + sitting["note"] if sitting.get("note") else "") + "\n"
 
 
 # What the soak's figures of 2026-12-07 showed, read by hand (kept as written on every
@@ -82,7 +93,8 @@ Release profile with LTO off and 16 codegen units (both sides of every compariso
   6.04 ms, +66.9 MB (mimalloc's service run was cut for time). Chosen: glibc's malloc with
   its default arenas, as before: once rpprof and the interpreter stopped keeping memory
   per thread, fewer arenas neither lowered growth nor raised throughput, and mimalloc
-  starts 9 MB higher. `MALLOC_ARENA_MAX` stays the user's setting.
+  starts 9 MB higher. `MALLOC_ARENA_MAX` stays the user's setting. (Amended in the third
+  sitting, below: glibc's mmap threshold is now fixed at 1 MiB.)
 - **The stdlib service still grows** about 0.7 KB a request under `run` (+58.7 MB in 5
   minutes, 93,000 requests), as much under the agent (+58.2 MB): the growth is not the
   profiler's (it is the same with no session), but it is not flat either; what keeps it is
@@ -128,6 +140,49 @@ Release profile with LTO off and 16 codegen units (both sides of every compariso
   - `threading.local` keeps about 230 bytes a thread that used it; any dict or set
     whose keys come and go grows (24-31 bytes a key); the set under `threading._dangling`
     is now copied at each sweep.
+- **Third sitting (2026-12-07 evening): flat.** Release profile, LTO off, 16 codegen
+  units, the table above. RSS at 10 minutes against 1 minute: Flask `run` 111.9 -> 112.5
+  MiB (1.01x; before: 176 -> 297 MB, 1.69x), Flask `record --alloc` 1.05x, Flask `agent
+  --mode wall --alloc` 127.0 -> 150.3 (1.18x), stdlib `run` 62.1 -> 62.8 (1.01x; before
+  +0.7 KB a request), stdlib `agent --alloc` 69.4 -> 82.3 (1.19x). Three causes, each
+  proven by an A/B run side by side in the same sitting (release builds):
+  - *A `Thread` dropped last by its own thread.* A server's accepting thread forgets each
+    `Thread` as soon as it is started, so the request thread drops it at its end, inside
+    the `Thread._bootstrap` call rpprof wraps, after rpprof had emptied that thread's free
+    lists: the `Thread`'s instance dict, its `Event`'s and its `Condition`'s went into the
+    dict free list, whose storage the interpreter leaks when the thread ends. (Not QSBR:
+    the interpreter's retire queue, read with `gdb` in the loaded server, was empty, and
+    its sequence numbers current.) rpprof now drops the function before emptying the free
+    lists (`src/python/leftovers.rs`). stdlib service, `run`, 60 s: +9.3 MB before, +0.5
+    MB after; `tests/scripts/request_threads.py` (15,000 forgotten threads): +22.9 MB
+    before, +1.3 MB after (1.5 KB a thread). Guard: `forgotten_threads_are_not_kept_under_run`.
+  - *glibc's dynamic mmap threshold.* werkzeug reads `rfile.read(10_000_000)` at the end
+    of each request (a zeroed 10 MB buffer and a 10 MB scratch); after the first such
+    block is freed glibc raises its mmap threshold to 10 MB and its trim threshold to 20
+    MB, so the buffers come out of each request thread's arena, zeroed by `calloc`, and
+    stay. rpprof fixes the threshold at 1 MiB at start-up (`src/main.rs`; a
+    `MALLOC_*` variable or `GLIBC_TUNABLES` threshold of the user's wins). Flask under
+    `run`, 150 s side by side: 140-170 MB swinging and 10.9 ms of CPU a request before;
+    111 MB flat and 8.8 ms after (mapped blocks come zeroed: no 10 MB `memset` per
+    request). `tests/scripts/big_buffers.py` (480 buffers, 8 threads at a time): +19.7
+    MB before, +0.2 MB after. Guard: `big_buffers_freed_by_threads_are_returned_under_run`.
+    This is the allocator choice: glibc, default arenas, fixed 1 MiB mmap threshold.
+  - *The ring pool under `--alloc`.* When a burst of ending threads outran the drain, the
+    pool of ring buffers filled to its 32 MiB bound with rings their threads had written
+    through, and stayed full (`gdb`: 291 rings, 32 MiB, in a run of 2,880 threads). Rings
+    now give their pages back (`madvise`) as they enter the pool. 2,880 threads of 600 KB
+    each under `record --alloc`: +41 MB before, +3 MB after; guard
+    `forgotten_threads_are_not_kept_under_record_with_alloc` (3,000 threads: +14.3 MB
+    before, +3.1 MB after).
+  - Left: under `--alloc` (`record` and the agent), about 22 MB over the first 20,000
+    threads, then flat (`request_threads.py` under the agent with `--alloc`: +17.6 MB
+    over 20,000 threads, +21.9 MB over 60,000); about a third of it goes with the number
+    of ended threads an aggregator keeps apart (with 100 instead of 1,000: +15 instead
+    of +23 MB), the rest is not attributed. On a loaded machine it falls inside the 10
+    minutes (the 1.18-1.19x above); at full speed it is reached in the first minute or
+    two. Also left: 56 bytes a thread of QSBR thread list, about 220 bytes a thread
+    that used a `threading.local` (its dict is dropped by the interpreter after the
+    thread's last Python code, where rpprof has no hook).
 - **CPU mode and short threads.** The per-thread CPU-clock timers fire from the kernel's
   tick (4 ms here): a thread that runs less than a period rarely gets a sample. 3,000
   threads of 0.4 ms CPU each got 6 samples where their 1.2 s of CPU should give about
