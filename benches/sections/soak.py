@@ -160,7 +160,7 @@ Release profile with LTO off and 16 codegen units (both sides of every compariso
     of each request (a zeroed 10 MB buffer and a 10 MB scratch); after the first such
     block is freed glibc raises its mmap threshold to 10 MB and its trim threshold to 20
     MB, so the buffers come out of each request thread's arena, zeroed by `calloc`, and
-    stay. rpprof fixes the threshold at 1 MiB at start-up (`src/main.rs`; a
+    stay. rpprof fixes the threshold at 1 MiB at start-up (`src/malloc_threshold.rs`; a
     `MALLOC_*` variable or `GLIBC_TUNABLES` threshold of the user's wins). Flask under
     `run`, 150 s side by side: 140-170 MB swinging and 10.9 ms of CPU a request before;
     111 MB flat and 8.8 ms after (mapped blocks come zeroed: no 10 MB `memset` per
