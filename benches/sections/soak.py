@@ -245,4 +245,8 @@ Release profile with LTO off and 16 codegen units (both sides of every compariso
   only when a deferred free is processed, and with the retire queue no longer stuck those
   are rarer) and `threading.local` dicts (about 220 bytes a thread that used one). At this
   slope a service of 100 requests a second grows about 0.8 GB a day: weeks are not yet
-  flat. Pulls: p99 1.075 s over 116 (target 1.3 s)."""
+  flat. Pulls: p99 1.075 s over 116 (target 1.3 s). The same service under `record` for
+  ten minutes right after (the next table) grew at 4.5 MiB an hour (1.1 MiB in 9 minutes
+  at 125 requests a second, against the agent's 6.7 MiB in its first 9 minutes at about
+  100): the lead for next time is the agent's own path (slices every second, windows,
+  store, pulls), not the interpreter's per-thread remains."""
