@@ -184,10 +184,14 @@ fn big_buffers_freed_by_threads_are_returned_under_run() {
 }
 
 /// The most RSS may grow over 3,000 forgotten threads, 8 at a time, that allocate 600 KB
-/// each, under `record --alloc`, in KiB. Measured (release build): 3.1 MB; 14.3 MB before
-/// the ring pool gave its rings' pages back (a backlog of ended threads filled the pool,
-/// 32 MiB of rings their threads had written through, and it stayed full).
-const MAX_REQUEST_ALLOC_GROWTH_KB: u64 = 9 * 1024;
+/// each, under `record --alloc`, in KiB. Measured (release build, alone): 3.1 MB; 14.3 MB
+/// before the ring pool gave its rings' pages back (a backlog of ended threads filled the
+/// pool, 32 MiB of rings their threads had written through, and it stayed full), about
+/// 41 MB on a loaded machine. A dev build under CI's load reached 22.3 MB with the fix
+/// (`--alloc`'s plateau over the first threads, BENCHMARKS.md, "Soak"), so the bound
+/// here only catches the pool filling up; `released_pages_are_not_resident_and_the_ring_
+/// still_works` (`sampler/src/ring.rs`) guards the mechanism exactly.
+const MAX_REQUEST_ALLOC_GROWTH_KB: u64 = 32 * 1024;
 
 #[test]
 fn forgotten_threads_are_not_kept_under_record_with_alloc() {

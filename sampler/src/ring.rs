@@ -585,3 +585,68 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod release_pages_tests {
+    use super::*;
+
+    /// Pages of `ring`'s buffer that are resident now, by `mincore`, among the pages that
+    /// lie wholly inside it.
+    fn resident_pages(ring: &WordRing) -> (usize, usize) {
+        // SAFETY: `sysconf` only reads a system constant.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
+        let start = ring.words.as_ptr() as usize;
+        let first = start.div_ceil(page) * page;
+        let last = (start + ring.capacity_bytes()) / page * page;
+        let pages = (last - first) / page;
+        let mut status = vec![0u8; pages];
+        // SAFETY: [first, last) lies inside the ring's live buffer; `status` has a byte per
+        // page.
+        let ok = unsafe {
+            libc::mincore(
+                first as *mut libc::c_void,
+                last - first,
+                status.as_mut_ptr(),
+            )
+        };
+        assert_eq!(ok, 0, "mincore: {}", std::io::Error::last_os_error());
+        (status.iter().filter(|s| *s & 1 == 1).count(), pages)
+    }
+
+    /// The ring pool's guard against keeping written-through rings resident (BENCHMARKS.md,
+    /// "Soak", third sitting): after `release_pages`, none of a filled ring's inner pages
+    /// is resident, and the ring still works.
+    #[test]
+    fn released_pages_are_not_resident_and_the_ring_still_works() {
+        let mut ring = WordRing::new(1 << 20);
+        for _ in 0..ring.capacity_words() / 8 {
+            // SAFETY: the test is the only producer.
+            match unsafe { ring.reserve(8) } {
+                Some(mut reservation) => {
+                    (0..8).for_each(|i| reservation.set(i, u64::MAX));
+                    reservation.commit(8);
+                }
+                None => break,
+            }
+        }
+        let (resident, pages) = resident_pages(&ring);
+        assert!(
+            resident > pages / 2,
+            "written: {resident} of {pages} resident"
+        );
+        ring.clear();
+        ring.release_pages();
+        let (resident, pages) = resident_pages(&ring);
+        assert_eq!(resident, 0, "{resident} of {pages} pages still resident");
+        // SAFETY: as above.
+        let mut reservation = unsafe { ring.reserve(3) }.expect("room after release");
+        reservation.set(0, 5);
+        reservation.commit(1);
+        let mut seen = Vec::new();
+        ring.drain(|record| {
+            seen.push(record.get(0));
+            1
+        });
+        assert_eq!(seen, [5]);
+    }
+}
