@@ -15,6 +15,7 @@ use agent::{
 use anyhow::Context;
 use clap::Args;
 use flamegraph::Profile;
+use session::SessionConfig;
 
 use crate::args::{ProgramOrPid, SamplingArgs};
 use crate::children::ChildProfiles;
@@ -88,28 +89,43 @@ fn label_arg(text: &str) -> Result<(String, String), String> {
 }
 
 /// Runs the program under the agent; returns how the program ended.
+impl AgentArgs {
+    /// `--app-name`, or the program's name without `.py`.
+    pub(crate) fn app_name_or(&self, program_name: &str) -> String {
+        self.app_name.clone().unwrap_or_else(|| {
+            program_name
+                .strip_suffix(".py")
+                .unwrap_or(program_name)
+                .to_owned()
+        })
+    }
+
+    /// The agent's settings from these arguments, around `session` (whose own settings
+    /// come from the sampling arguments).
+    pub(crate) fn config(&self, session: SessionConfig, app_name: String) -> AgentConfig {
+        AgentConfig {
+            listen: self.listen,
+            token: self.token.clone().filter(|t| !t.is_empty()),
+            session,
+            window: self.window,
+            store_dir: self.store.clone(),
+            retain: self.retain,
+            max_store_bytes: self.max_store_mb.saturating_mul(1 << 20),
+            push: self.push.clone(),
+            app_name,
+            labels: self.labels.clone(),
+            tasks: self.async_tasks,
+        }
+    }
+}
+
 pub fn agent(args: &AgentArgs) -> anyhow::Result<ExitStatus> {
     let program = args.program.program()?;
-    let app_name = args.app_name.clone().unwrap_or_else(|| {
-        let name = program.display_name();
-        name.strip_suffix(".py").unwrap_or(&name).to_owned()
-    });
+    let app_name = args.app_name_or(&program.display_name());
     let mut session = args.sampling.session(&app_name)?;
     session.max_stacks = DEFAULT_MAX_STACKS;
     program.check_readable()?;
-    let config = AgentConfig {
-        listen: args.listen,
-        token: args.token.clone().filter(|t| !t.is_empty()),
-        session,
-        window: args.window,
-        store_dir: args.store.clone(),
-        retain: args.retain,
-        max_store_bytes: args.max_store_mb.saturating_mul(1 << 20),
-        push: args.push.clone(),
-        app_name,
-        labels: args.labels.clone(),
-        tasks: args.async_tasks,
-    };
+    let config = args.config(session, app_name);
     let window = config.window;
     // Before the interpreter copies the environment, and before any thread starts.
     let children = match args.sampling.subprocesses {

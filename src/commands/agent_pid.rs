@@ -6,7 +6,7 @@
 
 use std::sync::atomic::Ordering;
 
-use agent::{Agent, AgentConfig, DEFAULT_MAX_STACKS};
+use agent::{Agent, DEFAULT_MAX_STACKS};
 use anyhow::Context;
 
 use crate::attach::requester::{self, Incoming};
@@ -20,24 +20,9 @@ pub fn agent_pid(args: &AgentArgs, pid: i32) -> anyhow::Result<ExitStatus> {
     let mut session = args.sampling.session("attached")?;
     session.max_stacks = DEFAULT_MAX_STACKS;
     let connection = requester::connect(pid, &request)?;
-    let app_name = args.app_name.clone().unwrap_or_else(|| {
-        let title = &connection.title;
-        title.strip_suffix(".py").unwrap_or(title).to_owned()
-    });
+    let app_name = args.app_name_or(&connection.title);
     session.title = app_name.clone();
-    let config = AgentConfig {
-        listen: args.listen,
-        token: args.token.clone().filter(|t| !t.is_empty()),
-        session,
-        window: args.window,
-        store_dir: args.store.clone(),
-        retain: args.retain,
-        max_store_bytes: args.max_store_mb.saturating_mul(1 << 20),
-        push: args.push.clone(),
-        app_name,
-        labels: args.labels.clone(),
-        tasks: args.async_tasks,
-    };
+    let config = args.config(session, app_name);
     // Settings, store and port are checked before the target is asked to start.
     let ready = Agent::new(config).context("cannot start the agent")?;
     connection.started()?;
