@@ -65,8 +65,11 @@ fn a_two_endpoint_service_splits_by_endpoint_as_its_work_does() {
     let profile = read_pprof(&pprof);
     let endpoints = shares(&profile, "endpoint");
     let cart = share(&endpoints, "/cart");
+    // A few hundred samples: one standard deviation of the share is about 2.5 points, so
+    // the bound is four of them either side of 75% (CI saw 80.1%); equal work per endpoint
+    // (50%) or one endpoint only (100%) still fails.
     assert!(
-        (70.0..=80.0).contains(&cart),
+        (65.0..=85.0).contains(&cart),
         "3 /cart requests for each /home one, the same work each: /cart {cart:.1}% of the \
          labelled samples ({endpoints:?})"
     );
