@@ -131,3 +131,54 @@ fn without_alloc_the_heap_endpoint_says_how_to_get_it() {
     assert!(!String::from_utf8_lossy(&body).contains("in_use_bytes"));
     assert!(child.wait().unwrap().success());
 }
+
+/// A thread per request for an hour is as many threads as requests: a window, a pull and
+/// the heap endpoints' profile since the start keep at most `MAX_THREADS` (1,000) threads
+/// apart and add the ended ones into their group (they kept every one, for as long as the
+/// agent ran).
+#[test]
+fn a_thread_per_request_keeps_a_bounded_number_of_threads_in_a_window() {
+    const THREADS: usize = 3_000;
+    let dir = TempDir::new("agent-request-threads");
+    // Each thread allocates 8 KiB: with a sample every 4 KiB, nearly every one is in the
+    // profile.
+    let (child, _address, mut stderr) = common::start_agent(
+        &dir.join("store"),
+        &["--alloc-interval", "4K", "--window", "1h"],
+        &script("request_threads.py"),
+        &[&THREADS.to_string(), "100", "8"],
+        Stdio::piped(),
+    );
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{rest}");
+    let windows: Vec<_> = std::fs::read_dir(dir.join("store/windows"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(windows.len(), 1, "{windows:?}");
+    let window = flamegraph::pprof::parse(&std::fs::read(&windows[0]).unwrap()).unwrap();
+    let apart = window.threads.iter().filter(|t| t.tid != 0).count();
+    let ended: Vec<_> = window
+        .threads
+        .iter()
+        .filter(|t| t.tid == 0 && t.name == "Thread-N (handle)")
+        .collect();
+    assert!(
+        apart <= 1_001,
+        "{apart} threads kept apart: {:?}",
+        window
+            .threads
+            .iter()
+            .map(|t| t.label())
+            .take(5)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(ended.len(), 1, "the ended request threads are one group");
+    let allocated = window.meta.kind_index("alloc_space").unwrap();
+    assert!(
+        ended[0].total().get(allocated) > 0,
+        "the group keeps the ended threads' allocations"
+    );
+}

@@ -17,6 +17,11 @@ use crate::slicer::Slice;
 use crate::store::Store;
 use crate::AgentError;
 
+/// Threads kept apart in a window, a collection or the profile since the start, at most:
+/// past it, ended threads are added into their groups (a thread per request would grow
+/// the profile since the start forever, and an hour's window or pull by a thread a request).
+pub const MAX_THREADS: usize = 1_000;
+
 /// What the HTTP side asks of the windows thread.
 pub enum Request {
     /// Collect the slices that start at `from_ns` or later, up to the first that ends at
@@ -111,14 +116,17 @@ fn run(
                 }));
                 // In-use values are a snapshot: a window's are its last slice's.
                 current.merge_later_bounded(&slice.profile, settings.max_stacks);
+                current.fold_threads_not_in(&slice.profile, MAX_THREADS);
                 if keep_since_start {
                     since_start.merge_later_bounded(&slice.profile, settings.max_stacks);
+                    since_start.fold_threads_not_in(&slice.profile, MAX_THREADS);
                 }
                 collectors.retain_mut(|collector| {
                     if slice.start_ns >= collector.from_ns {
                         collector
                             .profile
                             .merge_later_bounded(&slice.profile, settings.max_stacks);
+                        collector.profile.fold_threads_not_in(&slice.profile, MAX_THREADS);
                     }
                     if slice.end_ns >= collector.until_ns {
                         let done = std::mem::take(&mut collector.profile);

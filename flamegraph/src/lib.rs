@@ -15,6 +15,7 @@ mod cpu_comments;
 pub mod diff;
 mod error;
 pub mod firefox;
+mod fold_ended;
 pub mod folded;
 pub mod format;
 mod frame;

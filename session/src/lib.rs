@@ -16,6 +16,7 @@
 #![deny(missing_docs)]
 
 pub mod config;
+mod cpu_shares;
 pub mod dump;
 mod session;
 pub mod top;

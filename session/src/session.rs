@@ -6,13 +6,13 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{never, select, Receiver, Sender};
-use flamegraph::hash::FastMap;
 use flamegraph::{Profile, ProfileMeta};
 use sampler::alloc::{AllocSampling, AllocStats};
 use sampler::{SampleBatch, Sampler, SessionReport};
 use symbolizer::{AggregateOptions, Aggregator, Symbolizer, TimelineOptions, TimelineRecorder};
 
 use crate::config::SessionConfig;
+use crate::cpu_shares::CpuShares;
 use crate::{now_unix_ns, SessionError};
 
 /// Distinct frames past which the aggregator of a sliced session starts afresh after a
@@ -149,7 +149,7 @@ struct SessionAggregator {
     config: SessionConfig,
     aggregator: Aggregator,
     slice_start_ns: u64,
-    cpu_reported: FastMap<(String, i32), u64>,
+    cpu_shares: CpuShares,
     /// The samples in time order, when the config asks for them.
     timeline: Option<TimelineRecorder>,
 }
@@ -161,7 +161,7 @@ impl SessionAggregator {
             timeline: new_timeline(&config),
             config,
             slice_start_ns: now_unix_ns(),
-            cpu_reported: FastMap::default(),
+            cpu_shares: CpuShares::default(),
         }
     }
 
@@ -223,16 +223,7 @@ impl SessionAggregator {
             self.timeline = new_timeline(&self.config);
         }
         // The aggregator reports CPU since each thread was armed: keep this profile's share.
-        for thread in &mut profile.threads {
-            if let Some(total) = thread.cpu_time_ns {
-                let seen = self
-                    .cpu_reported
-                    .entry((thread.name.clone(), thread.tid))
-                    .or_insert(0);
-                thread.cpu_time_ns = Some(total.saturating_sub(*seen));
-                *seen = total;
-            }
-        }
+        self.cpu_shares.take_shares(&mut profile);
         self.aggregator.clear_stacks();
         if self.aggregator.frames_len() > MAX_FRAMES {
             let mut fresh = new_aggregator(&self.config);
