@@ -2,9 +2,12 @@
 //! figures added up since the start, each thread's CPU use over the last refresh, the sort
 //! order and the thread filter. No terminal here: [`super::ui`] draws it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use session::{TopSlice, TopThread};
+
+/// The thread the figures of threads that have ended are kept under (no tid is negative).
+const ENDED: i32 = -1;
 
 /// The column rows are sorted by (keys 1 to 4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,6 +120,7 @@ impl TopModel {
             }
         }
         if new {
+            self.forget_threads_not_in(&slice);
             self.slices += 1;
             self.samples += slice
                 .threads
@@ -126,6 +130,31 @@ impl TopModel {
                 .sum::<u64>();
         }
         self.latest = slice;
+    }
+
+    /// Lets go of the threads `slice` no longer lists (a thread per request is a new
+    /// thread a request: kept, they grew the view for as long as it ran). Their figures
+    /// stay in the all-threads sums, under [`ENDED`].
+    fn forget_threads_not_in(&mut self, slice: &TopSlice) {
+        let listed: HashSet<i32> = slice.threads.iter().map(|t| t.tid).collect();
+        let keep = |tid: &i32| listed.contains(tid);
+        self.cpu_before.retain(|tid, _| keep(tid));
+        self.cpu_pct.retain(|tid, _| keep(tid));
+        let filter = self.filter;
+        self.names
+            .retain(|(tid, _)| keep(tid) || filter == Some(*tid));
+        let gone: Vec<(i32, String)> = self
+            .cumulative
+            .keys()
+            .filter(|(tid, _)| *tid != ENDED && !keep(tid))
+            .cloned()
+            .collect();
+        for key in gone {
+            let (own, total) = self.cumulative.remove(&key).unwrap_or_default();
+            let sums = self.cumulative.entry((ENDED, key.1)).or_default();
+            sums.0 += own;
+            sums.1 += total;
+        }
     }
 
     /// The latest slice.
@@ -296,6 +325,25 @@ mod tests {
         assert_eq!(
             model.filter, None,
             "after the last thread, all threads again"
+        );
+    }
+
+    #[test]
+    fn threads_that_end_leave_their_figures_but_not_themselves() {
+        let mut model = TopModel::new();
+        for start in 1..=1_000u64 {
+            let mut next = slice(start, 0, 3);
+            // A new request thread each slice, gone by the next.
+            next.threads[1].tid = start as i32 + 1;
+            model.update(next, 1_000_000_000);
+        }
+        assert!(model.cumulative.len() <= 5, "{:?}", model.cumulative.len());
+        assert!(model.cpu_before.len() <= 2 && model.names.len() <= 2);
+        let spin = model.functions();
+        let spin = spin.iter().find(|r| r.function == "spin (a.py)").unwrap();
+        assert!(
+            (spin.self_s - 30.0).abs() < 1e-9,
+            "every slice's samples: {spin:?}"
         );
     }
 }
