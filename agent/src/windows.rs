@@ -9,18 +9,16 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crossbeam_channel::{select, Receiver, Sender};
-use flamegraph::{Profile, ProfileMeta};
+// Past `MAX_THREADS_APART` threads, a window, a collection and the profile since the start
+// add ended threads into their groups: a thread per request would grow the profile since
+// the start forever, and an hour's window or pull by a thread a request.
+use flamegraph::{Profile, ProfileMeta, MAX_THREADS_APART};
 
 use crate::metrics::AgentMetrics;
 use crate::push::{PushJob, Pusher};
 use crate::slicer::Slice;
 use crate::store::Store;
 use crate::AgentError;
-
-/// Threads kept apart in a window, a collection or the profile since the start, at most:
-/// past it, ended threads are added into their groups (a thread per request would grow
-/// the profile since the start forever, and an hour's window or pull by a thread a request).
-pub const MAX_THREADS: usize = 1_000;
 
 /// What the HTTP side asks of the windows thread.
 pub enum Request {
@@ -116,17 +114,17 @@ fn run(
                 }));
                 // In-use values are a snapshot: a window's are its last slice's.
                 current.merge_later_bounded(&slice.profile, settings.max_stacks);
-                current.fold_threads_not_in(&slice.profile, MAX_THREADS);
+                current.fold_threads_not_in(&slice.profile, MAX_THREADS_APART);
                 if keep_since_start {
                     since_start.merge_later_bounded(&slice.profile, settings.max_stacks);
-                    since_start.fold_threads_not_in(&slice.profile, MAX_THREADS);
+                    since_start.fold_threads_not_in(&slice.profile, MAX_THREADS_APART);
                 }
                 collectors.retain_mut(|collector| {
                     if slice.start_ns >= collector.from_ns {
                         collector
                             .profile
                             .merge_later_bounded(&slice.profile, settings.max_stacks);
-                        collector.profile.fold_threads_not_in(&slice.profile, MAX_THREADS);
+                        collector.profile.fold_threads_not_in(&slice.profile, MAX_THREADS_APART);
                     }
                     if slice.end_ns >= collector.until_ns {
                         let done = std::mem::take(&mut collector.profile);

@@ -10,6 +10,10 @@ use crate::hash::{FastMap, FastSet};
 use crate::groups::group_of;
 use crate::profile::{Profile, ThreadProfile};
 
+/// Threads kept apart, at most, in a profile that slices are added to for as long as a
+/// program runs, by those that call [`Profile::fold_threads_not_in`].
+pub const MAX_THREADS_APART: usize = 1_000;
+
 /// A thread's identity in a profile: its process, name and tid.
 type ThreadKey<'a> = (Option<u32>, &'a str, i32);
 

@@ -35,6 +35,7 @@ pub mod value;
 mod view;
 
 pub use error::ProfileError;
+pub use fold_ended::MAX_THREADS_APART;
 pub use format::{Format, TimelineUse, FORMATS};
 pub use frame::{
     Frame, FrameId, FrameKind, FrameTable, AWAITING, IDLE, INTERPRETER, NATIVE, OVERFLOW,

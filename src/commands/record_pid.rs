@@ -146,6 +146,8 @@ pub fn collect(
             Ok(Incoming::Slice(slice)) => match &mut profile {
                 Some(all) => {
                     all.merge_later_bounded(&slice, usize::MAX);
+                    // A thread per request: ended threads join their group.
+                    all.fold_threads_not_in(&slice, flamegraph::MAX_THREADS_APART);
                 }
                 None => profile = Some(*slice),
             },
