@@ -44,7 +44,9 @@ mod rpprof_zlib {
         wbits: i32,
     }
 
-    /// Compresses `data` in one go, as CPython's `zlib.compress` does.
+    /// Compress data in one go and return the compressed bytes. level: 0 (none) to 9
+    /// (best), -1 for the default (6); wbits: 9 to 15 for a zlib stream, -9 to -15 for raw
+    /// deflate, 25 to 31 for gzip.
     #[pyfunction]
     fn compress(args: CompressArgs, vm: &VirtualMachine) -> PyResult<Vec<u8>> {
         let params = DeflateParams {
@@ -88,7 +90,10 @@ mod rpprof_zlib {
         zdict: OptionalArg<ArgBytesLike>,
     }
 
-    /// A compression object, as CPython's `zlib.compressobj` makes it.
+    /// Return a compression object for data that comes in pieces. level, wbits as for
+    /// compress(); memLevel: 1 to 9, memory for the compression state; strategy:
+    /// Z_DEFAULT_STRATEGY, Z_FILTERED, Z_HUFFMAN_ONLY, Z_RLE or Z_FIXED; zdict: bytes the data
+    /// is expected to share (the decompressor needs the same).
     #[pyfunction]
     fn compressobj(args: CompressobjArgs, vm: &VirtualMachine) -> PyResult<Compress> {
         let params = DeflateParams {
@@ -122,8 +127,8 @@ mod rpprof_zlib {
         })
     }
 
-    /// What `zlib.compressobj` answers: a deflate stream fed by `compress` and ended by
-    /// `flush(Z_FINISH)`.
+    /// A compression stream made by zlib.compressobj(): fed by compress(), ended by
+    /// flush().
     #[pyattr]
     #[pyclass(module = "zlib", name = "Compress")]
     #[derive(Debug, PyPayload)]
@@ -134,7 +139,7 @@ mod rpprof_zlib {
 
     #[pyclass(flags(DISALLOW_INSTANTIATION))]
     impl Compress {
-        /// Compresses `data`, answering what output is ready (`Z_NO_FLUSH`).
+        /// Compress data, returning the compressed bytes that are ready (maybe none).
         #[pymethod]
         fn compress(zelf: &Py<Self>, data: ArgBytesLike, vm: &VirtualMachine) -> PyResult<Vec<u8>> {
             let mut stream = zelf.stream.lock();
@@ -146,8 +151,8 @@ mod rpprof_zlib {
                 .map_err(|err| super::failure_error(vm, &err, "while compressing data"))
         }
 
-        /// Flushes with `mode` (default `Z_FINISH`, which ends the stream); `Z_NO_FLUSH`
-        /// answers nothing.
+        /// Return the compressed bytes held back: mode Z_SYNC_FLUSH or Z_FULL_FLUSH keep
+        /// the stream open, Z_FINISH (the default) ends it; Z_NO_FLUSH returns nothing.
         #[pymethod]
         fn flush(
             zelf: &Py<Self>,
@@ -181,7 +186,7 @@ mod rpprof_zlib {
             Ok(output)
         }
 
-        /// An independent copy of the stream.
+        /// Return a copy of the compression object in its current state.
         #[pymethod]
         fn copy(zelf: &Py<Self>, vm: &VirtualMachine) -> PyResult<Compress> {
             let stream = zelf.stream.lock();
