@@ -109,3 +109,53 @@ fn tls_contexts_report_cpythons_minimum_version() {
 fn sqlalchemy_nested_classes_with_conditional_annotations_compile() {
     script_says_ok("sqlalchemy_nested_annotations.py");
 }
+
+/// Programs that make archives (`gzip`, `zipfile`, `tarfile`, `zlib` itself) and whose users
+/// diff them or compare checksums: RustPython's zlib-rs compressed levels 1 to 6 (and cut
+/// level 0's stored blocks) to other bytes than C zlib's. Every level, strategy, window
+/// size (zlib, raw and gzip), memory level, dictionary and flush mode, a copy finished on
+/// the way, output that crosses CPython's output blocks, and gzip, zipfile and tar.gz
+/// archives with fixed times: the same bytes as CPython 3.11's, case by case.
+#[test]
+fn gzip_and_zipfile_archives_match_cpython_byte_for_byte() {
+    if !common::cpython_311() {
+        eprintln!(
+            "skipped gzip_and_zipfile_archives_match_cpython_byte_for_byte: \
+             no CPython 3.11 as python3 to compare with"
+        );
+        return;
+    }
+    let script = common::root().join("tests/scripts/compat/zlib_bytes.py");
+    let spawn = |command: &mut std::process::Command| {
+        command
+            .arg(&script)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("starts")
+    };
+    // Both at once: each takes seconds.
+    let cpython = spawn(&mut std::process::Command::new("python3"));
+    let ours = spawn(rpprof().arg("run"));
+    let cpython = common::Ran::from(cpython.wait_with_output().unwrap());
+    let ours = common::Ran::from(ours.wait_with_output().unwrap());
+    cpython.expect_code(0);
+    ours.expect_code(0);
+    let expected: Vec<&str> = cpython.stdout.lines().collect();
+    let got: Vec<&str> = ours.stdout.lines().collect();
+    assert!(expected.len() > 10_000, "{} cases", expected.len());
+    assert_eq!(got.len(), expected.len(), "cases run");
+    let differ: Vec<String> = expected
+        .iter()
+        .zip(&got)
+        .filter(|(want, have)| want != have)
+        .map(|(want, have)| format!("  CPython {want}\n  rpprof  {have}"))
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "{} of {} cases differ from CPython's bytes, among them:\n{}",
+        differ.len(),
+        expected.len(),
+        differ[..differ.len().min(8)].join("\n")
+    );
+}

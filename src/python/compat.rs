@@ -4,7 +4,8 @@
 //! program runs. Those that need more than a few lines have their own file, which says
 //! what it fixes and what it costs: `compat_sqlite.py`/`.rs` (`sqlite3` with
 //! `PARSE_DECLTYPES`), `compat_mro.rs` (C3 method resolution order), `compat_re.rs`
-//! (negative `pos`/`endpos`), `compat_abc.rs` (an abstract class's message).
+//! (negative `pos`/`endpos`), `compat_abc.rs` (an abstract class's message),
+//! `compat_zlib.rs` (`zlib` compressing to CPython's bytes).
 
 use rustpython_vm::builtins::PyClassMethod;
 use rustpython_vm::{AsObject, InterpreterBuilder, PyPayload, PyResult, VirtualMachine};
@@ -280,7 +281,7 @@ const _REBUILD_WHEN_CHANGED: [&str; 2] =
 /// interpreter being built.
 pub fn add_module(builder: InterpreterBuilder) -> InterpreterBuilder {
     let def = compat_native::module_def(&builder.ctx);
-    builder
+    super::compat_zlib::add_module(builder)
         .add_native_module(def)
         .add_frozen_modules(rustpython_vm::py_freeze!(
             file = "compat.py",
@@ -322,6 +323,7 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
     // CPython's message for an abstract class instantiated (abc is imported at start-up).
     let abc_meta = vm.import("abc", 0)?.get_attr("ABCMeta", vm)?;
     super::compat_abc::say_cant_instantiate(&abc_meta, vm)?;
+    super::compat_zlib::install(vm)?;
     // Classes in CPython's method resolution order.
     stand_in::replace(
         vm,

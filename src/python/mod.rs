@@ -2,12 +2,14 @@
 //! ([`command_line`]), how to build an interpreter for it ([`settings`]), and how to run it
 //! the way `python` does ([`runner`]).
 
+mod c_deflate;
 pub mod command_line;
 mod compat;
 mod compat_abc;
 mod compat_mro;
 mod compat_re;
 mod compat_sqlite;
+mod compat_zlib;
 pub mod labels;
 mod leftovers;
 pub mod locale;
