@@ -510,11 +510,13 @@ const ATTRS_TESTS: [&str; 3] = [
 ///
 /// And one that is not a gate: `TestPipe::test_wrapped_annotation` fails under CPython
 /// 3.11.7, whose `inspect.signature()` refuses an instance whose `__call__` is a slot
-/// (attrs' `Converter`); 3.14's `inspect` reads it.
+/// (attrs' `Converter`); 3.14's `inspect` reads it. CPython's outcome may be either
+/// (`failed|passed`): attrs' code expects 3.11's `inspect` to read it, and a later 3.11
+/// may (CPython's gh-101293, after 3.11.7, changed how `inspect` reads such callables).
 const ATTRS_DIFFERENCES: [(&str, &str, &str); 7] = [
     (
         "tests/test_converters.py::TestPipe::test_wrapped_annotation",
-        "failed",
+        "failed|passed",
         "passed",
     ),
     (
@@ -610,10 +612,10 @@ fn pytest_on_attrs_own_tests_passes_as_under_cpython() {
             };
             (outcome(&theirs), outcome(&ours))
         });
-        assert_eq!(
-            (seen.0.as_str(), seen.1.as_str()),
-            (cpython_outcome, rpprof_outcome),
-            "{name} (CPython, rpprof):\n{}",
+        assert!(
+            cpython_outcome.split('|').any(|o| o == seen.0) && seen.1 == rpprof_outcome,
+            "{name}: {seen:?} (CPython, rpprof), expected ({cpython_outcome}, \
+             {rpprof_outcome}):\n{}",
             ran.stdout
         );
     }
