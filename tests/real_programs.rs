@@ -486,7 +486,7 @@ fn pytest_on_more_itertools_own_tests_passes_as_under_cpython() {
 }
 
 /// attrs' own suite as run here: all of `tests/` but for its two largest files, whose
-/// property-based tests take two thirds of the whole suite's ~80 s under a debug build
+/// property-based tests take more than half of the whole suite's ~80 s under a debug build
 /// (10 s under CPython; `benches/sections/attrs_suite.py` runs it all). What is left holds
 /// every difference from CPython 3.11 that the whole suite shows, and the tests that guard
 /// rpprof's fixes: abstract classes (the "Can't instantiate abstract class" message),

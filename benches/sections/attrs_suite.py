@@ -89,6 +89,29 @@ def _run(command, cwd, env, junit):
     return wall, _outcomes(junit)
 
 
+# Where `record`'s CPU samples go: the frames a sample's stack holds (file, function).
+SHARES = {
+    "hypothesis's property-based tests":
+        ("hypothesis/core.py", "given.<locals>.run_test_as_given.<locals>.wrapped_test"),
+    "pytest rewriting assertions (`ast.parse`, `compile`)":
+        ("_pytest/assertion/rewrite.py", "AssertionRewritingHook.exec_module"),
+}
+
+
+def _shares(folded):
+    """{name in SHARES: share of the samples in `folded` whose stack holds that frame}."""
+    total, held = 0, dict.fromkeys(SHARES, 0)
+    for line in Path(folded).read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if line.startswith("#") or not count.isdigit():
+            continue
+        total += int(count)
+        for name, (file, function) in SHARES.items():
+            if any(f.startswith(function + " (") and file in f for f in stack.split(";")):
+                held[name] += int(count)
+    return {name: n / total for name, n in held.items()} if total else {}
+
+
 def bench_attrs_suite():
     source = sdist(ATTRS)
     path = [wheel(r) for r in PACKAGES]
@@ -109,6 +132,8 @@ def bench_attrs_suite():
             wall, outcomes = _run([*command, *pytest, f"--junitxml={junit}"], source, env, junit)
             runs[name] = {"wall_s": wall, "outcomes": outcomes}
             print(f"{name}: {wall:.1f} s, {dict(Counter(outcomes.values()))}", file=sys.stderr)
+            if name == "rpprof record":
+                runs[name]["shares"] = _shares(tmp / "attrs.folded")
     cpython = runs["python3"]["outcomes"]
     differences = []
     for name in ("rpprof run", "rpprof record"):
@@ -123,6 +148,7 @@ def bench_attrs_suite():
     return {
         "runs": {name: {"wall_s": r["wall_s"], "counts": dict(Counter(r["outcomes"].values()))}
                  for name, r in runs.items()},
+        "record_shares": runs["rpprof record"].get("shares", {}),
         "differences": differences,
         "binary": build_profile(),
         "note": os.environ.get("RPPROF_ATTRS_NOTE", ""),
@@ -167,6 +193,9 @@ def render_attrs_suite(r):
         "`tests/` but `test_funcs.py` and `test_make.py` on every test run, with the same "
         "differences named.",
     ]
+    if r.get("record_shares"):
+        shares = ", ".join(f"{name} {share:.0%}" for name, share in r["record_shares"].items())
+        lines += ["", f"Where `record` saw the suite's CPU time go (stacks holding): {shares}."]
     if r.get("note"):
         lines += ["", r["note"]]
     return "\n".join(lines)

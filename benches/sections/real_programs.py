@@ -115,19 +115,20 @@ def _run(command, path, cwd):
 
 def bench_real_programs():
     rounds = int(os.environ.get("RPPROF_REAL_ROUNDS", "3"))
-    rows = []
+    rows, load = [], [os.getloadavg()[0]]
     with tempfile.TemporaryDirectory() as tmp:
         for name, path, cwd, args in _programs(tmp):
             ours, theirs = [], []
             for _ in range(rounds):
                 ours.append(_run([str(RPPROF), *args], path, cwd))
                 theirs.append(_run([sys.executable, "-s", *args], path, cwd))
+                load.append(os.getloadavg()[0])
             # Per-pair ratios: each pair ran close in time, under much the same load.
             ratios = [o / t for o, t in zip(ours, theirs)]
             rows.append({"program": name, "rpprof_s": median(ours),
                          "python3_s": median(theirs), "ratio": median(ratios),
                          "ratio_min": min(ratios), "ratio_max": max(ratios)})
-    return {"rounds": rounds, "rows": rows,
+    return {"rounds": rounds, "rows": rows, "load": [min(load), max(load)],
             "binary": build_profile(),
             "note": os.environ.get("RPPROF_REAL_NOTE", "")}
 
@@ -139,7 +140,9 @@ def render_real_programs(r):
         f"`rpprof run` against CPython {platform.python_version()} (`python3 -s`), median wall "
         f"time of {r['rounds']} alternating run(s) each, on the programs and pinned packages "
         "`tests/real_programs.rs` runs (output identical to CPython's where the test says so). "
-        f"Binary: {r['binary']}.",
+        f"Binary: {r['binary']}."
+        + (f" Load average (1 min) during the run: {r['load'][0]:.1f} to {r['load'][1]:.1f}."
+           if "load" in r else ""),
         "",
         "The ratio is the median of the ratios of each alternating pair (their range in "
         "brackets), which a machine's load shifting between pairs moves less than the medians "
