@@ -24,6 +24,21 @@ RPPROF = Path(os.environ.get(
 
 RESULTS = ROOT / "benches" / "results.json"
 
+
+def build_profile():
+    """Which build is measured, in words for BENCHMARKS.md: `RPPROF_BINARY`'s path, or the
+    release profile with the `CARGO_PROFILE_RELEASE_*` overrides this run's cargo build
+    took (Cargo.toml's release profile is fat LTO, one codegen unit)."""
+    if os.environ.get("RPPROF_BINARY"):
+        return f"`RPPROF_BINARY` ({os.environ['RPPROF_BINARY']})"
+    overrides = sorted(f"`{k}={v}`" for k, v in os.environ.items()
+                       if k.startswith("CARGO_PROFILE_RELEASE_"))
+    if not overrides:
+        return "release profile (fat LTO, one codegen unit)"
+    return ("release profile with " + ", ".join(overrides)
+            + " (Cargo.toml's is fat LTO, one codegen unit)")
+
+
 WORKLOADS = ROOT / "benches" / "workloads"
 
 

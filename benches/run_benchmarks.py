@@ -49,7 +49,8 @@ def section(name):
 SECTIONS = {name: section(name) for name in [
     "startup", "overhead", "ab", "handler", "labels", "wall_idle", "fidelity", "max_rate",
     "pipeline", "store", "timeline", "top", "dump", "agent", "subprocesses", "speed", "peers",
-    "stress", "memcheck", "alloc", "async", "waits", "soak", "real_programs", "attach",
+    "stress", "memcheck", "alloc", "async", "waits", "soak", "real_programs", "attrs_suite",
+    "attach",
 ]}
 
 

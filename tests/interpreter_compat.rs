@@ -62,6 +62,14 @@ fn abstract_classes_refuse_instantiation_with_cpythons_message() {
     script_says_ok("abstract_message.py");
 }
 
+/// attrs' own suite (`tests/test_compat.py::TestMetadataProxy::test_immutable`) matches the
+/// message of `del` on an attribute's read-only metadata: RustPython said "doesn't support
+/// item deletion" for every key, CPython "does not" (but for an integer key).
+#[test]
+fn attrs_metadata_proxies_refuse_deletion_with_cpythons_message() {
+    script_says_ok("mappingproxy_delete.py");
+}
+
 /// A subclass of `itertools.groupby` (found on the libraries' own suites run under rpprof):
 /// RustPython refused it as a base class.
 #[test]

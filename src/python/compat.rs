@@ -5,7 +5,8 @@
 //! what it fixes and what it costs: `compat_sqlite.py`/`.rs` (`sqlite3` with
 //! `PARSE_DECLTYPES`), `compat_mro.rs` (C3 method resolution order), `compat_re.rs`
 //! (negative `pos`/`endpos`), `compat_abc.rs` (an abstract class's message),
-//! `compat_zlib.rs` (`zlib` compressing to CPython's bytes).
+//! `compat_zlib.rs` (`zlib` compressing to CPython's bytes), `compat_mappingproxy.rs` (a
+//! `mappingproxy`'s message for `del`).
 
 use rustpython_vm::builtins::PyClassMethod;
 use rustpython_vm::{AsObject, InterpreterBuilder, PyPayload, PyResult, VirtualMachine};
@@ -324,6 +325,8 @@ pub fn install(vm: &VirtualMachine) -> PyResult<()> {
     let abc_meta = vm.import("abc", 0)?.get_attr("ABCMeta", vm)?;
     super::compat_abc::say_cant_instantiate(&abc_meta, vm)?;
     super::compat_zlib::install(vm)?;
+    // CPython's message for `del proxy[key]`.
+    super::compat_mappingproxy::refuse_changes_in_cpythons_words(vm);
     // Classes in CPython's method resolution order.
     stand_in::replace(
         vm,

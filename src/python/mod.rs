@@ -6,6 +6,7 @@ mod c_deflate;
 pub mod command_line;
 mod compat;
 mod compat_abc;
+mod compat_mappingproxy;
 mod compat_mro;
 mod compat_re;
 mod compat_sqlite;
