@@ -230,6 +230,20 @@ Release profile with LTO off and 16 codegen units (both sides of every compariso
   0.81-0.88x the requests. The A/B now finds no cost above this machine's noise (about
   +-6 points a pair), so it agrees with the metric as far as it can tell; "within 0.5
   points" needs a quiet machine to check.
+- **Fifth sitting (2026-12-07, late): the agent's own growth.** The hour of the fourth
+  sitting grew 95 bytes a request under the agent against about 10 under `record`, so the
+  agent's path: its session reported each thread's CPU per slice against what it had
+  reported before, in a table of every thread ever seen (name and tid: a new entry a
+  request, never removed), and with `--alloc` the profile since the start (the heap
+  endpoints') kept every thread apart, as would an hour-long window or pull. The table now
+  holds the threads of the last two slices (`session/src/cpu_shares.rs`) and those
+  profiles keep at most 1,000 threads apart, ended ones added into their group
+  (`flamegraph/src/fold_ended.rs`; `record --pid` does the same). Two agents side by side
+  for 15 minutes, 63,000 requests each: +5.3 MiB before, +2.9 after. The hour again: 1.12x
+  (was 1.37x), 26 bytes a request (was 95); with `--alloc`, ten minutes 1.02x (was 1.18x).
+  What is left, 12-14 MiB an hour at 160 requests a second, is not yet attributed: `malloc_info`
+  in the live agent put most of it in memory in use (85.5 -> 86.6 MB over nine minutes), not
+  in free chunks; a `run` of the same length is the comparison still to make.
 - **`Thread.start()` read the whole memory map.** RustPython builds a new thread's VM on
   the starting thread and measures that thread's stack; for the main thread (a server's
   accept loop) glibc's `pthread_getattr_np` reads and parses `/proc/self/maps` each time
