@@ -166,18 +166,32 @@ fn firefox_shows_threads_cpu_and_lines(mode: &str) {
         busy_percent <= 110.0 * cores,
         "{mode}: four busy threads at {busy_percent:.0}% CPU on {cores} cores"
     );
-    // Every function of a busy thread has its file and first line, every frame its line.
+    // Every function of a busy thread has its file and first line, every frame its line,
+    // but rpprof's markers (`[idle] lock.acquire`: a busy thread may wait a moment, as at
+    // its start on a loaded machine), which have neither.
     let busy = thread("busy-1");
+    let without_file: Vec<&str> = busy["funcs"]["namesWithoutFile"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert!(without_file.iter().all(|n| n.starts_with('[')), "{busy}");
+    let markers = without_file.len() as u64;
+    let count = |v: &serde_json::Value| v.as_u64().unwrap();
+    let funcs = count(&busy["funcs"]["total"]);
     assert_eq!(
-        busy["funcs"]["withFileName"], busy["funcs"]["total"],
+        count(&busy["funcs"]["withFileName"]) + markers,
+        funcs,
         "{busy}"
     );
     assert_eq!(
-        busy["funcs"]["withLineNumber"], busy["funcs"]["total"],
+        count(&busy["funcs"]["withLineNumber"]) + markers,
+        funcs,
         "{busy}"
     );
-    assert_eq!(
-        busy["frames"]["withLine"], busy["frames"]["total"],
+    assert!(
+        count(&busy["frames"]["withLine"]) + markers >= count(&busy["frames"]["total"]),
         "{busy}"
     );
     // Samples weigh the time they stand for: whole-period weights came out 0 and 2 in turn

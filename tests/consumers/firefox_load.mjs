@@ -152,6 +152,8 @@ const refPerMs = computeReferenceCPUDeltaPerMs(profile);
 const cpuUnitToMs = { 'µs': 1 / 1000, ns: 1 / 1e6 }[meta.sampleUnits?.threadCPUDelta] ?? null;
 const { stackTable, frameTable, funcTable } = shared;
 const hasFlags = Array.isArray(funcTable.flags) || ArrayBuffer.isView(funcTable.flags);
+const strings = shared.stringArray || shared.stringTable?._array || [];
+const funcName = (f) => strings[funcTable.name[f]] ?? String(funcTable.name[f]);
 const filled = (table, column, bit, i) => (hasFlags ? (table.flags[i] & bit) !== 0 : table[column][i] != null);
 
 const threadsOut = threads.map((t, i) => {
@@ -203,6 +205,8 @@ const threadsOut = threads.map((t, i) => {
     total: funcs.size,
     withFileName: count(funcs, (f) => filled(funcTable, 'source', 8, f)),
     withLineNumber: count(funcs, (f) => filled(funcTable, 'lineNumber', 16, f)),
+    // The names of those without a file (rpprof's markers, `[idle] ...`, have none).
+    namesWithoutFile: [...funcs].filter((f) => !filled(funcTable, 'source', 8, f)).map(funcName),
   };
   out.frames = { total: frames.size, withLine: count(frames, (f) => filled(frameTable, 'line', 16, f)) };
   return out;
