@@ -165,8 +165,11 @@ fn a_thread_per_request_keeps_a_bounded_number_of_threads_in_a_window() {
         .iter()
         .filter(|t| t.tid == 0 && t.name == "Thread-N (handle)")
         .collect();
+    // At most 1,000 apart, past which only the threads of the last slice stay apart: the
+    // live ones and, under `--alloc`, ended ones whose sampled blocks are still in use (a
+    // few dozen more on a loaded machine). Without the bound: 2,998.
     assert!(
-        apart <= 1_001,
+        apart < THREADS / 2,
         "{apart} threads kept apart: {:?}",
         window
             .threads
