@@ -32,6 +32,16 @@ fn value_in(profile: &Profile, kind: &ValueKind, function: &str) -> f64 {
         .sum()
 }
 
+/// The one window the agent stored in `dir/store`.
+fn only_window(dir: &TempDir) -> Profile {
+    let windows: Vec<_> = std::fs::read_dir(dir.join("store/windows"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(windows.len(), 1, "{windows:?}");
+    flamegraph::pprof::parse(&std::fs::read(&windows[0]).unwrap()).unwrap()
+}
+
 /// Starts the agent on `heap_service.py SECONDS`; returns it, its address and its stderr.
 fn start(
     dir: &TempDir,
@@ -105,12 +115,7 @@ fn heap_endpoints_metrics_and_windows_show_what_is_in_use() {
     let mut rest = String::new();
     stderr.read_to_string(&mut rest).unwrap();
     assert!(child.wait().unwrap().success(), "{rest}");
-    let windows: Vec<_> = std::fs::read_dir(dir.join("store/windows"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(windows.len(), 1, "{windows:?}");
-    let window = flamegraph::pprof::parse(&std::fs::read(&windows[0]).unwrap()).unwrap();
+    let window = only_window(&dir);
     assert!(window.meta.duration_ns > 3_000_000_000, "several slices");
     let in_use = value_in(&window, &ValueKind::INUSE_SPACE, "keep_cache");
     assert!(
@@ -160,12 +165,7 @@ fn a_thread_per_request_keeps_a_bounded_number_of_threads_in_a_window() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("the script says how many threads: {stdout}"));
     assert!(threads >= 2_000, "{threads} threads in 10 s");
-    let windows: Vec<_> = std::fs::read_dir(dir.join("store/windows"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(windows.len(), 1, "{windows:?}");
-    let window = flamegraph::pprof::parse(&std::fs::read(&windows[0]).unwrap()).unwrap();
+    let window = only_window(&dir);
     let apart = window.threads.iter().filter(|t| t.tid != 0).count();
     let ended: Vec<_> = window
         .threads

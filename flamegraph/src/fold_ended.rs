@@ -7,7 +7,7 @@
 
 use crate::hash::{FastMap, FastSet};
 
-use crate::groups::group_of;
+use crate::groups::{absorb, group_key};
 use crate::profile::{Profile, ThreadProfile};
 
 /// Threads kept apart, at most, in a profile that slices are added to for as long as a
@@ -44,29 +44,21 @@ impl Profile {
             .iter()
             .enumerate()
             .filter(|(_, t)| t.ended_members > 0)
-            .map(|(i, t)| ((t.process.as_ref().map(|p| p.pid), t.name.clone()), i))
+            .map(|(i, t)| (group_key(t), i))
             .collect();
         for thread in gone {
-            let group = (
-                thread.process.as_ref().map(|p| p.pid),
-                group_of(&thread.name),
-            );
-            let index = *groups.entry(group).or_insert_with_key(|(_, name)| {
-                let mut ended = ThreadProfile::new(name, 0);
-                ended.process = thread.process.clone();
-                ended.group = Some(name.clone());
-                self.threads.push(ended);
-                self.threads.len() - 1
-            });
+            let index = *groups
+                .entry(group_key(&thread))
+                .or_insert_with_key(|(_, name)| {
+                    let mut ended = ThreadProfile::new(name, 0);
+                    ended.process = thread.process.clone();
+                    ended.group = Some(name.clone());
+                    self.threads.push(ended);
+                    self.threads.len() - 1
+                });
             let target = &mut self.threads[index];
             target.ended_members += thread.members();
-            target.cpu_time_ns = match (target.cpu_time_ns, thread.cpu_time_ns) {
-                (Some(a), Some(b)) => Some(a.saturating_add(b)),
-                (a, b) => a.or(b),
-            };
-            for (stack, values) in thread.stacks {
-                target.add(&stack, values);
-            }
+            absorb(target, &thread);
         }
     }
 }

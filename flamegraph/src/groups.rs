@@ -157,7 +157,7 @@ impl Profile {
 }
 
 /// Adds `thread`'s stacks and CPU time to `target`.
-fn absorb(target: &mut ThreadProfile, thread: &ThreadProfile) {
+pub(crate) fn absorb(target: &mut ThreadProfile, thread: &ThreadProfile) {
     target.cpu_time_ns = match (target.cpu_time_ns, thread.cpu_time_ns) {
         (Some(a), Some(b)) => Some(a.saturating_add(b)),
         (a, b) => a.or(b),
