@@ -39,16 +39,22 @@ fn figure(stdout: &str, key: &str) -> u64 {
         .unwrap_or_else(|| panic!("the script prints {key}: {stdout}"))
 }
 
+/// RSS at `from` (a figure the script prints) and its growth from there to the end, in
+/// KiB; both said on stderr.
+fn rss_growth(stdout: &str, from: &str, how: &str) -> (u64, u64) {
+    let before = figure(stdout, from);
+    let after = figure(stdout, "rss_end_kb");
+    eprintln!("{how}: RSS {before} KiB at {from}, {after} KiB at the end");
+    (before, after.saturating_sub(before))
+}
+
 fn check_growth(stdout: &str, how: &str, max_kb: u64) {
     assert_eq!(
         figure(stdout, "threads"),
         u64::from(THREADS + WARMUP),
         "{how}"
     );
-    let before = figure(stdout, "rss_after_warmup_kb");
-    let after = figure(stdout, "rss_end_kb");
-    let growth = after.saturating_sub(before);
-    eprintln!("{how}: RSS {before} KiB after warm-up, {after} KiB at the end");
+    let (before, growth) = rss_growth(stdout, "rss_after_warmup_kb", how);
     assert!(
         growth <= max_kb,
         "{how}: RSS grew by {growth} KiB over {THREADS} threads (from {before} KiB)"
@@ -149,10 +155,7 @@ fn forgotten_threads_are_not_kept_under_run() {
         figure(&ran.stdout, "threads"),
         u64::from(REQUEST_THREADS + REQUEST_WARMUP)
     );
-    let before = figure(&ran.stdout, "rss_after_warmup_kb");
-    let after = figure(&ran.stdout, "rss_end_kb");
-    let growth = after.saturating_sub(before);
-    eprintln!("run, forgotten threads: RSS {before} KiB after warm-up, {after} KiB at the end");
+    let (before, growth) = rss_growth(&ran.stdout, "rss_after_warmup_kb", "run, forgotten threads");
     assert!(
         growth <= MAX_REQUEST_GROWTH_KB,
         "RSS grew by {growth} KiB over {REQUEST_THREADS} forgotten threads (from {before} KiB)"
@@ -173,10 +176,7 @@ fn big_buffers_freed_by_threads_are_returned_under_run() {
         .args(["60", "8"]));
     ran.expect_code(0);
     assert_eq!(figure(&ran.stdout, "buffers"), 480);
-    let before = figure(&ran.stdout, "rss_after_first_round_kb");
-    let after = figure(&ran.stdout, "rss_end_kb");
-    let growth = after.saturating_sub(before);
-    eprintln!("run, big buffers: RSS {before} KiB after the first round, {after} KiB at the end");
+    let (_, growth) = rss_growth(&ran.stdout, "rss_after_first_round_kb", "run, big buffers");
     assert!(
         growth <= MAX_BIG_BUFFER_GROWTH_KB,
         "RSS grew by {growth} KiB while threads allocated and freed 10 MB buffers"
@@ -203,10 +203,11 @@ fn forgotten_threads_are_not_kept_under_record_with_alloc() {
         .args(["4000", "1000", "600", "8"]));
     ran.expect_code(0);
     assert_eq!(figure(&ran.stdout, "threads"), 4000);
-    let before = figure(&ran.stdout, "rss_after_warmup_kb");
-    let after = figure(&ran.stdout, "rss_end_kb");
-    let growth = after.saturating_sub(before);
-    eprintln!("record --alloc, forgotten threads: RSS {before} KiB, then {after} KiB");
+    let (_, growth) = rss_growth(
+        &ran.stdout,
+        "rss_after_warmup_kb",
+        "record --alloc, forgotten threads",
+    );
     assert!(
         growth <= MAX_REQUEST_ALLOC_GROWTH_KB,
         "RSS grew by {growth} KiB over 3,000 forgotten threads under record --alloc"
