@@ -159,6 +159,19 @@ fn endpoints_answer_over_loopback() {
             "{name} in\n{metrics}"
         );
     }
+    // The process's memory and the aggregator's own tables, for a service owner watching
+    // the profiler's footprint.
+    let value = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} in\n{metrics}"))
+    };
+    assert!(value("process_resident_memory_bytes") > 4e6);
+    let heap = value("rpprof_heap_in_use_bytes");
+    assert!(heap > 1e6 && heap < value("process_resident_memory_bytes") * 2.0);
+    assert!(value("rpprof_aggregator_frames") >= 1.0, "{metrics}");
+    assert!(value("rpprof_aggregator_threads") >= 1.0, "{metrics}");
 
     let (status, _, body) = agent.get("/");
     assert_eq!(status, 200);

@@ -160,7 +160,7 @@ fn record_pid_matches_a_plain_record_for_every_way_of_starting() {
             .args(["record", "-o"])
             .arg(&plain)
             .arg(script("attach_target.py"))
-            .arg("4")
+            .arg("6")
             .stdout(Stdio::null()),
     )
     .expect_code(0);
@@ -168,7 +168,7 @@ fn record_pid_matches_a_plain_record_for_every_way_of_starting() {
     for how in [How::Run, How::Script, How::Python3Link] {
         let mut target = Target::start(how, "30", &[]);
         let out = dir.join(&format!("{how:?}.folded"));
-        let ran = record_pid(&target.pid(), &out, "3");
+        let ran = record_pid(&target.pid(), &out, "4");
         assert!(ran.stderr.contains("heavy (tid"), "{}", ran.stderr);
         let share = share_of_at_least(&out, 60);
         assert!(

@@ -18,6 +18,7 @@ pub mod duration;
 mod error;
 mod http;
 pub mod metrics;
+mod process_memory;
 pub mod push;
 mod query;
 pub mod series;

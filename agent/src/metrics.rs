@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use sampler::StatsSnapshot;
+use session::AggregatorGauges;
 
 /// Counters shared by the agent's threads.
 #[derive(Default)]
@@ -26,9 +27,9 @@ pub struct AgentMetrics {
     pub http_requests: AtomicU64,
     /// Samples that went to `[overflow]` because a window hit the stack bound.
     pub overflowed_samples: AtomicU64,
-    /// CPU time of the session's aggregator thread (which the slicer asks for slices),
-    /// nanoseconds.
-    pub aggregator_cpu_ns: AtomicU64,
+    /// What the session's aggregator thread (which the slicer asks for slices) holds and
+    /// has used, as of the last slice; none for an agent attached to another process.
+    pub aggregator: Mutex<Option<AggregatorGauges>>,
     /// CPU time of the windows thread, nanoseconds.
     pub windows_cpu_ns: AtomicU64,
     /// Allocations are sampled (`--alloc`): the two allocation metrics are shown.
@@ -72,6 +73,16 @@ impl AgentMetrics {
         *last = Some(message);
     }
 
+    /// Notes what the session's aggregator reported after a slice.
+    pub fn note_aggregator(&self, gauges: AggregatorGauges) {
+        *self.aggregator.lock().unwrap_or_else(|p| p.into_inner()) = Some(gauges);
+    }
+
+    /// What the session's aggregator last reported (none when attached to a process).
+    pub fn aggregator(&self) -> Option<AggregatorGauges> {
+        *self.aggregator.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// The latest background error, if any.
     pub fn last_error(&self) -> Option<String> {
         self.last_error
@@ -98,11 +109,24 @@ pub struct MetricsInputs {
     pub bytes_on_disk: u64,
     /// Threads registered now.
     pub threads: usize,
+    /// Resident memory of the profiled process, bytes.
+    pub resident_bytes: Option<u64>,
+    /// Bytes in use in the C allocator's heap of the profiled process.
+    pub heap_in_use_bytes: Option<u64>,
 }
 
 /// The Prometheus text exposition.
 pub fn render(metrics: &AgentMetrics, inputs: &MetricsInputs) -> String {
     let mut out = String::new();
+    // Prometheus' own name for it, as every client library's process collector exports it.
+    if let Some(bytes) = inputs.resident_bytes {
+        let _ = writeln!(
+            out,
+            "# HELP process_resident_memory_bytes Resident memory size in bytes."
+        );
+        let _ = writeln!(out, "# TYPE process_resident_memory_bytes gauge");
+        let _ = writeln!(out, "process_resident_memory_bytes {bytes}");
+    }
     let mut metric = |name: &str, kind: &str, help: &str, value: f64| {
         let _ = writeln!(out, "# HELP rpprof_{name} {help}");
         let _ = writeln!(out, "# TYPE rpprof_{name} {kind}");
@@ -160,6 +184,14 @@ pub fn render(metrics: &AgentMetrics, inputs: &MetricsInputs) -> String {
             "gauge",
             "Bytes allocated by Python threads and not freed yet, as of the last second (estimated).",
             load(&metrics.in_use_bytes),
+        );
+    }
+    if let Some(bytes) = inputs.heap_in_use_bytes {
+        metric(
+            "heap_in_use_bytes",
+            "gauge",
+            "Bytes the C allocator has handed out and not had back (glibc's mallinfo2): next to resident memory, tells memory held from fragmentation.",
+            bytes as f64,
         );
     }
     metric(
@@ -247,12 +279,26 @@ pub fn render(metrics: &AgentMetrics, inputs: &MetricsInputs) -> String {
         "CPU time of the sampler's drain and ticker threads.",
         inputs.sampler_threads_cpu_ns as f64 / 1e9,
     );
-    metric(
-        "aggregator_cpu_seconds_total",
-        "counter",
-        "CPU time of the session's aggregator thread.",
-        load(&metrics.aggregator_cpu_ns) / 1e9,
-    );
+    if let Some(aggregator) = metrics.aggregator() {
+        metric(
+            "aggregator_cpu_seconds_total",
+            "counter",
+            "CPU time of the session's aggregator thread.",
+            aggregator.cpu_ns as f64 / 1e9,
+        );
+        metric(
+            "aggregator_frames",
+            "gauge",
+            "Distinct frames the session's aggregator holds (it starts afresh past 500000).",
+            aggregator.frames as f64,
+        );
+        metric(
+            "aggregator_threads",
+            "gauge",
+            "Threads the session's aggregator holds: live ones, ended ones still holding sampled memory, groups.",
+            aggregator.threads as f64,
+        );
+    }
     metric(
         "windows_cpu_seconds_total",
         "counter",
@@ -286,14 +332,18 @@ mod tests {
                 windows_on_disk: 2,
                 bytes_on_disk: 4096,
                 threads: 3,
+                resident_bytes: Some(50 << 20),
+                heap_in_use_bytes: Some(30 << 20),
             },
         );
+        assert!(text.contains("\nprocess_resident_memory_bytes 52428800\n"));
+        assert!(text.contains("\nrpprof_heap_in_use_bytes 31457280\n"));
         assert!(text.contains("# TYPE rpprof_pushes_ok_total counter\nrpprof_pushes_ok_total 3\n"));
         assert!(text.contains("rpprof_store_bytes 4096\n"));
         assert!(text.contains("rpprof_overhead_ratio 0.01\n"));
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let (name, value) = line.split_once(' ').unwrap();
-            assert!(name.starts_with("rpprof_"));
+            assert!(name.starts_with("rpprof_") || name.starts_with("process_"));
             assert!(value.parse::<f64>().is_ok(), "{line}");
         }
     }

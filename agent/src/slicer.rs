@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use flamegraph::Profile;
-use session::Slicer;
+use session::{AggregatorGauges, Slicer};
 
 use crate::metrics::AgentMetrics;
 use crate::top::LiveTop;
@@ -75,10 +75,11 @@ impl SliceSource {
         }
     }
 
-    fn aggregator_cpu_ns(&self) -> u64 {
+    /// What this process's aggregator holds (none when the slices are fed).
+    fn aggregator(&self) -> Option<AggregatorGauges> {
         match self {
-            SliceSource::Session(slicer) => slicer.aggregator_cpu_ns(),
-            SliceSource::Fed(_) => 0,
+            SliceSource::Session(slicer) => Some(slicer.aggregator()),
+            SliceSource::Fed(_) => None,
         }
     }
 }
@@ -138,9 +139,9 @@ fn run(
                 Ordering::Relaxed,
             );
         }
-        metrics
-            .aggregator_cpu_ns
-            .store(slicer.aggregator_cpu_ns(), Ordering::Relaxed);
+        if let Some(gauges) = slicer.aggregator() {
+            metrics.note_aggregator(gauges);
+        }
         if slices.send(Slice::of(profile)).is_err() {
             return;
         }

@@ -27,7 +27,7 @@ pub use config::{
     keeps_idle, time_kind, SessionBuilder, SessionConfig, ALLOC_KINDS, DEFAULT_MAX_STACKS,
 };
 pub use dump::{StackDump, ThreadStack};
-pub use session::{warn, Recorded, Session, Slicer, MAX_FRAMES};
+pub use session::{warn, AggregatorGauges, Recorded, Session, Slicer, MAX_FRAMES};
 pub use top::{TopFunction, TopSlice, TopThread};
 
 /// Why a session could not start.

@@ -30,7 +30,7 @@ pub struct Session {
     allocs: Option<AllocSampling>,
     requests: Sender<Request>,
     aggregator: JoinHandle<Finished>,
-    aggregator_cpu_ns: Arc<AtomicU64>,
+    gauges: Arc<Gauges>,
 }
 
 /// What a finished session produced.
@@ -49,7 +49,27 @@ pub struct Recorded {
 #[derive(Clone)]
 pub struct Slicer {
     requests: Sender<Request>,
-    aggregator_cpu_ns: Arc<AtomicU64>,
+    gauges: Arc<Gauges>,
+}
+
+/// What the aggregator thread holds and has used, as of its last slice (the agent's
+/// `/metrics`: a service owner sees whether the profiler's own tables grow).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AggregatorGauges {
+    /// CPU time the aggregator thread has used, nanoseconds.
+    pub cpu_ns: u64,
+    /// Distinct frames it holds (it starts afresh past [`MAX_FRAMES`]).
+    pub frames: u64,
+    /// Threads it holds: live ones, ended ones still holding sampled memory, groups'.
+    pub threads: u64,
+}
+
+/// [`AggregatorGauges`], written by the aggregator thread after each slice.
+#[derive(Default)]
+struct Gauges {
+    cpu_ns: AtomicU64,
+    frames: AtomicU64,
+    threads: AtomicU64,
 }
 
 impl Slicer {
@@ -62,9 +82,13 @@ impl Slicer {
         answer.recv().ok()
     }
 
-    /// CPU time the aggregator thread has used, as of its last slice.
-    pub fn aggregator_cpu_ns(&self) -> u64 {
-        self.aggregator_cpu_ns.load(Ordering::Relaxed)
+    /// What the aggregator thread holds and has used, as of its last slice.
+    pub fn aggregator(&self) -> AggregatorGauges {
+        AggregatorGauges {
+            cpu_ns: self.gauges.cpu_ns.load(Ordering::Relaxed),
+            frames: self.gauges.frames.load(Ordering::Relaxed),
+            threads: self.gauges.threads.load(Ordering::Relaxed),
+        }
     }
 }
 
@@ -93,18 +117,18 @@ impl Session {
             .map(AllocSampling::start)
             .transpose()?;
         let (requests, requests_in) = crossbeam_channel::unbounded();
-        let aggregator_cpu_ns = Arc::new(AtomicU64::new(0));
-        let cpu = aggregator_cpu_ns.clone();
+        let gauges = Arc::new(Gauges::default());
+        let written = gauges.clone();
         let aggregator = std::thread::Builder::new()
             .name("rpprof-aggregate".to_owned())
-            .spawn(move || SessionAggregator::new(config).run(&batches, requests_in, &cpu))
+            .spawn(move || SessionAggregator::new(config).run(&batches, requests_in, &written))
             .map_err(SessionError::Thread)?;
         Ok(Session {
             sampler,
             allocs,
             requests,
             aggregator,
-            aggregator_cpu_ns,
+            gauges,
         })
     }
 
@@ -112,7 +136,7 @@ impl Session {
     pub fn slicer(&self) -> Slicer {
         Slicer {
             requests: self.requests.clone(),
-            aggregator_cpu_ns: self.aggregator_cpu_ns.clone(),
+            gauges: self.gauges.clone(),
         }
     }
 
@@ -169,7 +193,7 @@ impl SessionAggregator {
         mut self,
         batches: &Receiver<SampleBatch>,
         mut requests: Receiver<Request>,
-        cpu: &AtomicU64,
+        gauges: &Gauges,
     ) -> Finished {
         loop {
             select! {
@@ -182,7 +206,9 @@ impl SessionAggregator {
                 recv(requests) -> request => match request {
                     Ok(Request::Slice(reply)) => {
                         let _ = reply.send(self.take());
-                        cpu.store(sampler::timer::thread_cpu_ns(), Ordering::Relaxed);
+                        gauges.cpu_ns.store(sampler::timer::thread_cpu_ns(), Ordering::Relaxed);
+                        gauges.frames.store(self.aggregator.frames_len() as u64, Ordering::Relaxed);
+                        gauges.threads.store(self.aggregator.threads_len() as u64, Ordering::Relaxed);
                     }
                     // Nobody can ask any more: only the batches matter now.
                     Err(_) => requests = never(),

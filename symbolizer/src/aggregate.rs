@@ -93,6 +93,11 @@ impl Aggregator {
         self.resolver.frames.len()
     }
 
+    /// Threads held: live ones, ended ones not yet forgotten or folded, and groups' threads.
+    pub fn threads_len(&self) -> usize {
+        self.threads.len()
+    }
+
     /// Samples that went to `[overflow]` because the stack bound was reached.
     pub fn overflowed_samples(&self) -> u64 {
         self.overflowed_samples

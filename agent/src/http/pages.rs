@@ -8,6 +8,7 @@ use flamegraph::svg;
 use super::answer::Answer;
 use super::context::HttpContext;
 use crate::metrics::{self, MetricsInputs};
+use crate::process_memory;
 use crate::query::Target;
 use crate::AgentError;
 
@@ -87,6 +88,13 @@ pub(super) fn metrics_page(target: &Target, context: &HttpContext) -> Result<Ans
         windows_on_disk: context.store.len(),
         bytes_on_disk: context.store.bytes(),
         threads: threads.iter().filter(|t| t.is_alive()).count(),
+        // The profiled process's: this one's, or the target's when attached (whose heap
+        // cannot be read from here).
+        resident_bytes: process_memory::resident_bytes(context.attached_pid),
+        heap_in_use_bytes: match context.attached_pid {
+            None => process_memory::heap_in_use_bytes(),
+            Some(_) => None,
+        },
     };
     Ok(Answer {
         status: 200,
