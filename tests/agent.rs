@@ -168,7 +168,7 @@ fn endpoints_answer_over_loopback() {
             .unwrap_or_else(|| panic!("{name} in\n{metrics}"))
     };
     assert!(value("process_resident_memory_bytes") > 4e6);
-    let heap = value("rpprof_heap_in_use_bytes");
+    let heap = value("rpprof_malloc_in_use_bytes");
     assert!(heap > 1e6 && heap < value("process_resident_memory_bytes") * 2.0);
     assert!(value("rpprof_aggregator_frames") >= 1.0, "{metrics}");
     assert!(value("rpprof_aggregator_threads") >= 1.0, "{metrics}");

@@ -137,7 +137,18 @@ fn idle_flags_override_the_mode_default() {
     let (idle, total) = idle_and_total(&wall_no_idle, "sleeper");
     assert_eq!(idle, 0);
     assert!(total > 0);
-    assert!(wall_no_idle.threads.iter().all(|t| t.name != "blocked"));
+    // Blocked all along but for its first and last moments (starting, and releasing the
+    // lock at the end), which a loaded machine stretches enough for a sample or two.
+    let blocked: u64 = wall_no_idle
+        .threads
+        .iter()
+        .filter(|t| t.name == "blocked")
+        .map(|t| t.total().get(0))
+        .sum();
+    assert!(
+        blocked <= 2,
+        "a blocked thread has no running samples: {blocked}"
+    );
 }
 
 #[test]

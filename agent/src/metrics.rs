@@ -112,7 +112,7 @@ pub struct MetricsInputs {
     /// Resident memory of the profiled process, bytes.
     pub resident_bytes: Option<u64>,
     /// Bytes in use in the C allocator's heap of the profiled process.
-    pub heap_in_use_bytes: Option<u64>,
+    pub malloc_in_use_bytes: Option<u64>,
 }
 
 /// The Prometheus text exposition.
@@ -186,9 +186,9 @@ pub fn render(metrics: &AgentMetrics, inputs: &MetricsInputs) -> String {
             load(&metrics.in_use_bytes),
         );
     }
-    if let Some(bytes) = inputs.heap_in_use_bytes {
+    if let Some(bytes) = inputs.malloc_in_use_bytes {
         metric(
-            "heap_in_use_bytes",
+            "malloc_in_use_bytes",
             "gauge",
             "Bytes the C allocator has handed out and not had back (glibc's mallinfo2): next to resident memory, tells memory held from fragmentation.",
             bytes as f64,
@@ -333,11 +333,11 @@ mod tests {
                 bytes_on_disk: 4096,
                 threads: 3,
                 resident_bytes: Some(50 << 20),
-                heap_in_use_bytes: Some(30 << 20),
+                malloc_in_use_bytes: Some(30 << 20),
             },
         );
         assert!(text.contains("\nprocess_resident_memory_bytes 52428800\n"));
-        assert!(text.contains("\nrpprof_heap_in_use_bytes 31457280\n"));
+        assert!(text.contains("\nrpprof_malloc_in_use_bytes 31457280\n"));
         assert!(text.contains("# TYPE rpprof_pushes_ok_total counter\nrpprof_pushes_ok_total 3\n"));
         assert!(text.contains("rpprof_store_bytes 4096\n"));
         assert!(text.contains("rpprof_overhead_ratio 0.01\n"));

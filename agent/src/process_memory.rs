@@ -17,7 +17,7 @@ pub fn resident_bytes(pid: Option<i32>) -> Option<u64> {
 
 /// Bytes in use in glibc's heap (in-use chunks of every arena plus blocks it mapped for
 /// large requests); none under another C library.
-pub fn heap_in_use_bytes() -> Option<u64> {
+pub fn malloc_in_use_bytes() -> Option<u64> {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         // SAFETY: mallinfo2 takes no arguments and returns a plain struct by value; it
@@ -51,9 +51,9 @@ mod tests {
             "{resident} vs {by_pid}"
         );
         assert_eq!(resident_bytes(Some(i32::MAX)), None);
-        let before = heap_in_use_bytes().expect("glibc");
+        let before = malloc_in_use_bytes().expect("glibc");
         let block = vec![1u8; 4 << 20];
-        let during = heap_in_use_bytes().expect("glibc");
+        let during = malloc_in_use_bytes().expect("glibc");
         assert!(during >= before + (4 << 20), "{before} -> {during}");
         drop(block);
     }

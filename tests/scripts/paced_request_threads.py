@@ -1,8 +1,9 @@
-"""A thread-per-request server's pace, without the network: RATE threads a second for
-SECONDS seconds, each allocating and freeing about KB kilobytes, each forgotten by its
-starter (as `socketserver.ThreadingMixIn` does). At the end prints `threads N`.
+"""A thread-per-request server's pace, without the network: COUNT threads, at most RATE a
+second (fewer on a machine too busy for that pace: it takes longer, never starts fewer),
+each allocating and freeing about KB kilobytes, each forgotten by its starter (as
+`socketserver.ThreadingMixIn` does). At the end prints `threads N`.
 
-Usage: paced_request_threads.py RATE SECONDS KB
+Usage: paced_request_threads.py RATE COUNT KB
 """
 
 import sys
@@ -16,11 +17,11 @@ def handle(kb):
 
 
 def main():
-    rate, seconds, kb = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
+    rate, total, kb = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
     started = time.monotonic()
     count = 0
-    while (elapsed := time.monotonic() - started) < seconds:
-        if count < elapsed * rate:
+    while count < total:
+        if count < (time.monotonic() - started) * rate:
             thread = threading.Thread(target=handle, args=(kb,), daemon=True)
             thread.start()
             del thread

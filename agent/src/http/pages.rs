@@ -91,8 +91,8 @@ pub(super) fn metrics_page(target: &Target, context: &HttpContext) -> Result<Ans
         // The profiled process's: this one's, or the target's when attached (whose heap
         // cannot be read from here).
         resident_bytes: process_memory::resident_bytes(context.attached_pid),
-        heap_in_use_bytes: match context.attached_pid {
-            None => process_memory::heap_in_use_bytes(),
+        malloc_in_use_bytes: match context.attached_pid {
+            None => process_memory::malloc_in_use_bytes(),
             Some(_) => None,
         },
     };
