@@ -277,6 +277,24 @@ def scrape_metrics(base):
     return values
 
 
+def agent_memory(base):
+    """From the agent's /metrics: the bytes glibc's malloc has handed out (KiB) and the
+    aggregator's frames and threads; {} when it does not answer within 5 s."""
+    try:
+        text = http_get(base + "/metrics", timeout=5).decode()
+    except Exception:
+        return {}
+    names = {"rpprof_malloc_in_use_bytes": "malloc_kib", "rpprof_aggregator_frames": "frames",
+             "rpprof_aggregator_threads": "agg_threads"}
+    point = {}
+    for line in text.splitlines():
+        name, _, value = line.rpartition(" ")
+        if name in names:
+            number = float(value)
+            point[names[name]] = round(number / 1024) if name.endswith("_bytes") else int(number)
+    return point
+
+
 # --- serve: the soak ---------------------------------------------------------------------
 
 def soak_one(args, mode):
@@ -312,8 +330,11 @@ def soak_one(args, mode):
                 break
             if now >= t0 + rss_k * args.rss_interval:
                 kib, procs, cpu_s = process_tree(prog.proc.pid)
-                result["rss"].append({"t": rss_k * args.rss_interval, "kib": kib, "processes": procs,
-                                      "cpu_s": round(cpu_s - cpu0, 2)})
+                point = {"t": rss_k * args.rss_interval, "kib": kib, "processes": procs,
+                         "cpu_s": round(cpu_s - cpu0, 2)}
+                if base:  # the agent's own account: held (malloc) against resident
+                    point.update(agent_memory(base))
+                result["rss"].append(point)
                 rss_now, rss_k, cpu_last = kib, rss_k + 1, cpu_s
             if now >= t0 + rate_k * args.rate_interval or now >= end:
                 done, failed, lat = load.take()
@@ -382,6 +403,9 @@ def summarise(r, load):
     if rss:
         s.update(rss_first_mib=round(rss[0] / MIB, 1), rss_last_mib=round(rss[-1] / MIB, 1),
                  rss_max_mib=round(max(rss) / MIB, 1), rss_growth_mib=round((rss[-1] - rss[0]) / MIB, 1))
+        malloc = [p["malloc_kib"] for p in r["rss"] if "malloc_kib" in p]
+        if len(malloc) >= 2:
+            s["malloc_growth_mib"] = round((malloc[-1] - malloc[0]) / MIB, 1)
         half = r["rss"][len(r["rss"]) // 2:]
         if len(half) >= 3 and half[-1]["t"] - half[0]["t"] >= 120:  # least squares, MiB per hour
             ts, ks = [p["t"] for p in half], [p["kib"] for p in half]
@@ -510,7 +534,22 @@ def serve_markdown(runs):
     by_t = [{p["t"]: p["kib"] for p in r["rss"]} for r in runs]
     rows = [[mmss(t)] + [fmt(m[t] / MIB if t in m else None) for m in by_t] for t in times]
     rows.append(["growth"] + [fmt(r["summary"].get("rss_growth_mib"), "+.1f") for r in runs])
-    out += md_table(["elapsed", *cols], rows) + ["", "Throughput (requests per second):", ""]
+    out += md_table(["elapsed", *cols], rows)
+    held = [(c, r) for c, r in zip(cols, runs) if "malloc_growth_mib" in r["summary"]]
+    if held:
+        out += ["", "The agent's `/metrics` at the same times: `rpprof_malloc_in_use_bytes` (MiB "
+                "glibc's malloc has handed out; resident memory growing while this stays flat is "
+                "fragmentation) and the aggregator's frames and threads:", ""]
+        times = sorted({p["t"] for _, r in held for p in r["rss"]})
+        by_t = [{p["t"]: p for p in r["rss"]} for _, r in held]
+        def cell(p):
+            if not p or "malloc_kib" not in p:
+                return "-"
+            return f"{p['malloc_kib'] / MIB:.1f} ({p.get('frames', '-')}, {p.get('agg_threads', '-')})"
+        rows = [[mmss(t)] + [cell(m.get(t)) for m in by_t] for t in times]
+        rows.append(["growth"] + [fmt(r["summary"]["malloc_growth_mib"], "+.1f") for _, r in held])
+        out += md_table(["elapsed", *(f"{c}: malloc (frames, threads)" for c, _ in held)], rows)
+    out += ["", "Throughput (requests per second):", ""]
     times = sorted({e["t"] for r in runs for e in r["rates"]})
     by_t = [{e["t"]: e["req_s"] for e in r["rates"]} for r in runs]
     rows = [[mmss(t)] + [fmt(m.get(t)) for m in by_t] for t in times]
