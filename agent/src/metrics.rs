@@ -293,6 +293,12 @@ pub fn render(metrics: &AgentMetrics, inputs: &MetricsInputs) -> String {
             aggregator.frames as f64,
         );
         metric(
+            "aggregator_stacks",
+            "gauge",
+            "Distinct stacks the session's aggregator holds (it empties its table past half the stack bound).",
+            aggregator.stacks as f64,
+        );
+        metric(
             "aggregator_threads",
             "gauge",
             "Threads the session's aggregator holds: live ones, ended ones still holding sampled memory, groups.",

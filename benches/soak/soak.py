@@ -279,13 +279,13 @@ def scrape_metrics(base):
 
 def agent_memory(base):
     """From the agent's /metrics: the bytes glibc's malloc has handed out (KiB) and the
-    aggregator's frames and threads; {} when it does not answer within 5 s."""
+    aggregator's frames, stacks and threads; {} when it does not answer within 5 s."""
     try:
         text = http_get(base + "/metrics", timeout=5).decode()
     except Exception:
         return {}
     names = {"rpprof_malloc_in_use_bytes": "malloc_kib", "rpprof_aggregator_frames": "frames",
-             "rpprof_aggregator_threads": "agg_threads"}
+             "rpprof_aggregator_stacks": "stacks", "rpprof_aggregator_threads": "agg_threads"}
     point = {}
     for line in text.splitlines():
         name, _, value = line.rpartition(" ")
@@ -539,16 +539,17 @@ def serve_markdown(runs):
     if held:
         out += ["", "The agent's `/metrics` at the same times: `rpprof_malloc_in_use_bytes` (MiB "
                 "glibc's malloc has handed out; resident memory growing while this stays flat is "
-                "fragmentation) and the aggregator's frames and threads:", ""]
+                "fragmentation) and the aggregator's frames, stacks and threads:", ""]
         times = sorted({p["t"] for _, r in held for p in r["rss"]})
         by_t = [{p["t"]: p for p in r["rss"]} for _, r in held]
         def cell(p):
             if not p or "malloc_kib" not in p:
                 return "-"
-            return f"{p['malloc_kib'] / MIB:.1f} ({p.get('frames', '-')}, {p.get('agg_threads', '-')})"
+            held = ", ".join(str(p.get(k, "-")) for k in ("frames", "stacks", "agg_threads"))
+            return f"{p['malloc_kib'] / MIB:.1f} ({held})"
         rows = [[mmss(t)] + [cell(m.get(t)) for m in by_t] for t in times]
         rows.append(["growth"] + [fmt(r["summary"]["malloc_growth_mib"], "+.1f") for _, r in held])
-        out += md_table(["elapsed", *(f"{c}: malloc (frames, threads)" for c, _ in held)], rows)
+        out += md_table(["elapsed", *(f"{c}: malloc (frames, stacks, threads)" for c, _ in held)], rows)
     out += ["", "Throughput (requests per second):", ""]
     times = sorted({e["t"] for r in runs for e in r["rates"]})
     by_t = [{e["t"]: e["req_s"] for e in r["rates"]} for r in runs]

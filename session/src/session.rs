@@ -60,6 +60,8 @@ pub struct AggregatorGauges {
     pub cpu_ns: u64,
     /// Distinct frames it holds (it starts afresh past [`MAX_FRAMES`]).
     pub frames: u64,
+    /// Distinct stacks it holds (it empties the table once half the stack bound is used).
+    pub stacks: u64,
     /// Threads it holds: live ones, ended ones still holding sampled memory, groups'.
     pub threads: u64,
 }
@@ -69,6 +71,7 @@ pub struct AggregatorGauges {
 struct Gauges {
     cpu_ns: AtomicU64,
     frames: AtomicU64,
+    stacks: AtomicU64,
     threads: AtomicU64,
 }
 
@@ -87,6 +90,7 @@ impl Slicer {
         AggregatorGauges {
             cpu_ns: self.gauges.cpu_ns.load(Ordering::Relaxed),
             frames: self.gauges.frames.load(Ordering::Relaxed),
+            stacks: self.gauges.stacks.load(Ordering::Relaxed),
             threads: self.gauges.threads.load(Ordering::Relaxed),
         }
     }
@@ -208,6 +212,7 @@ impl SessionAggregator {
                         let _ = reply.send(self.take());
                         gauges.cpu_ns.store(sampler::timer::thread_cpu_ns(), Ordering::Relaxed);
                         gauges.frames.store(self.aggregator.frames_len() as u64, Ordering::Relaxed);
+                        gauges.stacks.store(self.aggregator.stacks_len() as u64, Ordering::Relaxed);
                         gauges.threads.store(self.aggregator.threads_len() as u64, Ordering::Relaxed);
                     }
                     // Nobody can ask any more: only the batches matter now.

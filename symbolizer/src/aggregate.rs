@@ -93,6 +93,11 @@ impl Aggregator {
         self.resolver.frames.len()
     }
 
+    /// Distinct stacks held (kept across slices until the table is half full).
+    pub fn stacks_len(&self) -> usize {
+        self.resolver.stacks.len()
+    }
+
     /// Threads held: live ones, ended ones not yet forgotten or folded, and groups' threads.
     pub fn threads_len(&self) -> usize {
         self.threads.len()
