@@ -263,4 +263,36 @@ Release profile with LTO off and 16 codegen units (both sides of every compariso
   ten minutes right after (the next table) grew at 4.5 MiB an hour (1.1 MiB in 9 minutes
   at 125 requests a second, against the agent's 6.7 MiB in its first 9 minutes at about
   100): the lead for next time is the agent's own path (slices every second, windows,
-  store, pulls), not the interpreter's per-thread remains."""
+  store, pulls), not the interpreter's per-thread remains.
+- **Sixth sitting (2026-12-08, by hand): the residual, narrowed but not named.** Release
+  profile, LTO off, 16 codegen units, at 6cd4502 (where `/metrics` first reported
+  `process_resident_memory_bytes`, glibc's bytes in use, then named
+  `rpprof_heap_in_use_bytes`, now `rpprof_malloc_in_use_bytes`, and the aggregator's
+  frames and threads). Flask, agent in CPU mode unless said:
+  - *At 80 requests a second* (agent and `run` side by side for 21 minutes beside the
+    test suite, about 100,000 requests each): malloc in use 79.6 -> 80.0 MB (about 4 bytes
+    a request); resident memory +0.6 MB (agent) and +1.0 MB (`run`) over the last 15
+    minutes, both after a 7 MB step that `gcore` caused by reading the address space.
+    Every string in two cores 15 minutes apart counted: none grows with requests.
+  - *At 190 requests a second, alone*: malloc in use 80.9 -> 86.9 MB in 11 minutes
+    (130,000 requests, about 46 bytes a request), resident memory 122.1 -> 128.2 MB: memory
+    held, not fragmentation. The aggregator held 1,116 -> 1,735 frames and 1-2 threads.
+  - *At 185 requests a second with `--rate 1`* (482 samples in 6 minutes): malloc in use
+    77.7 -> 82.3 MB, about 70 bytes a request. Not the samples, then, nor anything the
+    aggregator keeps of them: what grows goes with threads started under a session.
+  - *With `--alloc`*: two `/debug/pprof/heap` 5.5 minutes apart differ by +2.0 MiB on the
+    Python threads, four sampled blocks of 512 KiB in four different stacks: too few to
+    name a holder at the default interval.
+  - *A live-bytes histogram in the global allocator* (a throwaway build, `--rate 1`):
+    +1.4 MB over about 36,000 requests, in 64-byte (7,127 more live), 128-byte (2,377),
+    256-, 512- and 1024-byte blocks, the sizes of the interpreter's dict index and entry
+    tables. Backtraces of 1 in 16 such blocks still alive after 60 s: dicts in rpprof's
+    hand-on of ended threads' free lists (a bounded pool: `gdb` read 3-4 threads' worth in
+    it), dicts built by Python code (`BUILD_MAP`) and function dicts (`MAKE_FUNCTION`).
+  - *Read with `gdb` in the live agent and ruled out*: the ring pool (54 rings, 1.8 MB),
+    the sampler's registry (11 entries), the interpreter's QSBR state (5 threads listed,
+    0-15 retired blocks waiting, sequences current).
+  So at about 190 requests a second, threads started under a session leave 40-70 bytes of
+  dict-sized blocks each (27-48 MB an hour, 0.6-1.1 GB a day at that rate); at 80 a second on a loaded
+  machine they did not. Next: the same histogram under `run` at the same rate, and the
+  survivors' Python stacks (the hook's sampler with a small interval on 64-byte blocks)."""
