@@ -292,7 +292,13 @@ Release profile with LTO off and 16 codegen units (both sides of every compariso
   - *Read with `gdb` in the live agent and ruled out*: the ring pool (54 rings, 1.8 MB),
     the sampler's registry (11 entries), the interpreter's QSBR state (5 threads listed,
     0-15 retired blocks waiting, sequences current).
-  So at about 190 requests a second, threads started under a session leave 40-70 bytes of
-  dict-sized blocks each (27-48 MB an hour, 0.6-1.1 GB a day at that rate); at 80 a second on a loaded
-  machine they did not. Next: the same histogram under `run` at the same rate, and the
-  survivors' Python stacks (the hook's sampler with a small interval on 64-byte blocks)."""
+  - *`run` alone at 195 requests a second* (no session; glibc's `malloc_stats` called
+    with `gdb` 5.3 minutes apart): in use 76.5 -> 78.3 MB over about 63,000 requests, 28
+    bytes a request; resident memory 108.8 -> 111.0 MiB. The third sitting's `run` (flat,
+    1.01x at 170 requests a second) did not show it in resident memory.
+  So at about 190 requests a second the service holds 28 bytes a request with no session
+  and 40-70 under the agent, in dict-sized blocks (0.5-1.1 GB a day at that rate); at 80
+  a second on a loaded machine, neither grew. Part is the interpreter's, part comes with a
+  session; neither is named yet. Next: the histogram under `run` and the agent side by
+  side at the same rate, and the survivors' Python stacks (the allocation hook with a small
+  interval, kept to 64-byte blocks)."""
