@@ -171,6 +171,7 @@ fn endpoints_answer_over_loopback() {
     let heap = value("rpprof_malloc_in_use_bytes");
     assert!(heap > 1e6 && heap < value("process_resident_memory_bytes") * 2.0);
     assert!(value("rpprof_aggregator_frames") >= 1.0, "{metrics}");
+    assert!(value("rpprof_aggregator_stacks") >= 1.0, "{metrics}");
     assert!(value("rpprof_aggregator_threads") >= 1.0, "{metrics}");
 
     let (status, _, body) = agent.get("/");
