@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{percent, read_folded, rpprof, run, script, TempDir};
+use common::{percent, read_folded, rpprof, run, script, thread_samples, TempDir};
 use flamegraph::Profile;
 
 /// Samples of a thread whose stack ends in `[idle]`, and all its samples.
@@ -113,12 +113,7 @@ fn cpu_mode_leaves_sleeping_stacks_out() {
         let (idle, _) = idle_and_total(&profile, thread);
         assert_eq!(idle, 0, "{thread}: no idle stacks in CPU mode");
     }
-    let blocked: u64 = profile
-        .threads
-        .iter()
-        .filter(|t| t.name == "blocked")
-        .map(|t| t.total().get(0))
-        .sum();
+    let blocked = thread_samples(&profile, "blocked");
     assert!(
         blocked <= 2,
         "a thread blocked all along uses no CPU: {blocked}"
@@ -139,12 +134,7 @@ fn idle_flags_override_the_mode_default() {
     assert!(total > 0);
     // Blocked all along but for its first and last moments (starting, and releasing the
     // lock at the end), which a loaded machine stretches enough for a sample or two.
-    let blocked: u64 = wall_no_idle
-        .threads
-        .iter()
-        .filter(|t| t.name == "blocked")
-        .map(|t| t.total().get(0))
-        .sum();
+    let blocked = thread_samples(&wall_no_idle, "blocked");
     assert!(
         blocked <= 2,
         "a blocked thread has no running samples: {blocked}"
