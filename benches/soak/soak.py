@@ -264,10 +264,10 @@ def pull_loop(base, interval, stopping, t0, pulls):
                       "bytes": len(body), "error": error})
 
 
-def scrape_metrics(base):
+def scrape_metrics(base, timeout=30):
     """The rpprof_* samples of /metrics, as {name: value}."""
     values = {}
-    for line in http_get(base + "/metrics", timeout=30).decode().splitlines():
+    for line in http_get(base + "/metrics", timeout=timeout).decode().splitlines():
         if line.startswith("rpprof_"):
             name, _, value = line.rpartition(" ")
             try:
@@ -281,18 +281,13 @@ def agent_memory(base):
     """From the agent's /metrics: the bytes glibc's malloc has handed out (KiB) and the
     aggregator's frames, stacks and threads; {} when it does not answer within 5 s."""
     try:
-        text = http_get(base + "/metrics", timeout=5).decode()
+        values = scrape_metrics(base, timeout=5)
     except Exception:
         return {}
     names = {"rpprof_malloc_in_use_bytes": "malloc_kib", "rpprof_aggregator_frames": "frames",
              "rpprof_aggregator_stacks": "stacks", "rpprof_aggregator_threads": "agg_threads"}
-    point = {}
-    for line in text.splitlines():
-        name, _, value = line.rpartition(" ")
-        if name in names:
-            number = float(value)
-            point[names[name]] = round(number / 1024) if name.endswith("_bytes") else int(number)
-    return point
+    return {key: round(values[name] / 1024) if name.endswith("_bytes") else int(values[name])
+            for name, key in names.items() if name in values}
 
 
 # --- serve: the soak ---------------------------------------------------------------------
